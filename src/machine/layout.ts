@@ -1,0 +1,218 @@
+// The one place that says where everything lives in the machine's SharedArrayBuffer.
+// Every worker computes the same layout from the same spec and builds views over it.
+
+export const PAGE_SIZE = 4096;
+export const MAX_GUEST_PAGES = 32 * 1024 * 1024; // 128 GiB of 4 KiB pages
+export const MAX_VCPUS = 8;
+export const LINE_BYTES = 64; // one cache line: words written by different roles never share one
+export const LINE_WORDS = LINE_BYTES / 4;
+
+export interface MachineSpec {
+  guestPages: number;
+  vcpus: number;
+  /** Host frames that can back guest pages (at most one per guest page). */
+  hostFrames: number;
+  /** Payload storage frames; handed out only when DMA first touches a frame. */
+  dataFrames: number;
+  /** Entries per descriptor / completion ring. */
+  ringEntries: number;
+}
+
+// ---- control block (Int32 words, each group on its own line) ----
+export const CTL = {
+  STATE: 0, // RunState
+  START_EPOCH_MS: 1, // (unused by protocol) run start, ms since timeOrigin of main, truncated
+  // violations (any role adds)
+  VIOL_DMA: LINE_WORDS * 1 + 0,
+  VIOL_LOST: LINE_WORDS * 1 + 1,
+  VIOL_ACCT: LINE_WORDS * 1 + 2,
+  VIOL_FIRST_SET: LINE_WORDS * 1 + 3, // 0 until the first record is claimed
+  VIOL_KIND: LINE_WORDS * 1 + 4,
+  VIOL_ROLE: LINE_WORDS * 1 + 5,
+  VIOL_GFN: LINE_WORDS * 1 + 6,
+  VIOL_FRAME: LINE_WORDS * 1 + 7,
+  VIOL_AT_MS: LINE_WORDS * 1 + 8,
+  VIOL_DETAIL: LINE_WORDS * 1 + 9,
+  // host memory accounting (changed under the pin-state lock)
+  PINNED_NOW: LINE_WORDS * 2 + 0,
+  PINNED_PEAK: LINE_WORDS * 2 + 1,
+  RESIDENT_NOW: LINE_WORDS * 2 + 2,
+  RESIDENT_PEAK: LINE_WORDS * 2 + 3,
+  FRAME_HIGH: LINE_WORDS * 2 + 4, // frames [0, FRAME_HIGH) have been handed out at least once
+  FRAME_FREE_TOP: LINE_WORDS * 2 + 5, // entries on the free-frame stack
+  DATA_NEXT: LINE_WORDS * 2 + 6, // bump pointer of the data-frame pool (device only)
+  // the pin-state lock (a futex-style mutex word)
+  PIN_LOCK: LINE_WORDS * 3 + 0,
+  // doorbells: sequence word + "parked" flag of the role that sleeps on it
+  HOST_DOORBELL: LINE_WORDS * 4 + 0,
+  HOST_PARKED: LINE_WORDS * 4 + 1,
+  SIDECORE_DOORBELL: LINE_WORDS * 5 + 0,
+  SIDECORE_PARKED: LINE_WORDS * 5 + 1,
+  DEVICE_DOORBELL: LINE_WORDS * 6 + 0,
+  DEVICE_PARKED: LINE_WORDS * 6 + 1,
+  WORDS: LINE_WORDS * 7,
+} as const;
+
+export const RunState = {
+  Init: 0,
+  Running: 1,
+  /** Guests stop posting new work and drain what is in flight; host and device keep serving. */
+  GuestsStop: 2,
+  Stop: 3,
+  Abort: 4,
+} as const;
+
+// ---- per-role statistics (Float64, written only by the owning role, read by main) ----
+export const STAT = {
+  HEARTBEAT: 0,
+  // guest
+  MAPS: 1,
+  UNMAPS: 2,
+  DMA_OPS: 3,
+  PIN_REQUESTS: 4,
+  PIN_REQUEST_PAGES: 5,
+  EXITS: 6,
+  MAP_FAILURES: 7,
+  SIDECORE_WAKEUPS: 8,
+  DEVICE_KICKS: 9,
+  DTT_OPS: 10,
+  // host (hypervisor / sidecore)
+  PINS: 11,
+  UNPINS: 12,
+  SCANS: 13,
+  RECLAIMED: 14,
+  RESTORED: 15,
+  FORCE_UNPINS: 16,
+  SPECULATIVE_PINS: 17,
+  REQUESTS_SERVED: 18,
+  // device
+  DMA_PAGES: 19,
+  COMPLETIONS: 20,
+  IOMMU_FAULTS: 21,
+  GUEST_PARKS: 22,
+  WORDS: 32, // 256 bytes: a multiple of 64
+} as const;
+export type StatName = Exclude<keyof typeof STAT, 'WORDS'>;
+
+/** Stats blocks: hypervisor, sidecore, device, then one per vCPU. */
+export const STAT_BLOCK = { hypervisor: 0, sidecore: 1, device: 2, guest0: 3 } as const;
+export const statBlockCount = (vcpus: number): number => 3 + vcpus;
+
+// ---- per-vCPU notify slot (coIOMMU pin requests) ----
+export const SLOT = {
+  REQ: 0, // 0 = empty; the guest writes a non-zero sequence, the host clears it when done
+  COUNT: 1,
+  STATUS: 2, // host's answer: pages it could not pin (0 = all pinned)
+  GUEST_PARKED: 3,
+  GFNS: 4,
+  WORDS: 32, // two lines
+} as const;
+export const SLOT_MAX_PAGES = SLOT.WORDS - SLOT.GFNS;
+
+// ---- SPSC ring: tail line (producer) and head line (consumer), then entries ----
+export const RING = {
+  TAIL: 0,
+  PRODUCER_PARKED: 1,
+  HEAD: LINE_WORDS,
+  CONSUMER_PARKED: LINE_WORDS + 1,
+  ENTRIES: 2 * LINE_WORDS,
+  ENTRY_WORDS: 4,
+} as const;
+export const ringWords = (entries: number): number => RING.ENTRIES + entries * RING.ENTRY_WORDS;
+
+// ---- data frames: the payload a DMA wrote into a page (a page's worth of bytes is not needed) ----
+export const DATA_WORDS = 8;
+
+export interface Region {
+  name: string;
+  byteOffset: number;
+  length: number; // elements
+  kind: 'i32' | 'f64';
+}
+
+export interface Layout {
+  spec: MachineSpec;
+  byteLength: number;
+  control: Region;
+  stats: Region;
+  /** DMA tracking table: one word per guest page (map count | ACCESSED | PINNED). */
+  dtt: Region;
+  /** Notify slots, one per vCPU. */
+  slots: Region;
+  /** Descriptor rings (guest -> device), one per vCPU, back to back. */
+  descRings: Region;
+  /** Completion rings (device -> guest), one per vCPU. */
+  compRings: Region;
+  /** Host IOMMU table: guest page -> host frame + 1; present only while pinned. */
+  iommu: Region;
+  /** Host (EPT-like) map of guest memory: guest page -> host frame + 1 while resident. */
+  ept: Region;
+  /** Swap: guest page -> data frame holding its contents while it is not resident. */
+  swap: Region;
+  /** Host frame table: owner guest page + 1 (0 = free). */
+  frameOwner: Region;
+  /** Host frame table: 1 while the frame is pinned (mapped in the host IOMMU). */
+  framePinned: Region;
+  /** Host frame -> data frame with its payload (0 = never written: a zero page). */
+  frameData: Region;
+  /** Unpin clock: consecutive busy rounds of a pinned frame (host only). */
+  frameGen: Region;
+  /** Free host frames (a stack). */
+  frameFree: Region;
+  /** Payload storage; data frame 0 is reserved as "none". */
+  data: Region;
+}
+
+const align = (n: number, to: number): number => Math.ceil(n / to) * to;
+
+export function validateSpec(spec: MachineSpec): void {
+  const bad = (what: string): never => {
+    throw new RangeError(`machine spec: ${what}`);
+  };
+  if (!Number.isInteger(spec.guestPages) || spec.guestPages < 1 || spec.guestPages > MAX_GUEST_PAGES)
+    bad(`guestPages ${spec.guestPages} must be an integer in 1..${MAX_GUEST_PAGES}`);
+  if (!Number.isInteger(spec.vcpus) || spec.vcpus < 1 || spec.vcpus > MAX_VCPUS)
+    bad(`vcpus ${spec.vcpus} must be an integer in 1..${MAX_VCPUS}`);
+  if (!Number.isInteger(spec.hostFrames) || spec.hostFrames < 1 || spec.hostFrames > spec.guestPages)
+    bad(`hostFrames ${spec.hostFrames} must be an integer in 1..guestPages`);
+  if (!Number.isInteger(spec.dataFrames) || spec.dataFrames < 1) bad(`dataFrames ${spec.dataFrames} must be >= 1`);
+  if (!Number.isInteger(spec.ringEntries) || spec.ringEntries < 2 || (spec.ringEntries & (spec.ringEntries - 1)) !== 0)
+    bad(`ringEntries ${spec.ringEntries} must be a power of two >= 2`);
+}
+
+export function computeLayout(spec: MachineSpec): Layout {
+  validateSpec(spec);
+  let offset = 0;
+  const take = (name: string, length: number, kind: 'i32' | 'f64' = 'i32'): Region => {
+    offset = align(offset, LINE_BYTES);
+    const r: Region = { name, byteOffset: offset, length, kind };
+    offset += length * (kind === 'i32' ? 4 : 8);
+    return r;
+  };
+  const layout: Omit<Layout, 'byteLength'> = {
+    spec,
+    control: take('control', CTL.WORDS),
+    stats: take('stats', statBlockCount(spec.vcpus) * STAT.WORDS, 'f64'),
+    dtt: take('dtt', spec.guestPages),
+    slots: take('slots', spec.vcpus * SLOT.WORDS),
+    descRings: take('descRings', spec.vcpus * ringWords(spec.ringEntries)),
+    compRings: take('compRings', spec.vcpus * ringWords(spec.ringEntries)),
+    iommu: take('iommu', spec.guestPages),
+    ept: take('ept', spec.guestPages),
+    swap: take('swap', spec.guestPages),
+    frameOwner: take('frameOwner', spec.hostFrames),
+    framePinned: take('framePinned', spec.hostFrames),
+    frameData: take('frameData', spec.hostFrames),
+    frameGen: take('frameGen', spec.hostFrames),
+    frameFree: take('frameFree', spec.hostFrames),
+    data: take('data', (spec.dataFrames + 1) * DATA_WORDS),
+  };
+  return { ...layout, byteLength: align(offset, LINE_BYTES) };
+}
+
+/** The regions in address order, for traces and for tests that check nothing overlaps. */
+export function regionsOf(layout: Layout): Region[] {
+  return Object.values(layout)
+    .filter((v): v is Region => typeof v === 'object' && v !== null && 'byteOffset' in v)
+    .sort((a, b) => a.byteOffset - b.byteOffset);
+}

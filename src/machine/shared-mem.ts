@@ -1,0 +1,20 @@
+// The only door protocol code has to shared words. The free-running executor is `Atomics`
+// itself (no wrapper, so calls stay monomorphic); the explorer swaps in an executor that yields
+// to a scheduler before every operation. Protocol code must never index the typed arrays directly.
+
+export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
+
+export interface SharedMem {
+  load(a: Int32Array, i: number): number;
+  store(a: Int32Array, i: number, v: number): number;
+  add(a: Int32Array, i: number, v: number): number;
+  sub(a: Int32Array, i: number, v: number): number;
+  or(a: Int32Array, i: number, v: number): number;
+  and(a: Int32Array, i: number, v: number): number;
+  compareExchange(a: Int32Array, i: number, expected: number, replacement: number): number;
+  wait(a: Int32Array, i: number, value: number, timeoutMs?: number): WaitResult;
+  notify(a: Int32Array, i: number, count?: number): number;
+}
+
+/** Free-running executor: plain sequentially consistent Atomics. */
+export const freeRunning: SharedMem = Atomics as unknown as SharedMem;

@@ -1,0 +1,45 @@
+// Oracle item 4: the host's pinned-frame count, the frames marked pinned, the host IOMMU entries
+// and (coIOMMU) the PINNED bits of the DTT must all agree. Checked under the pin-state lock.
+import { CTL } from '../machine/layout.js';
+import type { Machine } from '../machine/machine.js';
+import type { SharedMem } from '../machine/shared-mem.js';
+import type { Lock } from '../notify/lock.js';
+import { DETAIL, type Oracle } from '../run/oracle.js';
+import { PINNED } from '../protocol/dtt.js';
+import type { HostMemory } from './host-memory.js';
+
+export function checkAccounting(
+  mem: SharedMem,
+  m: Machine,
+  host: HostMemory,
+  lock: Lock,
+  oracle: Oracle,
+  withDtt: boolean,
+): boolean {
+  lock.lock();
+  try {
+    const high = host.frameHigh();
+    let pinned = 0;
+    let ok = true;
+    for (let f = 0; f < high; f++) {
+      const owner = mem.load(m.frameOwner, f);
+      if (owner === 0) continue;
+      const g = owner - 1;
+      const p = mem.load(m.framePinned, f) !== 0;
+      if (p) pinned++;
+      const mapped = mem.load(m.iommu, g) === f + 1;
+      const dttPinned = withDtt ? (mem.load(m.dtt, g) & PINNED) !== 0 : p;
+      if (p !== mapped || p !== dttPinned) {
+        oracle.report('accounting', g, f, DETAIL.pinCountMismatch);
+        ok = false;
+      }
+    }
+    if (pinned !== mem.load(m.control, CTL.PINNED_NOW)) {
+      oracle.report('accounting', -1, -1, DETAIL.pinCountMismatch);
+      ok = false;
+    }
+    return ok;
+  } finally {
+    lock.unlock();
+  }
+}

@@ -1,0 +1,71 @@
+// Single-producer single-consumer ring of 4-word entries. Head and tail live on separate lines;
+// the producer publishes a batch with one tail store, the consumer frees it with one head store.
+import { RING } from '../machine/layout.js';
+import type { SharedMem } from '../machine/shared-mem.js';
+
+export class SpscRing {
+  readonly mask: number;
+  /** Producer's private cursor: entries written but not yet published. */
+  private pending: number;
+  /** Consumer's private cursor: entries read but not yet released. */
+  private taken: number;
+
+  constructor(
+    private readonly mem: SharedMem,
+    readonly words: Int32Array,
+    readonly capacity: number,
+  ) {
+    this.mask = capacity - 1;
+    this.pending = mem.load(words, RING.TAIL);
+    this.taken = mem.load(words, RING.HEAD);
+  }
+
+  /** Producer: room for how many more entries (counting unpublished ones). */
+  space(): number {
+    return this.capacity - (this.pending - this.mem.load(this.words, RING.HEAD));
+  }
+
+  /** Producer: write one entry (not yet visible). Caller checked space(). */
+  put(w0: number, w1: number, w2: number, w3: number): void {
+    const { mem, words } = this;
+    const base = RING.ENTRIES + (this.pending & this.mask) * RING.ENTRY_WORDS;
+    mem.store(words, base, w0);
+    mem.store(words, base + 1, w1);
+    mem.store(words, base + 2, w2);
+    mem.store(words, base + 3, w3);
+    this.pending = (this.pending + 1) | 0;
+  }
+
+  /** Producer: make every written entry visible. Returns how many were published. */
+  publish(): number {
+    const before = this.mem.load(this.words, RING.TAIL);
+    this.mem.store(this.words, RING.TAIL, this.pending);
+    return (this.pending - before) | 0;
+  }
+
+  /** Consumer: entries visible and not yet taken. */
+  available(): number {
+    return (this.mem.load(this.words, RING.TAIL) - this.taken) | 0;
+  }
+
+  /** Consumer: read word k of the n-th next entry (n < available()). */
+  peek(n: number, k: number): number {
+    return this.mem.load(this.words, RING.ENTRIES + ((this.taken + n) & this.mask) * RING.ENTRY_WORDS + k);
+  }
+
+  /** Consumer: drop n entries and give their room back to the producer. */
+  release(n: number): void {
+    this.taken = (this.taken + n) | 0;
+    this.mem.store(this.words, RING.HEAD, this.taken);
+  }
+
+  /** Current tail word, for parking on it. */
+  tail(): number {
+    return this.mem.load(this.words, RING.TAIL);
+  }
+
+  /** Nothing published is left unconsumed (used by the teardown accounting check). */
+  isEmpty(): boolean {
+    return this.mem.load(this.words, RING.TAIL) === this.mem.load(this.words, RING.HEAD);
+  }
+}

@@ -1,0 +1,7 @@
+// What the guest driver asks of a DMA policy, whatever the design behind it.
+export interface GuestDmaPolicy {
+  /** Make guest pages [gfn, gfn+n) DMA-able. Returns the DMA address (a page number) or -1. */
+  map(gfn: number, n: number): number;
+  /** Tear the mapping down again. */
+  unmap(dmaPage: number, gfn: number, n: number): void;
+}

@@ -1,0 +1,60 @@
+// A guest vCPU: the driver of the workload, through the DMA policy the scenario names.
+import { RunState } from '../machine/layout.js';
+import { SlotRequester, type PinRequester } from '../notify/pin-request.js';
+import { CoiommuGuest } from '../protocol/coiommu-guest.js';
+import type { GuestDmaPolicy } from '../protocol/policy.js';
+import { StaticGuest } from '../protocol/static.js';
+import { encodeHistogram, newHistogram, type Histogram } from '../run/latency.js';
+import { NetGuest } from '../workload/net.js';
+import { RoleBase, type RoleResult } from './role.js';
+
+/** Times each pin request round trip (the latency a first touch pays). */
+class TimedRequester implements PinRequester {
+  constructor(
+    private readonly inner: PinRequester,
+    private readonly hist: Histogram,
+  ) {}
+  get path() {
+    return this.inner.path;
+  }
+  request(gfns: ArrayLike<number>, n: number): number {
+    const t0 = performance.now();
+    const r = this.inner.request(gfns, n);
+    this.hist.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1e6)));
+    return r;
+  }
+}
+
+export class GuestRole extends RoleBase {
+  run(t0: number): RoleResult {
+    this.begin(t0);
+    const { mem, m, cfg, stats } = this;
+    const vcpu = this.init.index;
+    const mapHist = newHistogram();
+    const pinHist = newHistogram();
+    let policy: GuestDmaPolicy;
+    if (cfg.policy === 'static') policy = new StaticGuest();
+    else {
+      const spin = cfg.notify === 'trap' ? 0 : cfg.notifyPath.spinUs; // an exit stops the vCPU at once
+      const requester = new SlotRequester(cfg.notify, mem, m, vcpu, spin, cfg.watchdogMs, stats);
+      policy = new CoiommuGuest(mem, m, new TimedRequester(requester, pinHist), stats, cfg.variant);
+    }
+    const net = new NetGuest(mem, m, vcpu, cfg.net, policy, stats, this.oracle, mapHist, cfg.notifyPath.spinUs);
+
+    while (this.state() === RunState.Running) {
+      const posted = net.post();
+      const reaped = net.reap();
+      if (posted === 0 && reaped === 0) net.idle(20);
+      this.tick();
+    }
+    // Drain what is in flight, so every buffer is verified and unmapped before teardown.
+    const deadline = performance.now() + cfg.watchdogMs;
+    while (net.inflight > 0 && this.state() === RunState.GuestsStop) {
+      if (net.reap() === 0) net.idle(20);
+      this.tick();
+      if (performance.now() > deadline)
+        throw new Error(`guest ${vcpu}: ${net.inflight} DMAs still in flight ${cfg.watchdogMs} ms after stop (device stuck?)`);
+    }
+    return this.result({ histograms: { map: encodeHistogram(mapHist), pinRequest: encodeHistogram(pinHist) } });
+  }
+}

@@ -1,0 +1,31 @@
+// Control plane, worker side: expose a role over comlink. `run` blocks this worker's thread until
+// the shared run state says stop; nothing on the data path goes through here.
+import * as Comlink from 'comlink';
+import { parentPort } from 'node:worker_threads';
+import { nodeEndpoint } from '../run/comlink-node.js';
+import type { Role, RoleInit, RoleResult } from './role.js';
+
+export interface RoleApi {
+  init(init: RoleInit): void;
+  setup(): unknown;
+  run(t0: number): RoleResult;
+  teardown(): unknown;
+}
+
+export function serveRole(make: (init: RoleInit) => Role): void {
+  if (!parentPort) throw new Error('a role must run in a worker thread');
+  let role: Role | undefined;
+  const need = (): Role => {
+    if (!role) throw new Error('role not initialised: call init first');
+    return role;
+  };
+  const api: RoleApi = {
+    init(init) {
+      role = make(init);
+    },
+    setup: () => need().setup?.(),
+    run: (t0) => need().run(t0),
+    teardown: () => need().teardown?.(),
+  };
+  Comlink.expose(api, nodeEndpoint(parentPort));
+}

@@ -1,0 +1,92 @@
+// What every role worker shares: its view of the machine, its stats block, the oracle, the run
+// state it obeys, its heartbeat (for the main thread's watchdog) and fault injection.
+import { CTL, RunState, STAT, STAT_BLOCK, type MachineSpec } from '../machine/layout.js';
+import { Machine } from '../machine/machine.js';
+import { freeRunning, type SharedMem } from '../machine/shared-mem.js';
+import { Oracle } from '../run/oracle.js';
+import type { RoleName, ScenarioConfig } from '../run/types.js';
+
+export interface RoleInit {
+  sab: SharedArrayBuffer;
+  spec: MachineSpec;
+  cfg: ScenarioConfig;
+  role: RoleName;
+  /** vCPU index for guests, 0 otherwise. */
+  index: number;
+}
+
+export interface RoleResult {
+  role: RoleName;
+  index: number;
+  /** Encoded hdr histograms (guests). */
+  histograms?: Record<string, string>;
+}
+
+export interface Role {
+  setup?(): unknown;
+  /** t0: run start on the shared clock (performance.timeOrigin + performance.now()). */
+  run(t0: number): RoleResult;
+  teardown?(): unknown;
+}
+
+export class InjectedCrashError extends Error {}
+
+export abstract class RoleBase implements Role {
+  readonly m: Machine;
+  readonly mem: SharedMem = freeRunning;
+  readonly cfg: ScenarioConfig;
+  readonly stats: Float64Array;
+  oracle: Oracle;
+  private t0 = performance.timeOrigin + performance.now();
+  private ticks = 0;
+  private readonly fault?: { kind: 'crash' | 'hang'; atMs: number };
+
+  constructor(readonly init: RoleInit) {
+    this.m = new Machine(init.sab, init.spec);
+    this.cfg = init.cfg;
+    const block =
+      init.role === 'guest' ? STAT_BLOCK.guest0 + init.index : STAT_BLOCK[init.role as Exclude<RoleName, 'guest'>];
+    this.stats = this.m.statsBlock(block);
+    this.oracle = new Oracle(this.m.control, init.role, this.t0);
+    const targets = (f?: { role: RoleName }) => f?.role === init.role && init.index === 0;
+    const { crash, hang } = init.cfg.faults;
+    if (targets(crash)) this.fault = { kind: 'crash', atMs: crash!.afterMs };
+    else if (targets(hang)) this.fault = { kind: 'hang', atMs: hang!.afterMs };
+  }
+
+  /** The run starts: fault times and violation times count from here. */
+  begin(t0: number): void {
+    this.t0 = t0;
+    this.oracle = new Oracle(this.m.control, this.init.role, t0);
+  }
+
+  abstract run(t0: number): RoleResult;
+
+  state(): number {
+    return Atomics.load(this.m.control, CTL.STATE);
+  }
+
+  /** Host, device and sidecore serve until Stop; guests post work only while Running. */
+  serving(): boolean {
+    const s = this.state();
+    return s !== RunState.Stop && s !== RunState.Abort;
+  }
+
+  elapsedMs(): number {
+    return performance.timeOrigin + performance.now() - this.t0;
+  }
+
+  /** Called from every loop: the heartbeat the watchdog reads, and injected faults. */
+  tick(): void {
+    this.stats[STAT.HEARTBEAT]++;
+    if (this.fault && (++this.ticks & 15) === 0 && this.elapsedMs() >= this.fault.atMs) {
+      if (this.fault.kind === 'crash') throw new InjectedCrashError(`injected crash in ${this.init.role}`);
+      // a hang: block forever without a heartbeat, as a deadlocked thread would
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+    }
+  }
+
+  result(extra: Partial<RoleResult> = {}): RoleResult {
+    return { role: this.init.role, index: this.init.index, ...extra };
+  }
+}
