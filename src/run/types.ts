@@ -33,7 +33,7 @@ export interface CostTable {
   iommuMapCycles: number;
   /** Direct cost of one VM exit (~2,000). */
   exitCycles: number;
-  /** A request delivered by trap-and-emulate, on top of the work itself (34,969 - 6,909). */
+  /** A request delivered by trap-and-emulate, on top of the exit and the work itself (34,969 - 6,909 - 2,000). */
   trapRequestCycles: number;
   /** A request delivered to a polling sidecore, on top of the work itself (9,225 - 6,909). */
   sidecoreRequestCycles: number;

@@ -1,0 +1,218 @@
+// Human-readable reports: the side-by-side table of `compare` and the key/value view of `run`.
+import type { CostTable, Percentiles, RunReport } from './types.js';
+import { formatBytes, formatDuration } from './units.js';
+
+const intFmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+/** Integer with thousands separators. */
+export function fmtInt(n: number): string {
+  return Number.isFinite(n) ? intFmt.format(Math.round(n)) : '-';
+}
+
+/** About three significant digits, thousands separators above 100. */
+export function fmtNum(n: number): string {
+  if (!Number.isFinite(n)) return '-';
+  const a = Math.abs(n);
+  const digits = a === 0 || a >= 100 ? 0 : a >= 10 ? 1 : a >= 0.1 ? 2 : 3;
+  return new Intl.NumberFormat('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(n);
+}
+
+const label = (r: RunReport) => `${r.policy}/${r.notify}`;
+const violationCount = (r: RunReport) => r.violations.dmaToUnpinned + r.violations.lostPayloads + r.violations.accounting;
+const pcts = (p: Percentiles) => `p50 ${fmtNum(p.p50)}  p99 ${fmtNum(p.p99)}  max ${fmtNum(p.max)}`;
+const costLine = (c: CostTable) =>
+  Object.entries(c)
+    .map(([k, v]) => `${k} ${fmtCost(v)}`)
+    .join(', ');
+const fmtCost = (v: number) => (Number.isInteger(v) ? fmtInt(v) : String(v));
+const guestLine = (r: RunReport) =>
+  `${formatBytes(r.guestPages * 4096)} (${fmtInt(r.guestPages)} pages), ${r.vcpus} vCPU${r.vcpus === 1 ? '' : 's'}`;
+
+function workloadLine(r: RunReport): string {
+  const n = r.config.net;
+  const rotate = n.rotateMs > 0 ? `rotate every ${formatDuration(n.rotateMs)}` : 'no rotation';
+  return `${r.workload} (queue depth ${n.queueDepth}, batch ${n.batch}, ${n.bufferPages} page${n.bufferPages === 1 ? '' : 's'}/buffer, reuse distance ${n.reuseDistance}, ${rotate})`;
+}
+
+function parallelismLine(p: RunReport['parallelism']): string {
+  return `${p.cores} cores, ${p.threads} threads, ${p.spinners} spinner${p.spinners === 1 ? '' : 's'}`;
+}
+
+function oversubscribedWarning(r: RunReport): string {
+  const p = r.parallelism;
+  return (
+    `WARNING: ${label(r)} was oversubscribed (${p.spinners} spinning of ${p.threads} threads on ${p.cores} cores): ` +
+    'its latency tails include OS scheduler ticks, not only protocol costs'
+  );
+}
+
+function staticPinLine(r: RunReport): string | undefined {
+  const s = r.staticPin;
+  if (!s) return undefined;
+  return `${fmtInt(s.pages)} pages (${formatBytes(s.pages * 4096)}) pinned at VM creation in ${formatDuration(s.ms)} measured, ${formatDuration(s.modeledMs)} modeled`;
+}
+
+function firstViolationLine(r: RunReport): string | undefined {
+  const v = r.violations.first;
+  if (!v) return undefined;
+  return `${v.kind} seen by ${v.role} at ${formatDuration(v.atMs)}, gfn ${v.gfn}, frame ${v.frame}: ${v.detail}`;
+}
+
+/** Lays out rows under a header; columns listed in `right` are right-aligned. */
+function grid(header: string[], rows: string[][], right: Set<number>): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+const allSame = <T>(xs: T[], key: (x: T) => string) => xs.every((x) => key(x) === key(xs[0]));
+
+/** Side-by-side comparison of several runs of the same base scenario, with a footer of what was run. */
+export function formatCompareTable(reports: RunReport[]): string {
+  if (reports.length === 0) return '(no runs)\n';
+  const header = [
+    'policy',
+    'notify',
+    'DMA ops/s',
+    'exits/1k DMA',
+    'pins',
+    'unpins',
+    'pinned peak/end',
+    'map p50/p99 (µs)',
+    'cycles/DMA (modeled)',
+    'violations',
+  ];
+  const rows = reports.map((r) => [
+    r.policy,
+    r.notify,
+    fmtInt(r.opsPerSecond),
+    fmtNum(r.exitsPer1kDma),
+    fmtInt(r.pins),
+    fmtInt(r.unpins),
+    `${fmtInt(r.pinnedPages.peak)}/${fmtInt(r.pinnedPages.end)}`,
+    `${fmtNum(r.latencyUs.map.p50)}/${fmtNum(r.latencyUs.map.p99)}`,
+    fmtInt(r.modeled.cyclesPerDma),
+    fmtInt(violationCount(r)),
+  ]);
+  const out = [grid(header, rows, new Set([2, 3, 4, 5, 6, 7, 8, 9])), ''];
+
+  const r0 = reports[0];
+  const c = r0.config;
+  out.push(`guest:       ${guestLine(r0)}`);
+  out.push(`workload:    ${workloadLine(r0)}`);
+  out.push(
+    `duration:    ${formatDuration(c.durationMs)} per run + ${formatDuration(c.drainMs)} drain, seed ${c.seed}; measured ` +
+      reports.map((r) => `${fmtNum(r.seconds)} s`).join(', '),
+  );
+  if (c.variant !== 'none') out.push(`variant:     ${c.variant} (a planted bug, not the real protocol)`);
+  if (allSame(reports, (r) => parallelismLine(r.parallelism))) out.push(`parallelism: ${parallelismLine(r0.parallelism)}`);
+  else if (allSame(reports, (r) => String(r.parallelism.cores))) {
+    const each = reports.map((r) => `${label(r)} ${r.parallelism.threads} threads, ${r.parallelism.spinners} spinning`);
+    out.push(`parallelism: ${r0.parallelism.cores} cores; ${each.join('; ')}`);
+  } else out.push(`parallelism: ${reports.map((r) => `${label(r)} ${parallelismLine(r.parallelism)}`).join('; ')}`);
+  for (const r of reports) if (r.parallelism.oversubscribed) out.push(oversubscribedWarning(r));
+  if (allSame(reports, (r) => costLine(r.modeled.costTable))) out.push(`cost table:  ${costLine(r0.modeled.costTable)}`);
+  else for (const r of reports) out.push(`cost table (${label(r)}): ${costLine(r.modeled.costTable)}`);
+  for (const r of reports) {
+    const s = staticPinLine(r);
+    if (s) out.push(`static pin:  ${reports.filter((x) => x.staticPin).length > 1 ? `${label(r)}: ` : ''}${s}`);
+  }
+  for (const r of reports) {
+    if (r.teardownLeftovers?.length) out.push(`LEFTOVERS:   ${label(r)}: ${r.teardownLeftovers.join('; ')}`);
+  }
+  for (const r of reports) {
+    const v = firstViolationLine(r);
+    if (v) out.push(`VIOLATION:   ${label(r)}: first ${v}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** One run as grouped `key: value` lines. */
+export function formatRunReport(r: RunReport): string {
+  const groups: [string, [string, string | undefined][]][] = [
+    [
+      'scenario',
+      [
+        ['policy', r.policy],
+        ['notify', r.notify],
+        ['workload', workloadLine(r)],
+        ['variant', r.variant === 'none' ? 'none' : `${r.variant} (a planted bug, not the real protocol)`],
+        ['guest', guestLine(r)],
+        ['duration', `${fmtNum(r.seconds)} s measured (${formatDuration(r.config.durationMs)} configured, then ${formatDuration(r.config.drainMs)} drain)`],
+        ['seed', String(r.config.seed)],
+      ],
+    ],
+    [
+      'throughput',
+      [
+        ['DMA ops', fmtInt(r.dmaOps)],
+        ['DMA ops/s', fmtInt(r.opsPerSecond)],
+        ['exits', `${fmtInt(r.exits)} (${fmtNum(r.exitsPer1kDma)} per 1k DMA)`],
+      ],
+    ],
+    [
+      'pinning',
+      [
+        ['pin requests', fmtInt(r.pinRequests)],
+        ['pins', fmtInt(r.pins)],
+        ['unpins', fmtInt(r.unpins)],
+        ['pinned pages', `peak ${fmtInt(r.pinnedPages.peak)}, end ${fmtInt(r.pinnedPages.end)}`],
+        ['static pin', staticPinLine(r)],
+      ],
+    ],
+    [
+      'host memory (pages)',
+      [
+        ['resident', `peak ${fmtInt(r.host.residentPeak)}, end ${fmtInt(r.host.residentEnd)}`],
+        ['reclaimed', fmtInt(r.host.reclaimed)],
+        ['restored', fmtInt(r.host.restored)],
+        ['force unpins', fmtInt(r.host.forceUnpins)],
+        ['reclaimable at end', fmtInt(r.host.reclaimablePagesEnd)],
+      ],
+    ],
+    [
+      'latency (µs)',
+      [
+        ['map', pcts(r.latencyUs.map)],
+        ['pin request', pcts(r.latencyUs.pinRequest)],
+      ],
+    ],
+    [
+      'modeled cost',
+      [
+        ['cycles/DMA', fmtInt(r.modeled.cyclesPerDma)],
+        ...Object.entries(r.modeled.breakdown).map(([k, v]): [string, string] => [`  ${k}`, fmtNum(v)]),
+        ['cost table', costLine(r.modeled.costTable)],
+      ],
+    ],
+    [
+      'parallelism',
+      [
+        ['machine', parallelismLine(r.parallelism)],
+        ['warning', r.parallelism.oversubscribed ? oversubscribedWarning(r) : undefined],
+      ],
+    ],
+    [
+      'violations',
+      [
+        ['total', fmtInt(violationCount(r))],
+        ['DMA to unpinned', fmtInt(r.violations.dmaToUnpinned)],
+        ['lost payloads', fmtInt(r.violations.lostPayloads)],
+        ['accounting', fmtInt(r.violations.accounting)],
+        ['first', firstViolationLine(r)],
+        ['teardown leftovers', r.teardownLeftovers?.length ? r.teardownLeftovers.join('; ') : undefined],
+      ],
+    ],
+  ];
+  const width = Math.max(...groups.flatMap(([, kv]) => kv.map(([k]) => k.length))) + 1;
+  const out: string[] = [];
+  for (const [title, kv] of groups) {
+    out.push(`${title}:`);
+    for (const [k, v] of kv) if (v !== undefined) out.push(`  ${`${k}:`.padEnd(width + 1)} ${v}`);
+  }
+  return out.join('\n') + '\n';
+}

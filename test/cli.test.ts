@@ -1,0 +1,208 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { main, type RunScenario } from '../src/cli.js';
+import type { RunReport, ScenarioConfig } from '../src/run/types.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+async function cli(argv: string[], runScenario?: RunScenario) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    stdout: (s) => void (stdout += s),
+    stderr: (s) => void (stderr += s),
+    stderrIsTTY: false,
+    runScenario,
+  });
+  return { code, stdout, stderr };
+}
+
+/** A plausible report for a config, without running anything. */
+function fakeReport(cfg: ScenarioConfig): RunReport {
+  const p = { p50: 0.4, p99: 3.2, max: 40 };
+  return {
+    policy: cfg.policy,
+    notify: cfg.notify,
+    workload: cfg.workload,
+    variant: cfg.variant,
+    guestPages: cfg.guestPages,
+    vcpus: cfg.vcpus,
+    dmaOps: 1_234_567,
+    seconds: 3,
+    opsPerSecond: 411_522.3,
+    exits: cfg.notify === 'trap' ? 320 : 0,
+    exitsPer1kDma: cfg.notify === 'trap' ? 0.26 : 0,
+    pinRequests: 320,
+    pins: 320,
+    unpins: 100,
+    pinnedPages: { peak: 320, end: 220 },
+    host: { residentPeak: 400, residentEnd: 300, reclaimed: 0, restored: 0, forceUnpins: 0, reclaimablePagesEnd: 80 },
+    staticPin: cfg.policy === 'static' ? { pages: cfg.guestPages, ms: 812.5, modeledMs: 1000 } : undefined,
+    violations: { dmaToUnpinned: 0, lostPayloads: 0, accounting: 0 },
+    latencyUs: { map: p, pinRequest: p },
+    modeled: { cyclesPerDma: 1234.5, costTable: cfg.costTable, breakdown: { dtt: 120, pin: 1000 } },
+    parallelism: { cores: 2, threads: 4, spinners: cfg.notify === 'sidecore' ? 3 : 0, oversubscribed: cfg.notify === 'sidecore' },
+    teardownLeftovers: [],
+    config: cfg,
+  };
+}
+
+/** Usage errors: exit 2, one `viommu-lab:` message naming flag and value, a hint, no stack trace. */
+async function expectUsageError(argv: string[], ...fragments: string[]) {
+  const r = await cli(argv);
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toMatch(/^viommu-lab: /);
+  expect(r.stderr).toMatch(/\nsee: viommu-lab( \w+)? --help\n$/);
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+  for (const f of fragments) expect(r.stderr).toContain(f);
+  return r.stderr;
+}
+
+describe('usage errors exit 2 and name the flag and the value', () => {
+  it('unknown policy', async () => {
+    const msg = await expectUsageError(['run', '--policy', 'foo'], '--policy "foo"', 'static, coiommu');
+    expect(msg).toBe('viommu-lab: invalid --policy "foo": allowed values are static, coiommu\nsee: viommu-lab run --help\n');
+  });
+  it('unknown notify path', () => expectUsageError(['run', '--notify', 'irq'], '--notify "irq"', 'trap, sidecore'));
+  it('unknown workload', () => expectUsageError(['run', '--workload', 'disk'], '--workload "disk"', 'net'));
+  it('negative size', () => expectUsageError(['run', '--guest-mem', '-4k'], '--guest-mem "-4k"'));
+  it('non-numeric size', () => expectUsageError(['run', '--guest-mem', 'lots'], '--guest-mem "lots"'));
+  it('size not a multiple of 4 KiB', () => expectUsageError(['run', '--guest-mem', '6000'], '--guest-mem "6000"', 'multiple of 4 KiB'));
+  it('guest memory above 128 GiB', () =>
+    expectUsageError(['run', '--guest-mem', '200GiB'], 'invalid --guest-mem "200GiB": must be a multiple of 4 KiB between 4 KiB and 128 GiB'));
+  it('bad host memory', () => expectUsageError(['run', '--host-mem', '-1'], '--host-mem "-1"'));
+  it('bad duration', () => expectUsageError(['run', '--duration', '3 weeks'], '--duration "3 weeks"', '500ms'));
+  it('duration out of range', () => expectUsageError(['run', '--duration', '25h'], '--duration "25h"', '24 h'));
+  it('bad exit delay', () => expectUsageError(['run', '--exit-delay', 'soon'], '--exit-delay "soon"'));
+  it('non-numeric count', () => expectUsageError(['run', '--vcpus', 'two'], '--vcpus "two"', 'between 1 and 8'));
+  it('count out of range', () => expectUsageError(['run', '--queue-depth', '0'], '--queue-depth "0"', 'between 1 and 1024'));
+  it('batch larger than the queue', () => expectUsageError(['run', '--batch', '128'], '--batch "128"', '--queue-depth (64)'));
+  it('buffer pool larger than guest memory', async () => {
+    const msg = await expectUsageError(['run', '--guest-mem', '1MiB'], '--guest-mem "1MiB"', '320 guest pages');
+    expect(msg).toContain('--reuse-distance');
+  });
+  it('unknown flag', () => expectUsageError(['run', '--polcy', 'static'], "unknown option '--polcy'"));
+  it('unknown command', () => expectUsageError(['bench'], "unknown command 'bench'"));
+  it('missing option argument', () => expectUsageError(['run', '--seed'], '--seed'));
+  it('excess arguments', () => expectUsageError(['run', 'static'], 'too many arguments'));
+  it('bad --cost key', async () => {
+    const msg = await expectUsageError(['run', '--cost', 'exitCost=5'], '--cost "exitCost=5"', 'exitCycles');
+    expect(msg).toContain('trapRequestCycles');
+  });
+  it('bad --cost value', () => expectUsageError(['run', '--cost', 'exitCycles=lots'], '--cost "exitCycles=lots"'));
+  it('negative --cost value', () => expectUsageError(['run', '--cost', 'exitCycles=-1'], '--cost "exitCycles=-1"', '>= 0'));
+  it('bad --inject-crash role', () =>
+    expectUsageError(['run', '--inject-crash', 'nic@300ms'], '--inject-crash "nic@300ms"', 'guest, hypervisor, sidecore, device'));
+  it('bad --inject-crash format', () => expectUsageError(['run', '--inject-crash', 'device'], '--inject-crash "device"'));
+  it('--inject-hang after the run ends', () =>
+    expectUsageError(['run', '--inject-hang', 'device@10s'], '--inject-hang "device@10s"', 'before the run ends'));
+  it('--inject-crash on a role the scenario lacks', () =>
+    expectUsageError(['run', '--notify', 'trap', '--inject-crash', 'sidecore@1s'], '--inject-crash "sidecore@1s"', 'no sidecore'));
+  it('unknown variant', () => expectUsageError(['run', '--variant', 'racy'], '--variant "racy"', 'no-pin-lock'));
+  it('bad --policies pair', () =>
+    expectUsageError(['compare', '--policies', 'static/trap,coiommu/irq'], '--policies "coiommu/irq"', 'see: viommu-lab compare --help'));
+  it('compare shares the scenario options', () => expectUsageError(['compare', '--vcpus', '9'], '--vcpus "9"'));
+
+  it('config file errors name the file and the JSON path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'viommu-lab-cli-'));
+    const file = join(dir, 'x.json');
+    writeFileSync(file, JSON.stringify({ coiommu: { unpinIntervalMs: 0 } }));
+    await expectUsageError(['run', '--config', file], `invalid coiommu.unpinIntervalMs "0" in config file ${file}`);
+    await expectUsageError(['run', '--config', join(dir, 'none.json')], '--config', 'file not found');
+    // A flag overrides the file, and errors about file values that flags did not touch name the file.
+    writeFileSync(file, JSON.stringify({ net: { queueDepth: 8 } }));
+    await expectUsageError(['run', '--config', file, '--batch', '32'], '--batch "32"', `net.queueDepth (8)`);
+  });
+});
+
+describe('help', () => {
+  it('is printed when no command is given', async () => {
+    const r = await cli([]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: viommu-lab');
+    expect(r.stdout).toContain('compare');
+  });
+
+  it.each(['run', 'compare'])('%s --help teaches policies, notify paths, units and examples', async (cmd) => {
+    const r = await cli([cmd, '--help']);
+    expect(r.code).toBe(0);
+    for (const s of ['static', 'coiommu', 'trap', 'sidecore', '4KiB', '500ms', 'Examples:', `viommu-lab ${cmd} `]) {
+      expect(r.stdout).toContain(s);
+    }
+    expect(r.stdout).not.toContain('--variant');
+  });
+});
+
+describe('runs (with a stand-in orchestrator)', () => {
+  it('run --json prints exactly one JSON report', async () => {
+    const seen: ScenarioConfig[] = [];
+    const r = await cli(['run', '--json', '--policy', 'static', '--guest-mem', '64MiB', '--exit-delay', '5us', '--cost', 'exitCycles=1500'], async (cfg) => {
+      seen.push(cfg);
+      return fakeReport(cfg);
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    const report = JSON.parse(r.stdout) as RunReport;
+    expect(report.policy).toBe('static');
+    expect(seen[0].guestPages).toBe(16_384);
+    expect(seen[0].notifyPath.exitDelayUs).toBe(5);
+    expect(seen[0].costTable.exitCycles).toBe(1500);
+  });
+
+  it('run prints a grouped report', async () => {
+    const r = await cli(['run', '--no-progress'], async (cfg) => fakeReport(cfg));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/throughput:\n\s+DMA ops:\s+1,234,567/);
+    expect(r.stdout).toContain('oversubscribed');
+  });
+
+  it('compare runs the three default pairs on the same base and prints the table', async () => {
+    const seen: string[] = [];
+    const r = await cli(['compare', '--duration', '1s', '--vcpus', '2'], async (cfg) => {
+      seen.push(`${cfg.policy}/${cfg.notify}/${cfg.durationMs}/${cfg.vcpus}`);
+      return fakeReport(cfg);
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(seen).toEqual(['static/trap/1000/2', 'coiommu/trap/1000/2', 'coiommu/sidecore/1000/2']);
+    expect(r.stdout).toMatch(/^policy\s+notify\s+DMA ops\/s/);
+    expect(r.stdout).toContain('411,522');
+    expect(r.stdout).toContain('WARNING: coiommu/sidecore was oversubscribed');
+    expect(r.stdout).toContain('static pin:');
+    expect(r.stdout).toContain('exitCycles 2,000');
+  });
+
+  it('compare --policies --json prints an array', async () => {
+    const r = await cli(['compare', '--json', '--policies', 'coiommu/trap,coiommu/sidecore'], async (cfg) => fakeReport(cfg));
+    expect(r.code).toBe(0);
+    const reports = JSON.parse(r.stdout) as RunReport[];
+    expect(reports.map((x) => x.notify)).toEqual(['trap', 'sidecore']);
+  });
+
+  it('a run failure exits 1 with the message and no stack', async () => {
+    const r = await cli(['run'], async () => {
+      throw new Error('device worker crashed: boom');
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('viommu-lab: run failed: device worker crashed: boom\n');
+  });
+});
+
+describe('the bin launcher', () => {
+  it('exits 2 with the message for a bad policy', () => {
+    // Without a build (dist/ absent) this goes through tsx; with one, through the compiled CLI.
+    const r = spawnSync(process.execPath, [join(root, 'bin/viommu-lab.js'), 'run', '--policy', 'nope'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('viommu-lab: invalid --policy "nope": allowed values are static, coiommu');
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+});

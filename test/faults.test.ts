@@ -1,0 +1,30 @@
+// A role that crashes or hangs ends the run with an error naming it, and no worker survives.
+import { describe, expect, it } from 'vitest';
+import { RunError } from '../src/run/errors.js';
+import { runScenario } from '../src/run/orchestrator.js';
+import { smallScenario } from './helpers/scenario.js';
+
+describe('fault injection', () => {
+  it.each(['device', 'hypervisor', 'guest'] as const)('a %s that crashes mid-run fails the run, naming it', async (role) => {
+    const t0 = performance.now();
+    const run = runScenario(
+      smallScenario({ policy: 'coiommu', notify: 'trap', durationMs: 3000, faults: { crash: { role, afterMs: 200 } } }),
+    );
+    await expect(run).rejects.toThrow(RunError);
+    await expect(run).rejects.toThrow(new RegExp(`${role}.*injected crash in ${role}`));
+    expect(performance.now() - t0).toBeLessThan(2500); // it stopped early, it did not run out the clock
+  });
+
+  it.each(['device', 'sidecore'] as const)('a %s that hangs is named by the watchdog', async (role) => {
+    const run = runScenario(
+      smallScenario({
+        policy: 'coiommu',
+        notify: 'sidecore',
+        durationMs: 5000,
+        watchdogMs: 500,
+        faults: { hang: { role, afterMs: 200 } },
+      }),
+    );
+    await expect(run).rejects.toThrow(new RegExp(`${role}.*(no progress|not answered|hung|stuck)`));
+  });
+});

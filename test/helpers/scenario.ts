@@ -1,0 +1,22 @@
+// Small scenarios for end-to-end tests: a 16 MiB guest and short runs, so a test costs ~1 s.
+import { defaultScenario } from '../../src/run/config.js';
+import type { ScenarioConfig } from '../../src/run/types.js';
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+export function smallScenario(over: DeepPartial<ScenarioConfig> = {}): ScenarioConfig {
+  const base = defaultScenario();
+  return {
+    ...base,
+    guestPages: 4096,
+    durationMs: 700,
+    drainMs: 100,
+    ...over,
+    net: { ...base.net, reuseDistance: 64, queueDepth: 32, rotateMs: 150, ...over.net },
+    coiommu: { ...base.coiommu, unpinIntervalMs: 20, ...over.coiommu },
+    host: { ...base.host, ...over.host },
+    notifyPath: { ...base.notifyPath, ...over.notifyPath },
+    costTable: { ...base.costTable, ...over.costTable },
+    faults: { ...over.faults } as ScenarioConfig['faults'],
+  } as ScenarioConfig;
+}
