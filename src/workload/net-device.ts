@@ -1,28 +1,28 @@
 // The `net` workload, device half: a NIC that takes receive descriptors from every vCPU's ring,
 // translates each page through the host IOMMU table, writes a stamped payload and posts a
-// completion. The oracle's DMA-safety check (DESIGN 3.1) runs at the moment of each write.
+// completion.
 import { CTL, STAT } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
-import { allocDataFrame, writePayload } from '../mem/payload.js';
+import { DmaEngine } from '../mem/dma.js';
 import { parkUntilChanged, wakeIfParked } from '../notify/park.js';
 import { SpscRing } from '../notify/ring.js';
 import { RING } from '../machine/layout.js';
-import { DETAIL, type Oracle } from '../run/oracle.js';
+import type { Oracle } from '../run/oracle.js';
 import { COMP, DESC } from './net.js';
-
-export class DataPoolExhaustedError extends Error {}
 
 export class NetDevice {
   private readonly desc: SpscRing[] = [];
   private readonly comp: SpscRing[] = [];
+  readonly dma: DmaEngine;
 
   constructor(
     private readonly mem: SharedMem,
     private readonly m: Machine,
     private readonly stats: Float64Array,
-    private readonly oracle: Oracle,
+    oracle: Oracle,
   ) {
+    this.dma = new DmaEngine(mem, m, stats, oracle);
     for (let v = 0; v < m.spec.vcpus; v++) {
       this.desc.push(new SpscRing(mem, m.descRing(v), m.spec.ringEntries));
       this.comp.push(new SpscRing(mem, m.compRing(v), m.spec.ringEntries));
@@ -72,29 +72,8 @@ export class NetDevice {
     parkUntilChanged(this.mem, c, CTL.DEVICE_DOORBELL, seq, c, CTL.DEVICE_PARKED, sliceMs);
   }
 
-  /** One page of DMA: translate the DMA address through the host IOMMU, check, write. */
-  dmaWrite(dmaPage: number, gfn: number, stamp: number): void {
-    const { mem, m } = this;
-    this.stats[STAT.DMA_PAGES]++;
-    const f = mem.load(m.iommu, dmaPage) - 1;
-    if (f < 0) {
-      this.stats[STAT.IOMMU_FAULTS]++;
-      this.oracle.report('dmaToUnpinned', gfn, -1, DETAIL.iommuFault);
-      return;
-    }
-    if (mem.load(m.frameOwner, f) !== gfn + 1) this.oracle.report('dmaToUnpinned', gfn, f, DETAIL.wrongOwner);
-    else if (mem.load(m.framePinned, f) === 0) this.oracle.report('dmaToUnpinned', gfn, f, DETAIL.notPinned);
-    let d = mem.load(m.frameData, f);
-    if (d === 0) {
-      d = allocDataFrame(mem, m);
-      if (d < 0) {
-        this.oracle.report('accounting', gfn, f, DETAIL.dataPoolExhausted);
-        throw new DataPoolExhaustedError(
-          `data frame pool exhausted (${m.spec.dataFrames} frames): DMA touched more distinct pages; raise --data-frames`,
-        );
-      }
-      mem.store(m.frameData, f, d);
-    }
-    writePayload(mem, m, d, stamp, gfn);
+  /** One page of DMA (see DmaEngine). */
+  dmaWrite(dmaPage: number, gfn: number, stamp: number): boolean {
+    return this.dma.write(dmaPage, gfn, stamp);
   }
 }

@@ -1,0 +1,140 @@
+// Benchmark results: every figure is a ratio against a baseline measured in the same run, taken
+// in the direction its target states, then printed as a table or as JSON.
+import { mergeHistograms, percentilesUs } from '../../src/run/latency.js';
+import type { Percentiles } from '../../src/run/types.js';
+import type { RoundTrips } from './messages.js';
+
+/**
+ * How the ratio is formed so that the target reads naturally:
+ *  - 'value/baseline': our cost over the baseline's (`<= 3x` slower), or our rate over the baseline's (`>= 0.9`);
+ *  - 'baseline/value': the baseline's cost over ours (`>= 20x` faster), or the baseline's rate over ours (`<= 1.5x`).
+ */
+export type RatioOf = 'value/baseline' | 'baseline/value';
+
+export interface Target {
+  op: '<=' | '>=';
+  limit: number;
+}
+
+/** One line of `npm run bench -- --json`. The first seven keys are the contract; the rest explain. */
+export interface BenchResult {
+  name: string;
+  value: number;
+  baseline: number;
+  ratio: number;
+  target: string;
+  unit: string;
+  pass: boolean;
+  /** How ratio was formed from value and baseline. */
+  ratioOf: RatioOf;
+  /** What `value` and `baseline` measure. */
+  valueIs: string;
+  baselineIs: string;
+  /** Most threads spinning at once while this benchmark measured (both halves). */
+  spinningThreads: number;
+  /** Distribution / run details of both sides (p50/p99/max for round trips). */
+  detail: { value: string; baseline: string; notes?: string[] };
+}
+
+export const targetText = (t: Target): string => `${t.op} ${t.limit}x`;
+
+export function makeResult(r: {
+  name: string;
+  unit: string;
+  value: number;
+  baseline: number;
+  ratioOf: RatioOf;
+  target: Target;
+  valueIs: string;
+  baselineIs: string;
+  spinningThreads: number;
+  detail: BenchResult['detail'];
+}): BenchResult {
+  const ratio = r.ratioOf === 'value/baseline' ? r.value / r.baseline : r.baseline / r.value;
+  const pass = Number.isFinite(ratio) && (r.target.op === '<=' ? ratio <= r.target.limit : ratio >= r.target.limit);
+  return {
+    name: r.name,
+    value: round(r.value),
+    baseline: round(r.baseline),
+    ratio: round(ratio),
+    target: targetText(r.target),
+    unit: r.unit,
+    pass,
+    ratioOf: r.ratioOf,
+    valueIs: r.valueIs,
+    baselineIs: r.baselineIs,
+    spinningThreads: r.spinningThreads,
+    detail: r.detail,
+  };
+}
+
+/** Four significant digits: enough for a benchmark, short in JSON. */
+export function round(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  const digits = Math.max(0, 3 - Math.floor(Math.log10(Math.abs(x))));
+  return Number(x.toFixed(Math.min(digits, 6)));
+}
+
+// ---- round-trip histograms ----
+
+export interface RoundTripSummary extends Percentiles {
+  count: number;
+  meanUs: number;
+}
+
+export function summarise(rt: RoundTrips): RoundTripSummary {
+  const p = percentilesUs(mergeHistograms([rt.histogram]));
+  return { ...p, count: rt.count, meanUs: (rt.totalMs * 1000) / Math.max(1, rt.count) };
+}
+
+export function fmtNum(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  if (a >= 1e6) return `${(x / 1e6).toFixed(a >= 1e8 ? 0 : a >= 1e7 ? 1 : 2)}M`;
+  if (a >= 1e4) return Math.round(x).toLocaleString('en-US');
+  if (a >= 100) return x.toFixed(0);
+  if (a >= 10) return x.toFixed(1);
+  if (a >= 1) return x.toFixed(2);
+  return x.toFixed(3);
+}
+
+/** `p50 0.412 µs  p99 1.20 µs  max 35.4 µs  (200,000 round trips)` */
+export function describeRoundTrips(s: RoundTripSummary, extra = ''): string {
+  const us = (x: number) => `${fmtNum(x)} µs`;
+  return `p50 ${us(s.p50)}  p99 ${us(s.p99)}  max ${us(s.max)}  (${s.count.toLocaleString('en-US')} round trips${extra})`;
+}
+
+// ---- output ----
+
+function grid(header: string[], rows: string[][], right: Set<number>): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
+export function formatTable(results: BenchResult[]): string {
+  const header = ['benchmark', 'value', 'baseline', 'unit', 'ratio', 'target', 'result', 'spinning'];
+  const rows = results.map((r) => [
+    r.name,
+    fmtNum(r.value),
+    fmtNum(r.baseline),
+    r.unit,
+    `${fmtNum(r.ratio)}x`,
+    r.target,
+    r.pass ? 'PASS' : 'FAIL',
+    String(r.spinningThreads),
+  ]);
+  const out = grid(header, rows, new Set([1, 2, 4, 7]));
+  out.push('');
+  for (const r of results) {
+    out.push(`${r.name}: ratio = ${r.ratioOf}, target ${r.target}`);
+    out.push(`  value    = ${r.valueIs}: ${r.detail.value}`);
+    out.push(`  baseline = ${r.baselineIs}: ${r.detail.baseline}`);
+    for (const n of r.detail.notes ?? []) out.push(`  note: ${n}`);
+  }
+  return out.join('\n');
+}
