@@ -19,6 +19,7 @@ import {
   type Labeler,
   type PartialScenario,
 } from './run/config.js';
+import { EXPLORE_COMMANDS, registerExploreCommands } from './explore/cli.js';
 import type { RunOptions } from './run/orchestrator.js';
 import { fmtInt, formatCompareTable, formatRunReport } from './run/table.js';
 import { NOTIFY_PATHS, POLICIES, ROLES, WORKLOADS, type NotifyPath, type Policy, type RunReport, type ScenarioConfig } from './run/types.js';
@@ -37,6 +38,7 @@ export interface CliIO {
 
 const NAME = 'viommu-lab';
 const COMMANDS = ['run', 'compare'] as const;
+const ALL_COMMANDS: readonly string[] = [...COMMANDS, ...EXPLORE_COMMANDS];
 const DEFAULT_PAIRS: [Policy, NotifyPath][] = [
   ['static', 'trap'],
   ['coiommu', 'trap'],
@@ -397,6 +399,8 @@ function buildProgram(ctx: Ctx, setCode: (code: number) => void): Command {
       ctx.out(o.json ? `${JSON.stringify(reports, null, 2)}\n` : formatCompareTable(reports));
       setCode(0);
     });
+
+  registerExploreCommands(program, ctx, setCode);
   return program;
 }
 
@@ -415,7 +419,7 @@ export async function main(argv: string[], io: CliIO = {}): Promise<number> {
     return 0;
   }
   const usage = (message: string) => {
-    const cmd = argv.find((a) => (COMMANDS as readonly string[]).includes(a));
+    const cmd = argv.find((a) => ALL_COMMANDS.includes(a));
     ctx.err(`${NAME}: ${message}\nsee: ${NAME}${cmd ? ` ${cmd}` : ''} --help\n`);
     return 2;
   };

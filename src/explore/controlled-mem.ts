@@ -1,0 +1,138 @@
+// The controlled executor, thread side: the same SharedMem interface the protocol code always
+// uses, but every operation first announces itself on the scheduling block and waits for its turn.
+// Exactly one scenario thread runs between two turns, so a run is one interleaving, chosen by
+// the scheduler, and replays exactly.
+import { OPS, SCHED, ThreadState, type OpName } from '../machine/layout.js';
+import type { SharedMem, WaitResult } from '../machine/shared-mem.js';
+
+export class ScheduleAborted extends Error {}
+
+const OP = Object.fromEntries(OPS.map((o, i) => [o, i])) as Record<OpName, number>;
+
+/** How long a thread waits for its turn before it decides the scheduler is gone. */
+const TURN_TIMEOUT_MS = 30_000;
+
+export class ControlledMem implements SharedMem {
+  private readonly base: number;
+
+  constructor(
+    private readonly sched: Int32Array,
+    thread: number,
+    private readonly machine: SharedArrayBuffer,
+    private readonly scratch: SharedArrayBuffer,
+  ) {
+    this.base = SCHED.THREADS + thread * SCHED.THREAD_WORDS;
+  }
+
+  private where(a: Int32Array, i: number): [number, number] {
+    const buf = a.buffer === this.machine ? 0 : a.buffer === this.scratch ? 1 : -1;
+    if (buf < 0) throw new Error('controlled executor: access to memory outside the machine and the scenario scratch');
+    return [buf, (a.byteOffset >> 2) + i];
+  }
+
+  /** Announce the next operation, wait for GO, and return once it is this thread's turn. */
+  private turn(op: number, a: Int32Array, i: number, value: number, state: number = ThreadState.Ready): void {
+    const s = this.sched;
+    const b = this.base;
+    const [buf, addr] = this.where(a, i);
+    Atomics.store(s, b + SCHED.OP, op);
+    Atomics.store(s, b + SCHED.BUF, buf);
+    Atomics.store(s, b + SCHED.ADDR, addr);
+    Atomics.store(s, b + SCHED.VALUE, value);
+    const go = Atomics.load(s, b + SCHED.GO);
+    Atomics.store(s, b + SCHED.STATE, state);
+    Atomics.notify(s, b + SCHED.STATE);
+    const deadline = performance.now() + TURN_TIMEOUT_MS;
+    while (Atomics.load(s, b + SCHED.GO) === go) {
+      Atomics.wait(s, b + SCHED.GO, go, 1000);
+      if (Atomics.load(s, b + SCHED.ABORT) !== 0) throw new ScheduleAborted('schedule aborted by the scheduler');
+      if (performance.now() > deadline) throw new ScheduleAborted('no turn from the scheduler for 30 s');
+    }
+    if (Atomics.load(s, b + SCHED.ABORT) !== 0) throw new ScheduleAborted('schedule aborted by the scheduler');
+  }
+
+  /** Report what the operation just executed did; the scheduler reads it at the next announcement. */
+  private done(before: number, after: number, ret: number): void {
+    const s = this.sched;
+    Atomics.store(s, this.base + SCHED.PREV_BEFORE, before);
+    Atomics.store(s, this.base + SCHED.PREV_AFTER, after);
+    Atomics.store(s, this.base + SCHED.PREV_RET, ret);
+  }
+
+  load(a: Int32Array, i: number): number {
+    this.turn(OP.load, a, i, 0);
+    const v = Atomics.load(a, i);
+    this.done(v, v, v);
+    return v;
+  }
+  store(a: Int32Array, i: number, v: number): number {
+    this.turn(OP.store, a, i, v);
+    const old = Atomics.exchange(a, i, v);
+    this.done(old, v | 0, v);
+    return v;
+  }
+  add(a: Int32Array, i: number, v: number): number {
+    this.turn(OP.add, a, i, v);
+    const old = Atomics.add(a, i, v);
+    this.done(old, Atomics.load(a, i), old);
+    return old;
+  }
+  sub(a: Int32Array, i: number, v: number): number {
+    this.turn(OP.sub, a, i, v);
+    const old = Atomics.sub(a, i, v);
+    this.done(old, Atomics.load(a, i), old);
+    return old;
+  }
+  or(a: Int32Array, i: number, v: number): number {
+    this.turn(OP.or, a, i, v);
+    const old = Atomics.or(a, i, v);
+    this.done(old, Atomics.load(a, i), old);
+    return old;
+  }
+  and(a: Int32Array, i: number, v: number): number {
+    this.turn(OP.and, a, i, v);
+    const old = Atomics.and(a, i, v);
+    this.done(old, Atomics.load(a, i), old);
+    return old;
+  }
+  compareExchange(a: Int32Array, i: number, expected: number, replacement: number): number {
+    this.turn(OP.compareExchange, a, i, expected);
+    const old = Atomics.compareExchange(a, i, expected, replacement);
+    this.done(old, Atomics.load(a, i), old);
+    return old;
+  }
+
+  /**
+   * A wait is a step. If the word already differs it returns at once; otherwise the thread is
+   * blocked, and the scheduler may run it again once the word has changed ("ok") or, when every
+   * thread is blocked, let its timeout fire ("timed-out"). Waits on value, not on notify: every
+   * wait in the protocol code has a timeout and re-checks, so this is the behaviour that matters.
+   */
+  wait(a: Int32Array, i: number, value: number): WaitResult {
+    this.turn(OP.wait, a, i, value);
+    const now = Atomics.load(a, i);
+    if (now !== value) {
+      this.done(now, now, 0);
+      return 'not-equal';
+    }
+    this.done(now, now, 1);
+    this.turn(OP.wake, a, i, value, ThreadState.Blocked);
+    const why = Atomics.load(this.sched, this.base + SCHED.WAKE);
+    const after = Atomics.load(a, i);
+    this.done(value, after, why);
+    return why === 2 ? 'timed-out' : 'ok';
+  }
+
+  /** Not a scheduling point: blocked threads are woken by the value they wait on changing. */
+  notify(): number {
+    return 0;
+  }
+
+  /** The thread's script finished (or threw): report and let the scheduler go on. */
+  finish(result: number, error: boolean): void {
+    const s = this.sched;
+    Atomics.store(s, this.base + SCHED.RESULT, result);
+    Atomics.store(s, this.base + SCHED.STATE, error ? ThreadState.Error : ThreadState.Done);
+    Atomics.notify(s, this.base + SCHED.STATE);
+  }
+}

@@ -1,0 +1,212 @@
+// A search: run schedules of one scenario with one strategy, classify each outcome, keep the
+// histogram and the first FORBIDDEN schedule with the command that replays it.
+//
+// Work is split into slices so that threads, shards and machines never overlap and always add up:
+// random and PCT give schedule number i to slice (i mod stride); DFS deals subtrees to tree shards.
+import { type ExploreSession } from './session.js';
+import { NonPreemptive, PctChooser, RandomChooser, pctBound, scheduleSeed } from './choosers.js';
+import { DfsSearch } from './dfs.js';
+import { verdictOf, type Scenario, type Verdict } from './scenario.js';
+import type { Chooser } from './scheduler.js';
+import { encodeChoices } from './schedule-string.js';
+import type { Variant } from '../run/types.js';
+
+export const STRATEGIES = ['random', 'pct', 'dfs'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+export interface SearchOptions {
+  scenario: string;
+  variant: Variant;
+  strategy: Strategy;
+  /** Schedules, in all (over every shard and thread). */
+  budget: number;
+  seed: number;
+  /** PCT: bug depth d (d-1 change points). */
+  depth: number;
+  /** DFS: preemptions allowed per schedule. */
+  preemptions: number;
+  /** Schedules longer than this are cut off (outcome: step limit). */
+  maxSteps: number;
+}
+
+/** Which part of the search this process runs: `index` of `count`. */
+export interface Slice {
+  index: number;
+  count: number;
+}
+
+export interface FirstForbidden {
+  schedule: string;
+  outcome: string;
+  /** A command line that replays it. */
+  replay: string;
+  /** Its number in the search (random / PCT: the seed index; DFS: the order within its slice). */
+  index: number;
+}
+
+export interface ExploreResult {
+  scenario: string;
+  variant: Variant;
+  strategy: Strategy;
+  schedules: number;
+  steps: number;
+  forbidden: number;
+  histogram: Record<string, number>;
+  verdicts: Record<string, Verdict>;
+  firstForbidden?: FirstForbidden;
+  /** DFS: the whole bounded space was searched (no more schedules within the preemption bound). */
+  exhausted?: boolean;
+  /** DFS: the bound asked for, the bound the search got to, and schedules re-met from earlier passes (run, not counted). */
+  dfs?: { preemptionBound: number; reachedBound: number; repeats: number };
+  /** PCT: the guarantee for a bug of the given depth. */
+  pct?: ReturnType<typeof pctBound>;
+  /** The parts of the search this result covers, as "index/count" slices. */
+  slices: string[];
+  options: SearchOptions;
+  seconds: number;
+}
+
+export function replayCommand(o: Pick<SearchOptions, 'scenario' | 'variant'>, schedule: string): string {
+  return `viommu-lab replay --scenario ${o.scenario}${o.variant === 'none' ? '' : ` --variant ${o.variant}`} --schedule ${schedule}`;
+}
+
+/** Nested slices (shard of the search, thread of the shard) as one flat slice of the seed space. */
+export function flatten(path: readonly Slice[]): Slice {
+  let index = 0;
+  let count = 1;
+  for (const s of path) {
+    index += count * s.index;
+    count *= s.count;
+  }
+  return { index, count };
+}
+
+/** Schedules slice `s` runs out of `budget` when schedule i goes to slice i mod count. */
+export const sliceBudget = (budget: number, s: Slice): number =>
+  Math.max(0, Math.floor((budget - 1 - s.index) / s.count) + 1);
+
+/** PCT needs k, the steps of a schedule: measure it once with the non-preemptive schedule. */
+export function calibrateSteps(session: ExploreSession): number {
+  return session.runner.run(new NonPreemptive()).steps;
+}
+
+/** `progress[0]` counts the schedules done (read by the main thread for its progress bar). */
+export function explore(
+  session: ExploreSession,
+  scenario: Scenario,
+  o: SearchOptions,
+  path: readonly Slice[],
+  progress?: Int32Array,
+): ExploreResult {
+  const slice = flatten(path);
+  const t0 = performance.now();
+  const res: ExploreResult = {
+    scenario: scenario.name,
+    variant: o.variant,
+    strategy: o.strategy,
+    schedules: 0,
+    steps: 0,
+    forbidden: 0,
+    histogram: {},
+    verdicts: {},
+    slices: [`${path[0].index}/${path[0].count}`],
+    options: o,
+    seconds: 0,
+  };
+  const record = (chooser: Chooser, index: number, skip?: () => boolean) => {
+    const r = session.runner.run(chooser);
+    if (skip?.()) return false;
+    res.schedules++;
+    if (progress) Atomics.add(progress, 0, 1);
+    res.steps += r.steps;
+    res.histogram[r.outcome] = (res.histogram[r.outcome] ?? 0) + 1;
+    const verdict = verdictOf(scenario, r.outcome);
+    res.verdicts[r.outcome] = verdict;
+    if (verdict === 'FORBIDDEN') {
+      res.forbidden++;
+      if (!res.firstForbidden || index < res.firstForbidden.index) {
+        const schedule = encodeChoices(r.choices);
+        res.firstForbidden = { schedule, outcome: r.outcome, replay: replayCommand(o, schedule), index };
+      }
+    }
+    return true;
+  };
+
+  if (o.strategy === 'dfs') {
+    const dfs = new DfsSearch(o.preemptions, path);
+    const budget = sliceBudget(o.budget, slice);
+    let repeats = 0;
+    for (let i = 0; i < budget; ) {
+      const chooser = dfs.next();
+      if (!chooser) break;
+      if (record(chooser, i * slice.count + slice.index, () => dfs.repeated())) i++;
+      else repeats++;
+    }
+    res.exhausted = dfs.exhausted || dfs.next() === undefined;
+    res.dfs = { preemptionBound: o.preemptions, reachedBound: dfs.bound, repeats };
+  } else {
+    const k = o.strategy === 'pct' ? calibrateSteps(session) : 0;
+    const n = scenario.threads.length;
+    for (let i = slice.index; i < o.budget; i += slice.count) {
+      const seed = scheduleSeed(o.seed, i);
+      record(o.strategy === 'pct' ? new PctChooser(seed, n, o.depth, k) : new RandomChooser(seed), i);
+    }
+    if (o.strategy === 'pct') res.pct = pctBound(n, k, o.depth, o.budget);
+  }
+  res.seconds = (performance.now() - t0) / 1000;
+  return res;
+}
+
+export class MergeError extends Error {}
+
+/** Combine the results of slices of one search (threads, shards, machines) into one. */
+export function mergeResults(parts: ExploreResult[], as?: string): ExploreResult {
+  if (parts.length === 0) throw new MergeError('nothing to merge');
+  const [a] = parts;
+  for (const p of parts) {
+    for (const key of ['scenario', 'variant', 'strategy'] as const)
+      if (p[key] !== a[key]) throw new MergeError(`cannot merge: ${key} "${p[key]}" differs from "${a[key]}"`);
+    for (const key of ['budget', 'seed', 'depth', 'preemptions'] as const)
+      if (p.options[key] !== a.options[key])
+        throw new MergeError(`cannot merge: option ${key} ${p.options[key]} differs from ${a.options[key]}`);
+  }
+  const out: ExploreResult = {
+    ...a,
+    schedules: 0,
+    steps: 0,
+    forbidden: 0,
+    histogram: {},
+    verdicts: {},
+    firstForbidden: undefined,
+    dfs: undefined,
+    slices: [],
+    seconds: 0,
+  };
+  for (const p of parts) {
+    out.schedules += p.schedules;
+    out.steps += p.steps;
+    out.forbidden += p.forbidden;
+    out.seconds = Math.max(out.seconds, p.seconds);
+    out.slices.push(...p.slices);
+    for (const [k, v] of Object.entries(p.histogram)) out.histogram[k] = (out.histogram[k] ?? 0) + v;
+    Object.assign(out.verdicts, p.verdicts);
+    if (p.firstForbidden && (!out.firstForbidden || p.firstForbidden.index < out.firstForbidden.index))
+      out.firstForbidden = p.firstForbidden;
+    if (a.strategy === 'dfs') {
+      out.exhausted = (out.exhausted ?? true) && p.exhausted === true;
+      if (p.dfs)
+        out.dfs = out.dfs
+          ? {
+              preemptionBound: p.dfs.preemptionBound,
+              reachedBound: Math.min(out.dfs.reachedBound, p.dfs.reachedBound),
+              repeats: out.dfs.repeats + p.dfs.repeats,
+            }
+          : { ...p.dfs };
+    }
+  }
+  const dup = out.slices.find((s, i) => out.slices.indexOf(s) !== i);
+  if (dup) throw new MergeError(`cannot merge: slice ${dup} appears twice`);
+  if (!out.firstForbidden) delete out.firstForbidden;
+  if (as) out.slices = [as];
+  return out;
+}

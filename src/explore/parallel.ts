@@ -1,0 +1,45 @@
+// Spread a search over threads with piscina: the shard this process owns is dealt out again among
+// the pool's threads, each running its own scenario workers. The main thread only waits, and
+// reads one shared counter for progress.
+import { Piscina } from 'piscina';
+import { workerEntry } from '../run/spawn.js';
+import { mergeResults, type ExploreResult, type SearchOptions, type Slice } from './explore.js';
+import type { SliceTask } from './pool-task.js';
+
+export interface ParallelOptions {
+  /** Pool threads (each runs one slice with its own scenario workers). */
+  threads: number;
+  /** Called every ~200 ms with the schedules done so far. */
+  onProgress?: (done: number) => void;
+}
+
+export async function exploreParallel(o: SearchOptions, shard: Slice, p: ParallelOptions): Promise<ExploreResult> {
+  const threads = Math.max(1, p.threads);
+  const entry = workerEntry('pool-task');
+  const pool = new Piscina<SliceTask, ExploreResult>({
+    filename: entry.filename,
+    workerData: entry.bootstrapTarget ? { bootstrapTarget: entry.bootstrapTarget } : undefined,
+    minThreads: threads,
+    maxThreads: threads,
+    idleTimeout: 1000,
+  });
+  const progress = new SharedArrayBuffer(4);
+  const counter = new Int32Array(progress);
+  const timer = p.onProgress ? setInterval(() => p.onProgress!(Atomics.load(counter, 0)), 200) : undefined;
+  try {
+    const parts = await Promise.all(
+      Array.from({ length: threads }, (_, j) =>
+        pool.run({ options: o, path: [shard, { index: j, count: threads }], progress }),
+      ),
+    );
+    p.onProgress?.(Atomics.load(counter, 0));
+    // Every thread's result belongs to this shard: merge them as the shard's one result.
+    return mergeResults(
+      parts.map((r, j) => ({ ...r, slices: [`${j}/${threads}`] })),
+      `${shard.index}/${shard.count}`,
+    );
+  } finally {
+    if (timer) clearInterval(timer);
+    await pool.destroy();
+  }
+}

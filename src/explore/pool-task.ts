@@ -1,0 +1,22 @@
+// One explorer slice as a piscina task: its own scenario threads, its own schedules, its result.
+import { explore, type ExploreResult, type SearchOptions, type Slice } from './explore.js';
+import { scenarioByName } from './scenarios/index.js';
+import { ExploreSession } from './session.js';
+
+export interface SliceTask {
+  options: SearchOptions;
+  /** Outermost first: the shard of the search, then the thread within it. */
+  path: Slice[];
+  /** One Int32 word: schedules done, shared by every slice of the search. */
+  progress?: SharedArrayBuffer;
+}
+
+export async function runSlice(task: SliceTask): Promise<ExploreResult> {
+  const scenario = scenarioByName(task.options.scenario);
+  const session = await ExploreSession.open(scenario, task.options.variant);
+  try {
+    return explore(session, scenario, task.options, task.path, task.progress ? new Int32Array(task.progress) : undefined);
+  } finally {
+    await session.close();
+  }
+}

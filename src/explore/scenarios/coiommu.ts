@@ -1,0 +1,141 @@
+// coIOMMU scenarios (DESIGN 1.1). Each one puts a vCPU's map against one host path that changes
+// the same DTT word, and classifies what the device saw. Page G is the only page in play.
+import type { Machine } from '../../machine/machine.js';
+import type { Scenario, ThreadCtx } from '../scenario.js';
+import {
+  BAD_ACCOUNTING,
+  MAP_FAILED,
+  UNSAFE_DMA,
+  VCPU,
+  hostParts,
+  mapDmaUnmap,
+  pinFreeRunning,
+  servePinRequests,
+  verdictWords,
+} from './coiommu-parts.js';
+
+const G = 1;
+const LOST_UPDATE = 'the scan unpinned a page a vCPU mapped meanwhile, and the vCPU saw it pinned (a lost DTT update)';
+const SPEC = (vcpus: number) => ({ guestPages: 4, vcpus, hostFrames: 4, dataFrames: 4, ringEntries: 2 });
+
+/** Violations first: whatever else happened, an unsafe DMA or broken accounting is the outcome. */
+function safetyOutcome(m: Machine, results: number[], vcpuThreads: number[]): string | undefined {
+  const { unsafeDma, accountingOk } = verdictWords(m);
+  if (unsafeDma > 0) return UNSAFE_DMA;
+  if (!accountingOk) return BAD_ACCOUNTING;
+  if (vcpuThreads.some((t) => (results[t] & VCPU.MAPPED) === 0)) return MAP_FAILED;
+  return undefined;
+}
+
+export const mapVsUnpin: Scenario = {
+  name: 'coiommu-map-vs-unpin',
+  description:
+    'A vCPU maps page G (pinned, idle: the entry is exactly PINNED) and the device DMAs into it, while the lazy ' +
+    'unpin worker runs one scan round and the pin handler serves requests. The unpin must never win against a map.',
+  threads: ['vcpu0', 'pin-handler', 'unpin-scan'],
+  variants: ['none', 'pinned-check-before-add', 'unpin-load-store', 'no-pin-lock'],
+  spec: SPEC(1),
+  setup(m) {
+    pinFreeRunning(m, G, false);
+  },
+  run(ctx: ThreadCtx) {
+    if (ctx.thread === 0) return mapDmaUnmap(ctx, 0, G);
+    const { coiommu } = hostParts(ctx);
+    if (ctx.thread === 1) return servePinRequests(ctx, 1, coiommu);
+    return coiommu.unpinScan();
+  },
+  outcome(results, m) {
+    const bad = safetyOutcome(m, results, [0]);
+    if (bad) return bad;
+    const requested = (results[0] & VCPU.REQUESTED) !== 0;
+    const unpinned = results[2] > 0;
+    if (!unpinned && !requested) return 'map came first: the scan backed off, no pin request';
+    if (unpinned && requested) return 'scan came first: the page was unpinned, the vCPU asked for it again';
+    if (unpinned) return LOST_UPDATE;
+    return `unpinned=${unpinned} requested=${requested}`;
+  },
+  outcomes: {
+    'map came first: the scan backed off, no pin request': 'ACCEPTABLE',
+    'scan came first: the page was unpinned, the vCPU asked for it again': 'INTERESTING',
+    [LOST_UPDATE]: 'FORBIDDEN',
+    [MAP_FAILED]: 'FORBIDDEN',
+    [UNSAFE_DMA]: 'FORBIDDEN',
+    [BAD_ACCOUNTING]: 'FORBIDDEN',
+  },
+};
+
+export const twoVcpusSamePage: Scenario = {
+  name: 'coiommu-two-vcpus-same-page',
+  description:
+    'Two vCPUs map the same unpinned page G at once; each asks for a pin if it sees PINNED clear, and the device ' +
+    'DMAs for each. A vCPU that sees PINNED must find the host IOMMU mapping already there.',
+  threads: ['vcpu0', 'vcpu1', 'pin-handler'],
+  variants: ['none', 'pinned-before-map'],
+  spec: SPEC(2),
+  setup() {},
+  run(ctx: ThreadCtx) {
+    if (ctx.thread < 2) return mapDmaUnmap(ctx, ctx.thread, G);
+    return servePinRequests(ctx, 2, hostParts(ctx).coiommu);
+  },
+  outcome(results, m) {
+    const bad = safetyOutcome(m, results, [0, 1]);
+    if (bad) return bad;
+    const asked = [0, 1].filter((t) => (results[t] & VCPU.REQUESTED) !== 0).length;
+    if (asked === 2) return 'both vCPUs asked for the pin';
+    if (asked === 1) return 'one vCPU asked, the other found the page pinned';
+    return `${asked} vCPUs asked for the pin`;
+  },
+  outcomes: {
+    'both vCPUs asked for the pin': 'ACCEPTABLE',
+    'one vCPU asked, the other found the page pinned': 'ACCEPTABLE',
+    [MAP_FAILED]: 'FORBIDDEN',
+    [UNSAFE_DMA]: 'FORBIDDEN',
+    [BAD_ACCOUNTING]: 'FORBIDDEN',
+  },
+};
+
+export const forceUnpinVsMap: Scenario = {
+  name: 'coiommu-force-unpin-vs-map',
+  description:
+    'The balloon / memory-pressure path force-unpins page G (pinned, recently used) and reclaims its frame, while ' +
+    'a vCPU maps G and the device DMAs into it. Force-unpin must fail on a mapped page; a reclaimed page comes back.',
+  threads: ['vcpu0', 'pin-handler', 'reclaimer'],
+  variants: ['none', 'pinned-check-before-add', 'unpin-load-store', 'no-pin-lock'],
+  spec: SPEC(1),
+  setup(m) {
+    pinFreeRunning(m, G, true);
+  },
+  run(ctx: ThreadCtx) {
+    if (ctx.thread === 0) return mapDmaUnmap(ctx, 0, G);
+    const { coiommu, host, lock } = hostParts(ctx);
+    if (ctx.thread === 1) return servePinRequests(ctx, 1, coiommu);
+    if (!coiommu.forceUnpin(G)) return 0;
+    lock.lock();
+    try {
+      const f = host.residentFrame(G);
+      return f >= 0 && host.reclaim(f) ? 2 : 1;
+    } finally {
+      lock.unlock();
+    }
+  },
+  outcome(results, m) {
+    const bad = safetyOutcome(m, results, [0]);
+    if (bad) return bad;
+    const requested = (results[0] & VCPU.REQUESTED) !== 0;
+    const forced = results[2];
+    if (forced === 0 && !requested) return 'force-unpin refused: the page was mapped';
+    if (forced === 2 && requested) return 'reclaimed first: the vCPU faulted the page back in and pinned it';
+    if (forced === 2 && !requested) return 'reclaimed after the vCPU was done with the page';
+    if (forced === 1 && requested) return 'force-unpinned, but the vCPU pinned it again before the reclaim';
+    return `forceUnpin=${forced} requested=${requested}`;
+  },
+  outcomes: {
+    'force-unpin refused: the page was mapped': 'ACCEPTABLE',
+    'reclaimed first: the vCPU faulted the page back in and pinned it': 'INTERESTING',
+    'reclaimed after the vCPU was done with the page': 'ACCEPTABLE',
+    'force-unpinned, but the vCPU pinned it again before the reclaim': 'INTERESTING',
+    [MAP_FAILED]: 'FORBIDDEN',
+    [UNSAFE_DMA]: 'FORBIDDEN',
+    [BAD_ACCOUNTING]: 'FORBIDDEN',
+  },
+};

@@ -1,0 +1,30 @@
+// A schedule is the sequence of thread indices chosen at each step. Written run-length encoded,
+// e.g. "0*7.2.1*3": thread 0 seven times, thread 2 once, thread 1 three times.
+export function encodeChoices(choices: readonly number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < choices.length; ) {
+    let j = i;
+    while (j < choices.length && choices[j] === choices[i]) j++;
+    out.push(j - i > 1 ? `${choices[i]}*${j - i}` : `${choices[i]}`);
+    i = j;
+  }
+  return out.join('.');
+}
+
+export class ScheduleSyntaxError extends Error {}
+
+export function decodeChoices(text: string, threads: number): number[] {
+  const t = text.trim();
+  if (t === '') return [];
+  const out: number[] = [];
+  for (const part of t.split('.')) {
+    const m = /^(\d+)(?:\*(\d+))?$/.exec(part);
+    if (!m) throw new ScheduleSyntaxError(`bad schedule element "${part}": expected THREAD or THREAD*COUNT, e.g. 0*7.2.1*3`);
+    const thread = Number(m[1]);
+    const count = m[2] === undefined ? 1 : Number(m[2]);
+    if (thread >= threads) throw new ScheduleSyntaxError(`schedule names thread ${thread}, the scenario has threads 0..${threads - 1}`);
+    if (count < 1 || count > 1_000_000) throw new ScheduleSyntaxError(`bad repeat count in "${part}"`);
+    for (let k = 0; k < count; k++) out.push(thread);
+  }
+  return out;
+}

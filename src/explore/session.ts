@@ -1,0 +1,62 @@
+// One scenario's threads as real workers, ready to run schedule after schedule. Opening spawns a
+// worker per scenario thread (they block in their serve loop, parked between turns); closing
+// tells them to quit and terminates them, whatever happened.
+import * as Comlink from 'comlink';
+import type { Worker } from 'node:worker_threads';
+import { SCHED, schedWords } from '../machine/layout.js';
+import { computeLayout } from '../machine/layout.js';
+import { nodeEndpoint } from '../run/comlink-node.js';
+import { spawnWorker } from '../run/spawn.js';
+import type { Variant } from '../run/types.js';
+import { ScheduleRunner } from './scheduler.js';
+import type { Scenario } from './scenario.js';
+import type { ThreadApi } from './thread-worker.js';
+
+export class UnknownVariantError extends Error {}
+
+export function checkVariant(s: Scenario, variant: string): Variant {
+  if (!(s.variants as readonly string[]).includes(variant))
+    throw new UnknownVariantError(
+      `unknown variant "${variant}" for scenario ${s.name}: allowed values are ${s.variants.join(', ')}`,
+    );
+  return variant as Variant;
+}
+
+export class ExploreSession {
+  private constructor(
+    readonly runner: ScheduleRunner,
+    private readonly workers: Worker[],
+    private readonly serving: Promise<unknown>[],
+  ) {}
+
+  static async open(scenario: Scenario, variant: Variant): Promise<ExploreSession> {
+    checkVariant(scenario, variant);
+    const sched = new SharedArrayBuffer(schedWords() * 4);
+    const machine = new SharedArrayBuffer(computeLayout(scenario.spec).byteLength);
+    const scratch = new SharedArrayBuffer(SCHED.SCRATCH_WORDS * 4);
+    const workers: Worker[] = [];
+    const serving: Promise<unknown>[] = [];
+    try {
+      for (let thread = 0; thread < scenario.threads.length; thread++) {
+        const w = spawnWorker('explore-thread');
+        workers.push(w);
+        const api = Comlink.wrap<ThreadApi>(nodeEndpoint(w));
+        await api.init({ scenario: scenario.name, variant, thread, sched, machine, scratch });
+        const s = api.serve();
+        s.catch(() => {}); // reported through the scheduling block; a dead thread times out a step
+        serving.push(s);
+      }
+    } catch (e) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw e;
+    }
+    return new ExploreSession(new ScheduleRunner(scenario, variant, new Int32Array(sched), machine, scratch), workers, serving);
+  }
+
+  async close(): Promise<void> {
+    this.runner.quit();
+    const grace = new Promise((r) => setTimeout(r, 2000).unref());
+    await Promise.race([Promise.allSettled(this.serving), grace]);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

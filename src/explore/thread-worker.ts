@@ -1,0 +1,65 @@
+// A scenario thread as a worker: waits for the scheduler to start a schedule, runs its body with
+// the controlled executor, reports its result, and waits for the next schedule.
+import * as Comlink from 'comlink';
+import { parentPort } from 'node:worker_threads';
+import { SCHED, SCHED_ERROR_CHARS, schedErrorBase } from '../machine/layout.js';
+import { Machine } from '../machine/machine.js';
+import { nodeEndpoint } from '../run/comlink-node.js';
+import type { Variant } from '../run/types.js';
+import { ControlledMem, ScheduleAborted } from './controlled-mem.js';
+import { scenarioByName } from './scenarios/index.js';
+
+export interface ThreadInit {
+  scenario: string;
+  variant: Variant;
+  thread: number;
+  sched: SharedArrayBuffer;
+  machine: SharedArrayBuffer;
+  scratch: SharedArrayBuffer;
+}
+
+export interface ThreadApi {
+  init(init: ThreadInit): void;
+  /** Blocks this worker, serving schedules until the scheduler says quit. Returns schedules run. */
+  serve(): number;
+}
+
+export function serveExploreThread(): void {
+  if (!parentPort) throw new Error('an explorer thread must run in a worker');
+  let init: ThreadInit | undefined;
+  const api: ThreadApi = {
+    init(i) {
+      init = i;
+    },
+    serve() {
+      if (!init) throw new Error('explorer thread not initialised');
+      const { thread, variant } = init;
+      const scenario = scenarioByName(init.scenario);
+      const sched = new Int32Array(init.sched);
+      const m = new Machine(init.machine, scenario.spec);
+      const scratch = new Int32Array(init.scratch);
+      let epoch = 0;
+      let served = 0;
+      for (;;) {
+        while (Atomics.load(sched, SCHED.CMD) === epoch) Atomics.wait(sched, SCHED.CMD, epoch, 1000);
+        const cmd = Atomics.load(sched, SCHED.CMD);
+        if (cmd < 0) return served;
+        epoch = cmd;
+        const mem = new ControlledMem(sched, thread, init.machine, init.scratch);
+        try {
+          mem.finish(scenario.run({ mem, m, scratch, variant, thread }), false);
+        } catch (e) {
+          if (e instanceof ScheduleAborted) mem.finish(-1, false);
+          else {
+            const text = (e instanceof Error ? e.message : String(e)).slice(0, SCHED_ERROR_CHARS - 1);
+            const at = schedErrorBase(thread);
+            for (let k = 0; k < SCHED_ERROR_CHARS; k++) Atomics.store(sched, at + k, k < text.length ? text.charCodeAt(k) : 0);
+            mem.finish(-2, true);
+          }
+        }
+        served++;
+      }
+    },
+  };
+  Comlink.expose(api, nodeEndpoint(parentPort));
+}
