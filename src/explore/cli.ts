@@ -117,7 +117,7 @@ export function formatExplore(r: ExploreResult): string {
   if (r.strategy === 'dfs')
     lines.push(
       `search:     ${r.exhausted ? 'the bounded space is exhausted: every schedule within the bound was run' : 'the budget ran out before the bounded space did'}` +
-        (r.dfs?.repeats ? ` (${fmtInt(r.dfs.repeats)} schedules re-met from a lower bound were run, not counted)` : ''),
+        (r.dfs?.repeats ? ` (${fmtInt(r.dfs.repeats)} schedules were run but not counted: re-met from a lower bound, or another slice's)` : ''),
     );
   if (r.pct)
     lines.push(

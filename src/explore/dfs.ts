@@ -44,9 +44,9 @@ export class DfsSearch {
     private readonly path: readonly Slice[] = [{ index: 0, count: 1 }],
   ) {}
 
-  /** A singleton owner at one level owns its subtree: the next level's ids take over. */
+  /** When this slice alone owns a subtree at one level, the next level's slices are dealt over it. */
   private settle(o: Owners): Owners {
-    while (o.ids.length === 1 && o.level + 1 < this.path.length)
+    while (o.ids.length === 1 && o.ids[0] === this.path[o.level].index && o.level + 1 < this.path.length)
       o = { level: o.level + 1, ids: range(this.path[o.level + 1].count) };
     return o;
   }
@@ -107,6 +107,24 @@ export class DfsSearch {
   /** The schedule just run was already run by an earlier pass (it has fewer preemptions than this pass's bound). */
   repeated(): boolean {
     return this.lastPreemptions() < this.bound;
+  }
+
+  /**
+   * Whether the schedule just run is this slice's to count. A path whose nodes had one option each
+   * is shared by every owner of the node above: the first owner counts it (and, in nested slices,
+   * slice 0 of each level below).
+   */
+  counts(): boolean {
+    const f = this.stack[this.stack.length - 1];
+    if (!f) return true;
+    const o = f.owners[f.idx];
+    if (o.ids[0] !== this.path[o.level].index) return false;
+    return this.path.slice(o.level + 1).every((s) => s.index === 0);
+  }
+
+  /** Run, but not counted: a repeat from a lower bound, or another slice's schedule. */
+  skip(): boolean {
+    return this.repeated() || !this.counts();
   }
 
   private backtrack(): boolean {

@@ -56,7 +56,7 @@ export interface ExploreResult {
   firstForbidden?: FirstForbidden;
   /** DFS: the whole bounded space was searched (no more schedules within the preemption bound). */
   exhausted?: boolean;
-  /** DFS: the bound asked for, the bound the search got to, and schedules re-met from earlier passes (run, not counted). */
+  /** DFS: the bound asked for, the bound the search got to, and schedules run but not counted (re-met from a lower bound, or counted by another slice). */
   dfs?: { preemptionBound: number; reachedBound: number; repeats: number };
   /** PCT: the guarantee for a bug of the given depth. */
   pct?: ReturnType<typeof pctBound>;
@@ -139,7 +139,7 @@ export function explore(
     for (let i = 0; i < budget; ) {
       const chooser = dfs.next();
       if (!chooser) break;
-      if (record(chooser, i * slice.count + slice.index, () => dfs.repeated())) i++;
+      if (record(chooser, i * slice.count + slice.index, () => dfs.skip())) i++;
       else repeats++;
     }
     res.exhausted = dfs.exhausted || dfs.next() === undefined;

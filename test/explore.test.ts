@@ -1,0 +1,231 @@
+// The explorer on real workers: each planted bug of DESIGN 1.1 is found by PCT and by the bounded
+// DFS within a stated budget and replays to the same FORBIDDEN outcome; the real protocol shows no
+// FORBIDDEN outcome within the same budgets; schedules are deterministic, in this process and
+// across processes; shards merge to the unsharded search; bad input is a usage error.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli.js';
+import { RandomChooser } from '../src/explore/choosers.js';
+import { explore, mergeResults, type SearchOptions, type Strategy } from '../src/explore/explore.js';
+import { exploreParallel } from '../src/explore/parallel.js';
+import { replay } from '../src/explore/replay.js';
+import { verdictOf } from '../src/explore/scenario.js';
+import { scenarioByName } from '../src/explore/scenarios/index.js';
+import { ExploreSession } from '../src/explore/session.js';
+import type { Variant } from '../src/run/types.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Budgets the tests promise (schedules): a planted bug must show up within them. */
+const BUDGET: Record<Strategy, number> = { random: 300, pct: 300, dfs: 600 };
+
+function opts(scenario: string, variant: Variant, strategy: Strategy, budget = BUDGET[strategy]): SearchOptions {
+  return { scenario, variant, strategy, budget, seed: 1, depth: 3, preemptions: 2, maxSteps: 5000 };
+}
+
+async function search(o: SearchOptions) {
+  const s = scenarioByName(o.scenario);
+  const session = await ExploreSession.open(s, o.variant);
+  try {
+    return explore(session, s, o, [{ index: 0, count: 1 }]);
+  } finally {
+    await session.close();
+  }
+}
+
+async function cli(argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), stderrIsTTY: false });
+  return { code, stdout, stderr };
+}
+
+const BUGS: [string, Variant][] = [
+  ['coiommu-map-vs-unpin', 'pinned-check-before-add'],
+  ['coiommu-map-vs-unpin', 'unpin-load-store'],
+  ['coiommu-map-vs-unpin', 'no-pin-lock'],
+  ['coiommu-two-vcpus-same-page', 'pinned-before-map'],
+  ['coiommu-force-unpin-vs-map', 'no-pin-lock'],
+];
+
+describe.each(['pct', 'dfs'] as const)('planted bugs are found by %s', (strategy) => {
+  it.each(BUGS)(`%s with %s: FORBIDDEN within ${BUDGET[strategy]} schedules, and the schedule replays to it`, async (scenario, variant) => {
+    const r = await search(opts(scenario, variant, strategy));
+    expect(r.forbidden).toBeGreaterThan(0);
+    const first = r.firstForbidden!;
+    expect(verdictOf(scenarioByName(scenario), first.outcome)).toBe('FORBIDDEN');
+    expect(first.replay).toContain(`--variant ${variant}`);
+    const again = await replay(scenario, variant, first.schedule);
+    expect(again.outcome).toBe(first.outcome);
+    expect(again.verdict).toBe('FORBIDDEN');
+    expect(again.schedule).toBe(first.schedule);
+  });
+});
+
+describe.each(['pct', 'dfs'] as const)('the real protocol under %s', (strategy) => {
+  it.each(['coiommu-map-vs-unpin', 'coiommu-two-vcpus-same-page', 'coiommu-force-unpin-vs-map'])(
+    `%s: no FORBIDDEN outcome within ${BUDGET[strategy]} schedules, and the interesting races do happen`,
+    async (scenario) => {
+      const r = await search(opts(scenario, 'none', strategy));
+      expect(r.schedules).toBe(BUDGET[strategy]);
+      expect(r.forbidden).toBe(0);
+      expect(r.firstForbidden).toBeUndefined();
+      // the search is not vacuous: it reaches more than one outcome
+      expect(Object.keys(r.histogram).length).toBeGreaterThan(1);
+    },
+  );
+});
+
+describe('determinism', () => {
+  it('the same seed gives the same trace twice in a row', async () => {
+    const s = scenarioByName('coiommu-map-vs-unpin');
+    const session = await ExploreSession.open(s, 'none');
+    try {
+      for (const seed of [3, 17, 99]) {
+        const a = session.runner.run(new RandomChooser(seed), true);
+        const b = session.runner.run(new RandomChooser(seed), true);
+        expect(b.trace).toEqual(a.trace);
+        expect(b.outcome).toBe(a.outcome);
+        expect(a.steps).toBeGreaterThan(10);
+      }
+    } finally {
+      await session.close();
+    }
+  });
+
+  it('the same search gives the same result in two processes', () => {
+    const args = ['--import', 'tsx', 'src/cli.ts', 'explore', '--scenario', 'coiommu-map-vs-unpin', '--variant', 'unpin-load-store',
+      '--strategy', 'random', '--seed', '7', '--budget', '60', '--json'];
+    const runs = [0, 1].map(() => spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 60_000 }));
+    const pick = (out: string) => {
+      const r = JSON.parse(out);
+      return { histogram: r.histogram, steps: r.steps, firstForbidden: r.firstForbidden };
+    };
+    for (const r of runs) expect(r.status, r.stderr).toBeLessThanOrEqual(3);
+    expect(pick(runs[1].stdout)).toEqual(pick(runs[0].stdout));
+  });
+});
+
+describe('threads, shards and merge', () => {
+  it('two shards merged equal the unsharded search (random), and a thread pool gives the same', async () => {
+    const o = opts('coiommu-two-vcpus-same-page', 'pinned-before-map', 'random', 40);
+    const whole = await exploreParallel(o, { index: 0, count: 1 }, { threads: 1 });
+    const s0 = await exploreParallel(o, { index: 0, count: 2 }, { threads: 1 });
+    const s1 = await exploreParallel(o, { index: 1, count: 2 }, { threads: 1 });
+    const merged = mergeResults([s0, s1]);
+    expect(merged.schedules).toBe(40);
+    expect(merged.histogram).toEqual(whole.histogram);
+    expect(merged.steps).toBe(whole.steps);
+    expect(merged.firstForbidden).toEqual(whole.firstForbidden);
+    const pooled = await exploreParallel(o, { index: 0, count: 1 }, { threads: 2 });
+    expect(pooled.histogram).toEqual(whole.histogram);
+    expect(pooled.slices).toEqual(['0/1']);
+  });
+
+  it('a DFS split into shards covers the same bounded space', async () => {
+    const o = { ...opts('coiommu-map-vs-unpin', 'none', 'dfs', 100_000), preemptions: 1 };
+    const whole = await exploreParallel(o, { index: 0, count: 1 }, { threads: 1 });
+    expect(whole.exhausted).toBe(true);
+    const parts = await Promise.all([0, 1, 2].map((i) => exploreParallel(o, { index: i, count: 3 }, { threads: 1 })));
+    const merged = mergeResults(parts);
+    expect(merged.exhausted).toBe(true);
+    expect(merged.schedules).toBe(whole.schedules);
+    expect(merged.histogram).toEqual(whole.histogram);
+  });
+});
+
+describe('command line', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'viommu-explore-'));
+  });
+  afterAll(() => {});
+
+  it('explore --json prints the contract keys and exits 3 on a FORBIDDEN outcome', async () => {
+    const r = await cli(['explore', '--scenario', 'coiommu-map-vs-unpin', '--variant', 'pinned-check-before-add', '--strategy', 'pct', '--budget', '200', '--json']);
+    expect(r.code, r.stderr).toBe(3);
+    const j = JSON.parse(r.stdout);
+    for (const k of ['scenario', 'variant', 'strategy', 'schedules', 'steps', 'forbidden', 'histogram', 'firstForbidden']) expect(j).toHaveProperty(k);
+    for (const k of ['schedule', 'outcome', 'replay']) expect(j.firstForbidden).toHaveProperty(k);
+    expect(j.pct.steps).toBeGreaterThan(0);
+  });
+
+  it('replay prints the trace, writes a Perfetto trace with one track per thread, and --json has the contract keys', async () => {
+    const found = await search(opts('coiommu-map-vs-unpin', 'unpin-load-store', 'dfs'));
+    const schedule = found.firstForbidden!.schedule;
+    const file = join(dir, 'trace.json');
+    const text = await cli(['replay', '--scenario', 'coiommu-map-vs-unpin', '--variant', 'unpin-load-store', '--schedule', schedule, '--trace', file]);
+    expect(text.code).toBe(3);
+    expect(text.stdout).toMatch(/step\s+thread\s+op\s+word/);
+    expect(text.stdout).toContain('compareExchange');
+    expect(text.stdout).toContain('dtt[1]');
+    const trace = JSON.parse(readFileSync(file, 'utf8'));
+    const names = trace.traceEvents.filter((e: { name: string }) => e.name === 'thread_name').map((e: { args: { name: string } }) => e.args.name);
+    expect(names).toEqual(['vcpu0', 'pin-handler', 'unpin-scan']);
+    expect(trace.traceEvents.filter((e: { ph: string }) => e.ph === 'X').length).toBeGreaterThan(10);
+    const json = await cli(['replay', '--scenario', 'coiommu-map-vs-unpin', '--variant', 'unpin-load-store', '--schedule', schedule, '--json']);
+    const j = JSON.parse(json.stdout);
+    expect(j).toMatchObject({ scenario: 'coiommu-map-vs-unpin', variant: 'unpin-load-store', schedule, outcome: found.firstForbidden!.outcome });
+    expect(j.steps).toBeGreaterThan(0);
+  });
+
+  it('scenarios --json lists names, variants and outcome tables', async () => {
+    const r = await cli(['scenarios', '--json']);
+    expect(r.code).toBe(0);
+    const list = JSON.parse(r.stdout);
+    expect(list.map((s: { name: string }) => s.name)).toContain('coiommu-map-vs-unpin');
+    for (const s of list) {
+      expect(s.variants).toContain('none');
+      expect(Object.values(s.outcomes)).toContain('FORBIDDEN');
+      for (const v of Object.values(s.outcomes)) expect(['ACCEPTABLE', 'INTERESTING', 'FORBIDDEN']).toContain(v);
+    }
+  });
+
+  it('merge combines shard files written by explore --json', async () => {
+    const files = [];
+    for (const shard of ['0/2', '1/2']) {
+      const r = await cli(['explore', '--scenario', 'coiommu-two-vcpus-same-page', '--strategy', 'random', '--budget', '20', '--shard', shard, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const f = join(dir, `s${shard[0]}.json`);
+      writeFileSync(f, r.stdout);
+      files.push(f);
+    }
+    const m = await cli(['merge', ...files, '--json']);
+    expect(m.code, m.stderr).toBe(0);
+    const j = JSON.parse(m.stdout);
+    expect(j.schedules).toBe(20);
+    expect(j.slices).toEqual(['0/2', '1/2']);
+    const text = await cli(['merge', ...files]);
+    expect(text.stdout).toMatch(/no FORBIDDEN outcome/);
+  });
+
+  it.each([
+    [['explore', '--scenario', 'nope'], /--scenario "nope".*coiommu-map-vs-unpin/],
+    [['explore'], /missing --scenario/],
+    [['explore', '--scenario', 'coiommu-map-vs-unpin', '--variant', 'pinned-before-map'], /--variant "pinned-before-map".*allowed values for coiommu-map-vs-unpin/],
+    [['explore', '--scenario', 'coiommu-map-vs-unpin', '--strategy', 'bfs'], /--strategy "bfs".*random, pct, dfs/],
+    [['explore', '--scenario', 'coiommu-map-vs-unpin', '--budget', '-5'], /--budget "-5".*whole number/],
+    [['explore', '--scenario', 'coiommu-map-vs-unpin', '--shard', '2/2'], /--shard "2\/2"/],
+    [['explore', '--scenario', 'coiommu-map-vs-unpin', '--bogus'], /unknown option '--bogus'/],
+    [['replay', '--scenario', 'coiommu-map-vs-unpin', '--schedule', '0*x'], /--schedule "0\*x".*THREAD\*COUNT/],
+    [['replay', '--scenario', 'coiommu-map-vs-unpin', '--schedule', '5.0'], /--schedule "5.0".*threads 0..2/],
+    [['replay', '--scenario', 'coiommu-map-vs-unpin'], /missing --schedule/],
+    [['merge', '/nonexistent/x.json'], /file "\/nonexistent\/x.json"/],
+  ])('bad input %j is a usage error (exit 2) that names the field', async (argv, message) => {
+    const r = await cli(argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('a schedule that does not fit the scenario is a usage error that says where it diverges', async () => {
+    // thread 1 (the pin handler) blocks at its 4th step: a 5th step for it cannot be taken
+    const r = await cli(['replay', '--scenario', 'coiommu-map-vs-unpin', '--schedule', '1*9']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/does not fit this scenario: at step \d+ it picks thread 1/);
+  });
+});
