@@ -43,7 +43,12 @@ function fakeReport(cfg: ScenarioConfig): RunReport {
     host: { residentPeak: 400, residentEnd: 300, reclaimed: 0, restored: 0, forceUnpins: 0, reclaimablePagesEnd: 80 },
     staticPin: cfg.policy === 'static' ? { pages: cfg.guestPages, ms: 812.5, modeledMs: 1000 } : undefined,
     violations: { dmaToUnpinned: 0, lostPayloads: 0, accounting: 0 },
-    latencyUs: { map: p, pinRequest: p },
+    latencyUs: { map: p, pinRequest: p, invSubmit: p },
+    invalidations: 0,
+    invSubmits: 0,
+    iotlb: { hits: 0, misses: 0, walkReads: 0 },
+    protection: { probes: 10, leaks: 10, windowUs: { p50: 5, max: 50 } },
+    exitsPerDma: cfg.notify === 'trap' ? 0.00026 : 0,
     modeled: { cyclesPerDma: 1234.5, costTable: cfg.costTable, breakdown: { dtt: 120, pin: 1000 } },
     parallelism: { cores: 2, threads: 4, spinners: cfg.notify === 'sidecore' ? 3 : 0, oversubscribed: cfg.notify === 'sidecore' },
     teardownLeftovers: [],
@@ -66,7 +71,9 @@ async function expectUsageError(argv: string[], ...fragments: string[]) {
 describe('usage errors exit 2 and name the flag and the value', () => {
   it('unknown policy', async () => {
     const msg = await expectUsageError(['run', '--policy', 'foo'], '--policy "foo"', 'static, coiommu');
-    expect(msg).toBe('viommu-lab: invalid --policy "foo": allowed values are static, coiommu\nsee: viommu-lab run --help\n');
+    expect(msg).toBe(
+      'viommu-lab: invalid --policy "foo": allowed values are static, coiommu, passthrough, viommu-strict, viommu-lazy, viommu-optimistic\nsee: viommu-lab run --help\n',
+    );
   });
   it('unknown notify path', () => expectUsageError(['run', '--notify', 'irq'], '--notify "irq"', 'trap, sidecore'));
   it('unknown workload', () => expectUsageError(['run', '--workload', 'disk'], '--workload "disk"', 'net'));

@@ -8,6 +8,8 @@ import {
   STAT,
   STAT_BLOCK,
   computeLayout,
+  invqWords,
+  probeLogWords,
   regionsOf,
   ringWords,
   statBlockCount,
@@ -29,7 +31,7 @@ const bytesOf = (r: { length: number; kind: 'i32' | 'f64' }) => r.length * (r.ki
 
 function expectSane(l: Layout): void {
   const regions = regionsOf(l);
-  // every region of the Layout is listed (14 of them)
+  // every region of the Layout is listed (22 of them; the vIOMMU tables are empty without iovaPages)
   expect(regions.map((r) => r.name).sort()).toEqual(
     [
       'compRings',
@@ -44,6 +46,13 @@ function expectSane(l: Layout): void {
       'frameOwner',
       'framePinned',
       'iommu',
+      'invq',
+      'iopt',
+      'iotlbLog',
+      'iovaDepot',
+      'probeLog',
+      'shadow',
+      'shadowRefs',
       'slots',
       'stats',
       'swap',
@@ -191,6 +200,23 @@ describe('layout', () => {
       expect(Atomics.load(m.frameGen, last)).toBe(9);
       expect(Atomics.load(m.frameFree, 0)).toBe(0);
     });
+  });
+
+  it('sizes the vIOMMU tables by iovaPages, and only when there is a vIOMMU', () => {
+    const none = computeLayout(spec({ guestPages: 1000, hostFrames: 1000 }));
+    for (const r of [none.iopt, none.shadow, none.shadowRefs, none.iovaDepot]) expect(r.length).toBe(0);
+    const l = computeLayout(spec({ guestPages: 1000, hostFrames: 1000, iovaPages: 1000, invqEntries: 64 }));
+    expect(l.iopt.length).toBe(1000);
+    expect(l.shadow.length).toBe(1000);
+    expect(l.shadowRefs.length).toBe(1000);
+    expect(l.invq.length).toBe(invqWords(2, 64));
+    expectSane(l);
+    const m = Machine.create(spec({ guestPages: 1000, hostFrames: 1000, iovaPages: 1000 }));
+    expect(m.regionName(m.shadow)).toBe('shadow');
+    expect(m.iovaPages).toBe(1000);
+    expect(m.probeLogOf(1).byteOffset).toBe(m.probeLog.byteOffset + probeLogWords() * 4);
+    expect(() => computeLayout(spec({ invqEntries: 100 }))).toThrow(/invqEntries 100/);
+    expect(() => computeLayout(spec({ iovaPages: -1 }))).toThrow(/iovaPages/);
   });
 
   describe('bad specs throw, naming the field', () => {

@@ -16,6 +16,13 @@ export interface MachineSpec {
   dataFrames: number;
   /** Entries per descriptor / completion ring. */
   ringEntries: number;
+  /**
+   * IOVA pages of the emulated vIOMMU (guest IO page table and host shadow table are sized by it);
+   * 0 (the default) when the policy has no vIOMMU, so other runs pay nothing for it.
+   */
+  iovaPages?: number;
+  /** Descriptors in the invalidation queue (a power of two; default 256, as VT-d drivers use). */
+  invqEntries?: number;
 }
 
 // ---- control block (Int32 words, each group on its own line) ----
@@ -90,7 +97,20 @@ export const STAT = {
   COMPLETIONS: 20,
   IOMMU_FAULTS: 21,
   GUEST_PARKS: 22,
-  WORDS: 32, // 256 bytes: a multiple of 64
+  // vIOMMU
+  INV_SUBMITS: 23, // guest: invalidation-queue submissions (descriptors + one wait descriptor)
+  INV_DESCS: 24, // host: IOTLB invalidation descriptors processed
+  IOTLB_FLUSHES: 25, // host: device-IOTLB flush requests published
+  IOTLB_HITS: 26, // device
+  IOTLB_MISSES: 27, // device
+  IOTLB_WALK_READS: 28, // device: modeled memory reads of host-table walks
+  PROBES: 29, // device: protection probes of recently unmapped IOVAs
+  PROBE_LEAKS: 30, // device: probes the IOMMU let through
+  DEFERRED_HITS: 31, // guest: optimistic teardown, re-maps of a still-live mapping (no exit)
+  QUEUE_LOCK_WAITS: 32, // guest: invalidation-queue lock found held
+  SHADOW_MAPS: 33, // host: shadow entries created
+  SHADOW_UNMAPS: 34, // host: shadow entries removed
+  WORDS: 48, // 384 bytes: a multiple of 64
 } as const;
 export type StatName = Exclude<keyof typeof STAT, 'WORDS'>;
 
@@ -119,6 +139,49 @@ export const RING = {
   ENTRY_WORDS: 4,
 } as const;
 export const ringWords = (entries: number): number => RING.ENTRIES + entries * RING.ENTRY_WORDS;
+
+// ---- vIOMMU: the invalidation queue (guest memory + the VT-d IQ registers) ----
+// Header lines: TAIL (guest, the register a trap-mode write exits on), HEAD (host), the guest's
+// queue lock, the IOVA allocator's global state, then one wait-status line per vCPU, then the
+// descriptors. A descriptor is 4 words: [type, a0, a1, a2].
+export const INVQ = {
+  TAIL: 0,
+  HOST_PARKED: 1, // unused by the protocol: the host parks on its doorbell word in CTL
+  HEAD: LINE_WORDS,
+  LOCK: LINE_WORDS * 2, // guest-side queue lock (futex word), like Linux's qi->q_lock
+  IOVA_LOCK: LINE_WORDS * 3, // IOVA depot lock (futex word)
+  IOVA_NEXT: LINE_WORDS * 3 + 1, // bump pointer: IOVA pages never handed out lie at and above it
+  DEPOT_COUNT: LINE_WORDS * 3 + 2, // + order: entries in each order's depot stack
+  STATUS: LINE_WORDS * 4, // + vcpu * LINE_WORDS: wait-descriptor status word (host writes seq)
+  STATUS_PARKED: 1, // + vcpu line: the vCPU sleeps on its status word
+  DESC_WORDS: 4,
+} as const;
+export const invqHeaderWords = (vcpus: number): number => INVQ.STATUS + vcpus * LINE_WORDS;
+export const invqWords = (vcpus: number, entries: number): number => invqHeaderWords(vcpus) + entries * INVQ.DESC_WORDS;
+export const DESC_TYPE = { IOTLB_INV: 1, WAIT: 2 } as const;
+
+/** IOVA size classes: orders 0..IOVA_ORDERS-1 (1..16 pages); each has a global depot stack. */
+export const IOVA_ORDERS = 5;
+export const IOVA_DEPOT_ENTRIES = 16_384;
+
+// ---- vIOMMU: device-IOTLB flush log (host -> device) ----
+// The device keeps its IOTLB in private memory; the host asks it to drop entries by appending a
+// range to this log and bumping GEN. The device publishes the generation it is translating under
+// in ACTIVE (as generation + 1; 0 = IDLE between accesses, so a fresh machine starts idle), so a host flush can wait until no access of an older
+// generation is still in flight. See src/mem/iotlb.ts.
+export const IOTLB_LOG = {
+  GEN: 0,
+  ACTIVE: LINE_WORDS,
+  ENTRIES: LINE_WORDS * 2, // [iova, pages] per generation, indexed gen % SIZE
+  SIZE: 64,
+  IDLE: 0,
+} as const;
+export const iotlbLogWords = (): number => IOTLB_LOG.ENTRIES + IOTLB_LOG.SIZE * 2;
+
+// ---- protection oracle: per-vCPU log of recently unmapped DMA addresses (guest -> device) ----
+// Entry [dma page + 1, µs since run start]; written after the driver's unmap returned.
+export const PROBE_LOG = { ENTRIES: 256, ENTRY_WORDS: 2, CURSOR: 0, BASE: LINE_WORDS } as const;
+export const probeLogWords = (): number => PROBE_LOG.BASE + PROBE_LOG.ENTRIES * PROBE_LOG.ENTRY_WORDS;
 
 // ---- data frames: the payload a DMA wrote into a page (a page's worth of bytes is not needed) ----
 export const DATA_WORDS = 8;
@@ -161,6 +224,20 @@ export interface Layout {
   frameFree: Region;
   /** Payload storage; data frame 0 is reserved as "none". */
   data: Region;
+  /** vIOMMU guest IO page table: IOVA page -> gfn << 2 | WRITABLE | PRESENT (iovaPages words). */
+  iopt: Region;
+  /** vIOMMU host shadow table: IOVA page -> host frame + 1 (what the physical IOMMU walks). */
+  shadow: Region;
+  /** vIOMMU: shadow entries that point at each guest page (it stays pinned while > 0). */
+  shadowRefs: Region;
+  /** vIOMMU invalidation queue: registers, wait-status words, descriptors. */
+  invq: Region;
+  /** IOVA allocator depot: one stack of free IOVAs per size class. */
+  iovaDepot: Region;
+  /** Device-IOTLB flush log. */
+  iotlbLog: Region;
+  /** Protection oracle: recently unmapped DMA addresses, one log per vCPU. */
+  probeLog: Region;
 }
 
 const align = (n: number, to: number): number => Math.ceil(n / to) * to;
@@ -178,7 +255,13 @@ export function validateSpec(spec: MachineSpec): void {
   if (!Number.isInteger(spec.dataFrames) || spec.dataFrames < 1) bad(`dataFrames ${spec.dataFrames} must be >= 1`);
   if (!Number.isInteger(spec.ringEntries) || spec.ringEntries < 2 || (spec.ringEntries & (spec.ringEntries - 1)) !== 0)
     bad(`ringEntries ${spec.ringEntries} must be a power of two >= 2`);
+  const iova = spec.iovaPages ?? 0;
+  if (!Number.isInteger(iova) || iova < 0 || iova > MAX_GUEST_PAGES) bad(`iovaPages ${iova} must be an integer in 0..${MAX_GUEST_PAGES}`);
+  const q = spec.invqEntries ?? DEFAULT_INVQ_ENTRIES;
+  if (!Number.isInteger(q) || q < 4 || q > 65_536 || (q & (q - 1)) !== 0) bad(`invqEntries ${q} must be a power of two in 4..65536`);
 }
+
+export const DEFAULT_INVQ_ENTRIES = 256;
 
 export function computeLayout(spec: MachineSpec): Layout {
   validateSpec(spec);
@@ -206,6 +289,13 @@ export function computeLayout(spec: MachineSpec): Layout {
     frameGen: take('frameGen', spec.hostFrames),
     frameFree: take('frameFree', spec.hostFrames),
     data: take('data', (spec.dataFrames + 1) * DATA_WORDS),
+    iopt: take('iopt', spec.iovaPages ?? 0),
+    shadow: take('shadow', spec.iovaPages ?? 0),
+    shadowRefs: take('shadowRefs', spec.iovaPages ? spec.guestPages : 0),
+    invq: take('invq', invqWords(spec.vcpus, spec.invqEntries ?? DEFAULT_INVQ_ENTRIES)),
+    iovaDepot: take('iovaDepot', spec.iovaPages ? IOVA_ORDERS * IOVA_DEPOT_ENTRIES : 0),
+    iotlbLog: take('iotlbLog', iotlbLogWords()),
+    probeLog: take('probeLog', spec.vcpus * probeLogWords()),
   };
   return { ...layout, byteLength: align(offset, LINE_BYTES) };
 }
@@ -214,7 +304,7 @@ export function computeLayout(spec: MachineSpec): Layout {
 export function regionsOf(layout: Layout): Region[] {
   return Object.values(layout)
     .filter((v): v is Region => typeof v === 'object' && v !== null && 'byteOffset' in v)
-    .sort((a, b) => a.byteOffset - b.byteOffset);
+    .sort((a, b) => a.byteOffset - b.byteOffset || a.length - b.length); // empty regions first
 }
 
 // ---- the explorer's scheduling block (a separate SharedArrayBuffer from the machine's) ----

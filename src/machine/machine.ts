@@ -1,5 +1,5 @@
 // Typed views over one machine's SharedArrayBuffer. Built once per worker from the same spec.
-import { computeLayout, type Layout, type MachineSpec, type Region, STAT, STAT_BLOCK, ringWords } from './layout.js';
+import { computeLayout, type Layout, type MachineSpec, type Region, STAT, STAT_BLOCK, probeLogWords, ringWords } from './layout.js';
 
 export class Machine {
   readonly layout: Layout;
@@ -18,6 +18,13 @@ export class Machine {
   readonly frameGen: Int32Array;
   readonly frameFree: Int32Array;
   readonly data: Int32Array;
+  readonly iopt: Int32Array;
+  readonly shadow: Int32Array;
+  readonly shadowRefs: Int32Array;
+  readonly invq: Int32Array;
+  readonly iovaDepot: Int32Array;
+  readonly iotlbLog: Int32Array;
+  readonly probeLog: Int32Array;
 
   constructor(
     readonly sab: SharedArrayBuffer,
@@ -43,6 +50,24 @@ export class Machine {
     this.frameGen = i32(l.frameGen);
     this.frameFree = i32(l.frameFree);
     this.data = i32(l.data);
+    this.iopt = i32(l.iopt);
+    this.shadow = i32(l.shadow);
+    this.shadowRefs = i32(l.shadowRefs);
+    this.invq = i32(l.invq);
+    this.iovaDepot = i32(l.iovaDepot);
+    this.iotlbLog = i32(l.iotlbLog);
+    this.probeLog = i32(l.probeLog);
+  }
+
+  /** IOVA pages of the vIOMMU (0: no vIOMMU in this machine). */
+  get iovaPages(): number {
+    return this.spec.iovaPages ?? 0;
+  }
+
+  /** One vCPU's protection-probe log. */
+  probeLogOf(vcpu: number): Int32Array {
+    const w = probeLogWords();
+    return this.probeLog.subarray(vcpu * w, (vcpu + 1) * w);
   }
 
   static create(spec: MachineSpec): Machine {

@@ -4,4 +4,8 @@ export interface GuestDmaPolicy {
   map(gfn: number, n: number): number;
   /** Tear the mapping down again. */
   unmap(dmaPage: number, gfn: number, n: number): void;
+  /** Timers of deferred teardown (lazy flush queue, optimistic time limit); called from the vCPU loop. */
+  poll?(): void;
+  /** The driver stops: tear down everything still deferred. */
+  drain?(): void;
 }

@@ -5,6 +5,8 @@ import { z } from 'zod';
 import {
   NOTIFY_PATHS,
   POLICIES,
+  PROBE_MODES,
+  hasHostRequests,
   ROLES,
   VARIANTS,
   WORKLOADS,
@@ -72,6 +74,16 @@ export function defaultScenario(): ScenarioConfig {
     seed: 1,
     net: { queueDepth: 64, batch: 16, bufferPages: 1, reuseDistance: 256, rotateMs: 500 },
     coiommu: { unpinIntervalMs: 50, unpinGenThreshold: 10, unpinLimit: 0, speculativePages: 0 },
+    viommu: {
+      queueEntries: 256, // VT-d drivers allocate one 4 KiB page of 16-byte descriptors
+      iotlbEntries: 64,
+      iotlbWays: 4,
+      flushQueueEntries: 256, // Linux's IOVA flush queue: 256 entries or 10 ms
+      flushTimeoutMs: 10,
+      optimisticTimeoutMs: 2, // "a few ms" (vIOMMU, ATC'11 optimistic teardown)
+      optimisticQuota: 256,
+    },
+    protection: { probe: 'unmapped' },
     host: { memoryPages: 2048, dataFrames: 1 << 20 }, // data frames are capped at guest pages
     notifyPath: { exitDelayUs: 0, spinUs: 50 },
     watchdogMs: 3000,
@@ -124,6 +136,7 @@ function oneOf<const T extends readonly [string, ...string[]]>(path: string, val
   return z.enum(values, { error: text });
 }
 
+const isPow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 const cost = (key: keyof CostTable) => num(`costTable.${key}`, { min: 0 });
 const fault = (kind: 'crash' | 'hang') =>
   z.strictObject({
@@ -144,6 +157,18 @@ const coiommu = z.strictObject({
   unpinLimit: num('coiommu.unpinLimit', { int: true, min: 0, note: '0 = no limit' }),
   speculativePages: num('coiommu.speculativePages', { int: true, min: 0, max: 64 }),
 });
+const viommu = z.strictObject({
+  queueEntries: num('viommu.queueEntries', { int: true, min: 4, max: 65_536, note: 'a power of two' }).refine(isPow2, {
+    error: 'must be a power of two between 4 and 65536',
+  }),
+  iotlbEntries: num('viommu.iotlbEntries', { int: true, min: 1, max: 65_536, note: 'entries / ways must be a power of two' }),
+  iotlbWays: num('viommu.iotlbWays', { int: true, min: 1, max: 64, note: 'and at most the IOTLB entries' }),
+  flushQueueEntries: num('viommu.flushQueueEntries', { int: true, min: 1, max: 65_536 }),
+  flushTimeoutMs: num('viommu.flushTimeoutMs', { gt: 0, max: 60_000, unit: 'ms' }),
+  optimisticTimeoutMs: num('viommu.optimisticTimeoutMs', { gt: 0, max: 60_000, unit: 'ms' }),
+  optimisticQuota: num('viommu.optimisticQuota', { int: true, min: 1, max: 65_536 }),
+});
+const protection = z.strictObject({ probe: oneOf('protection.probe', PROBE_MODES) });
 const host = z.strictObject({
   memoryPages: num('host.memoryPages', { int: true, min: 0, note: '0 = no memory pressure' }),
   dataFrames: num('host.dataFrames', { int: true, min: 1, max: 1 << 24 }),
@@ -175,6 +200,8 @@ export const ScenarioSchema = z.strictObject({
   seed: num('seed', { int: true, min: 0, max: 2 ** 32 - 1 }),
   net,
   coiommu,
+  viommu,
+  protection,
   host,
   notifyPath,
   watchdogMs: num('watchdogMs', { min: 100, max: 600_000, unit: 'ms' }),
@@ -196,6 +223,8 @@ export const PartialScenarioSchema = z.strictObject({
   seed: S.seed.optional(),
   net: net.partial().optional(),
   coiommu: coiommu.partial().optional(),
+  viommu: viommu.partial().optional(),
+  protection: protection.partial().optional(),
   host: host.partial().optional(),
   notifyPath: notifyPath.partial().optional(),
   watchdogMs: S.watchdogMs.optional(),
@@ -346,14 +375,23 @@ export function resolveScenario(
     );
   }
 
+  const v = cfg.viommu;
+  if (v.iotlbWays > v.iotlbEntries || v.iotlbEntries % v.iotlbWays !== 0 || !isPow2(v.iotlbEntries / v.iotlbWays)) {
+    fail(
+      ['viommu.iotlbWays', 'viommu.iotlbEntries'],
+      `the IOTLB has ${name('viommu.iotlbEntries')} / ${name('viommu.iotlbWays')} sets, which must be a whole power of two` +
+        ` (got ${v.iotlbEntries} / ${v.iotlbWays}); e.g. 64 entries with 1, 2, 4, 8, 16, 32 or 64 ways`,
+    );
+  }
+
   const endMs = cfg.durationMs + cfg.drainMs;
   for (const kind of ['crash', 'hang'] as const) {
     const f = cfg.faults[kind];
     // Only coiommu/sidecore runs a sidecore thread; a fault aimed at a missing role would never fire.
-    if (f?.role === 'sidecore' && !(cfg.policy === 'coiommu' && cfg.notify === 'sidecore')) {
+    if (f?.role === 'sidecore' && !(hasHostRequests(cfg.policy) && cfg.notify === 'sidecore')) {
       fail(
         [`faults.${kind}.role`],
-        `${cfg.policy}/${cfg.notify} runs no sidecore thread (only coiommu/sidecore does), so this fault would never fire`,
+        `${cfg.policy}/${cfg.notify} runs no sidecore thread (only coiommu and viommu-* with sidecore do), so this fault would never fire`,
       );
     }
     if (f && f.afterMs >= endMs) {

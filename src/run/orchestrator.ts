@@ -15,7 +15,7 @@ import { RunError } from './errors.js';
 import { mergeHistograms, percentilesUs } from './latency.js';
 import { readViolations } from './oracle.js';
 import { spawnWorker } from './spawn.js';
-import type { RoleName, RunReport, ScenarioConfig } from './types.js';
+import { hasHostRequests, isViommu, usesIotlb, type RoleName, type RunReport, type ScenarioConfig } from './types.js';
 
 export interface RunProgress {
   elapsedMs: number;
@@ -47,12 +47,22 @@ export function machineSpecFor(cfg: ScenarioConfig): MachineSpec {
     hostFrames: cfg.guestPages,
     dataFrames: Math.min(cfg.host.dataFrames, cfg.guestPages),
     ringEntries: nextPow2(Math.max(cfg.net.queueDepth, cfg.net.batch)),
+    // The IOVA space is as large as guest memory; only vIOMMU runs pay for its tables.
+    iovaPages: isViommu(cfg.policy) ? cfg.guestPages : 0,
+    invqEntries: cfg.viommu.queueEntries,
   };
 }
 
-/** Roles that poll without parking while work may come (the sidecore and the vCPUs waiting on it). */
+/** Does this scenario run a sidecore thread? (coIOMMU or a vIOMMU, on the sidecore path) */
+export const runsSidecore = (cfg: ScenarioConfig): boolean => hasHostRequests(cfg.policy) && cfg.notify === 'sidecore';
+
+/**
+ * Roles that poll without parking while work may come: the sidecore and the vCPUs waiting on it.
+ * A vCPU waiting for the queue lock sleeps in the futex (it does not spin), but it spins on its
+ * own wait descriptor once it holds the lock, so every vCPU counts.
+ */
 function steadySpinners(cfg: ScenarioConfig): number {
-  return cfg.policy === 'coiommu' && cfg.notify === 'sidecore' ? 1 + cfg.vcpus : 0;
+  return runsSidecore(cfg) ? 1 + cfg.vcpus : 0;
 }
 
 export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): Promise<RunReport> {
@@ -106,7 +116,7 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
   try {
     const hyp = start('hypervisor', 0, STAT_BLOCK.hypervisor, 'hypervisor');
     start('device', 0, STAT_BLOCK.device, 'device');
-    if (cfg.policy === 'coiommu' && cfg.notify === 'sidecore') start('sidecore', 0, STAT_BLOCK.sidecore, 'sidecore');
+    if (runsSidecore(cfg)) start('sidecore', 0, STAT_BLOCK.sidecore, 'sidecore');
     for (let v = 0; v < cfg.vcpus; v++) start('guest', v, STAT_BLOCK.guest0 + v, `guest vCPU ${v}`);
 
     const startupMs = 30_000;
@@ -172,7 +182,7 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
     const residentEnd = Atomics.load(control, CTL.RESIDENT_NOW);
     Atomics.store(control, CTL.STATE, RunState.Stop);
     wakeAll();
-    await bounded(
+    const hostResults = await bounded(
       Promise.all(handles.filter((h) => h.role !== 'guest').map((h) => runs.get(h)!)),
       cfg.watchdogMs,
       'stopping the host and device roles',
@@ -186,6 +196,7 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
       pinnedEnd,
       residentEnd,
       guestResults,
+      deviceResult: hostResults.find((r) => r.role === 'device'),
       threads: handles.length + 1,
     });
   } catch (err) {
@@ -201,6 +212,9 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
     await Promise.all(handles.map((h) => h.worker.terminate().catch(() => 0)));
   }
 }
+
+const pinsAllMemoryAtCreation = (cfg: ScenarioConfig): boolean => cfg.policy === 'static' || cfg.policy === 'passthrough';
+void usesIotlb;
 
 function sumStat(m: Machine, vcpus: number, who: 'guest' | 'host' | 'device', name: StatName): number {
   const blocks =
@@ -221,6 +235,7 @@ interface RunFacts {
   pinnedEnd: number;
   residentEnd: number;
   guestResults: RoleResult[];
+  deviceResult?: RoleResult;
   threads: number;
 }
 
@@ -232,7 +247,10 @@ function buildReport(cfg: ScenarioConfig, m: Machine, f: RunFacts): RunReport {
   const exits = g('EXITS');
   const pins = h('PINS') + h('SPECULATIVE_PINS');
   const unpins = h('UNPINS');
+  const d = (n: StatName) => sumStat(m, cfg.vcpus, 'device', n);
   const hist = (k: string) => percentilesUs(mergeHistograms(f.guestResults.map((r) => r.histograms?.[k] ?? '').filter(Boolean)));
+  const window = percentilesUs(mergeHistograms([f.deviceResult?.histograms?.protectionWindow ?? ''].filter(Boolean)));
+  const iotlb = { hits: d('IOTLB_HITS'), misses: d('IOTLB_MISSES'), walkReads: d('IOTLB_WALK_READS') };
   const model = modelCycles(
     {
       policy: cfg.policy,
@@ -240,8 +258,10 @@ function buildReport(cfg: ScenarioConfig, m: Machine, f: RunFacts): RunReport {
       dmaOps,
       dttOps: g('DTT_OPS'),
       pinRequests: g('PIN_REQUESTS'),
-      pins: cfg.policy === 'static' ? 0 : pins,
+      invSubmits: g('INV_SUBMITS'),
+      pins: pinsAllMemoryAtCreation(cfg) ? 0 : pins,
       unpins,
+      walkReads: iotlb.walkReads,
       guestPages: cfg.guestPages,
     },
     cfg.costTable,
@@ -272,7 +292,7 @@ function buildReport(cfg: ScenarioConfig, m: Machine, f: RunFacts): RunReport {
       forceUnpins: h('FORCE_UNPINS'),
       reclaimablePagesEnd: f.residentEnd - f.pinnedEnd,
     },
-    ...(cfg.policy === 'static'
+    ...(pinsAllMemoryAtCreation(cfg)
       ? {
           staticPin: {
             pages: f.setup.staticPinnedPages,
@@ -282,7 +302,12 @@ function buildReport(cfg: ScenarioConfig, m: Machine, f: RunFacts): RunReport {
         }
       : {}),
     violations: readViolations(c),
-    latencyUs: { map: hist('map'), pinRequest: hist('pinRequest') },
+    latencyUs: { map: hist('map'), pinRequest: hist('pinRequest'), invSubmit: hist('invSubmit') },
+    invalidations: h('INV_DESCS'),
+    invSubmits: g('INV_SUBMITS'),
+    iotlb,
+    protection: { probes: d('PROBES'), leaks: d('PROBE_LEAKS'), windowUs: { p50: window.p50, max: window.max } },
+    exitsPerDma: dmaOps > 0 ? exits / dmaOps : 0,
     modeled: { cyclesPerDma: model.cyclesPerDma, costTable: cfg.costTable, breakdown: model.breakdown },
     parallelism: { cores, threads: f.threads, spinners, oversubscribed: spinners > cores },
     teardownLeftovers: f.teardown.leftovers,

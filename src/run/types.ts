@@ -1,8 +1,22 @@
 // The scenario a run executes and the report it produces. These two shapes are the contract
 // between the CLI, the orchestrator and scripts that read `--json`.
 
-export const POLICIES = ['static', 'coiommu'] as const;
+export const POLICIES = ['static', 'coiommu', 'passthrough', 'viommu-strict', 'viommu-lazy', 'viommu-optimistic'] as const;
 export type Policy = (typeof POLICIES)[number];
+
+/** The emulated VT-d family (caching mode): every map and unmap goes through the invalidation queue. */
+export const VIOMMU_POLICIES = ['viommu-strict', 'viommu-lazy', 'viommu-optimistic'] as const;
+export type ViommuPolicy = (typeof VIOMMU_POLICIES)[number];
+export const isViommu = (p: Policy): p is ViommuPolicy => (VIOMMU_POLICIES as readonly string[]).includes(p);
+/** Policies whose host pins all guest memory at VM creation. */
+export const pinsAllMemory = (p: Policy): boolean => p === 'static' || p === 'passthrough';
+/** Policies whose guest requests reach a host thread (so a sidecore runs in sidecore mode). */
+export const hasHostRequests = (p: Policy): boolean => p === 'coiommu' || isViommu(p);
+/** Policies whose device translates through an IOTLB (the vIOMMU family, passthrough included). */
+export const usesIotlb = (p: Policy): boolean => p === 'passthrough' || isViommu(p);
+
+export const PROBE_MODES = ['off', 'unmapped'] as const;
+export type ProbeMode = (typeof PROBE_MODES)[number];
 
 export const NOTIFY_PATHS = ['trap', 'sidecore'] as const;
 export type NotifyPath = (typeof NOTIFY_PATHS)[number];
@@ -20,6 +34,7 @@ export const VARIANTS = [
   'unpin-load-store', // unpin scan uses load-then-store instead of compareExchange
   'pinned-before-map', // host sets PINNED before the host IOMMU mapping exists
   'no-pin-lock', // pin and unpin without the pin-state lock
+  'wait-before-flush', // vIOMMU host completes the wait descriptor before it flushes the device IOTLB
 ] as const;
 export type Variant = (typeof VARIANTS)[number];
 
@@ -67,6 +82,27 @@ export interface CoiommuConfig {
   speculativePages: number;
 }
 
+export interface ViommuConfig {
+  /** Descriptors in the invalidation queue (a power of two). */
+  queueEntries: number;
+  /** Device IOTLB entries and associativity (entries / ways sets, a power of two). */
+  iotlbEntries: number;
+  iotlbWays: number;
+  /** viommu-lazy: the flush queue is flushed at this many deferred unmaps ... */
+  flushQueueEntries: number;
+  /** ... or when its oldest entry is this old, whichever comes first. */
+  flushTimeoutMs: number;
+  /** viommu-optimistic: an unmapped buffer stays mapped this long, waiting to be re-mapped ... */
+  optimisticTimeoutMs: number;
+  /** ... and at most this many such stale mappings per vCPU. */
+  optimisticQuota: number;
+}
+
+export interface ProtectionConfig {
+  /** `unmapped`: the device also probes recently unmapped DMA addresses (DESIGN 3.2). */
+  probe: ProbeMode;
+}
+
 export interface HostConfig {
   /** Resident host frames the reclaimer tries to stay under; 0 = no memory pressure. */
   memoryPages: number;
@@ -96,6 +132,8 @@ export interface ScenarioConfig {
   seed: number;
   net: NetWorkloadConfig;
   coiommu: CoiommuConfig;
+  viommu: ViommuConfig;
+  protection: ProtectionConfig;
   host: HostConfig;
   notifyPath: NotifyConfig;
   /** A role whose heartbeat stalls this long is declared hung. */
@@ -148,7 +186,16 @@ export interface RunReport {
   };
   staticPin?: { pages: number; ms: number; modeledMs: number };
   violations: { dmaToUnpinned: number; lostPayloads: number; accounting: number; first?: ViolationRecord };
-  latencyUs: { map: Percentiles; pinRequest: Percentiles };
+  latencyUs: { map: Percentiles; pinRequest: Percentiles; invSubmit: Percentiles };
+  /** IOTLB invalidation descriptors the host processed (vIOMMU; 0 otherwise). */
+  invalidations: number;
+  /** Invalidation-queue submissions (each: descriptors + one wait descriptor). */
+  invSubmits: number;
+  /** Device IOTLB: hits, misses and the (modeled) memory reads of the walks on misses. */
+  iotlb: { hits: number; misses: number; walkReads: number };
+  /** Protection oracle: probes of recently unmapped DMA addresses, how many got through, for how long. */
+  protection: { probes: number; leaks: number; windowUs: { p50: number; max: number } };
+  exitsPerDma: number;
   modeled: { cyclesPerDma: number; costTable: CostTable; breakdown: Record<string, number> };
   parallelism: { cores: number; threads: number; spinners: number; oversubscribed: boolean };
   /** What teardown found still mapped, queued or raised (each is also an accounting violation). */

@@ -5,10 +5,12 @@ import { CTL, STAT } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
 import { DmaEngine } from '../mem/dma.js';
+import type { Iotlb } from '../mem/iotlb.js';
 import { parkUntilChanged, wakeIfParked } from '../notify/park.js';
 import { SpscRing } from '../notify/ring.js';
 import { RING } from '../machine/layout.js';
 import type { Oracle } from '../run/oracle.js';
+import type { Prober } from '../run/protection.js';
 import { COMP, DESC } from './net.js';
 
 export class NetDevice {
@@ -21,8 +23,11 @@ export class NetDevice {
     private readonly m: Machine,
     private readonly stats: Float64Array,
     oracle: Oracle,
+    iotlb?: Iotlb,
+    /** The protection oracle's probes, run after each batch of DMAs. */
+    private readonly prober?: Prober,
   ) {
-    this.dma = new DmaEngine(mem, m, stats, oracle);
+    this.dma = new DmaEngine(mem, m, stats, oracle, iotlb);
     for (let v = 0; v < m.spec.vcpus; v++) {
       this.desc.push(new SpscRing(mem, m.descRing(v), m.spec.ringEntries));
       this.comp.push(new SpscRing(mem, m.compRing(v), m.spec.ringEntries));
@@ -43,7 +48,7 @@ export class NetDevice {
         const pages = d.peek(i, DESC.PAGES);
         const stamp = d.peek(i, DESC.STAMP);
         for (let k = 0; k < pages; k++) this.dmaWrite(dma + k, gfn + k, stamp);
-        c.put(gfn, pages, stamp, 0);
+        c.put(gfn, pages, stamp, dma);
       }
       d.release(n);
       c.publish();
@@ -51,6 +56,7 @@ export class NetDevice {
       wakeIfParked(this.mem, c.words, RING.TAIL, c.words, RING.CONSUMER_PARKED);
       total += n;
     }
+    if (this.prober) this.prober.poll(total > 0 ? 4 : 16);
     return total;
   }
 

@@ -11,11 +11,12 @@ import { SpscRing } from '../notify/ring.js';
 import type { GuestDmaPolicy } from '../protocol/policy.js';
 import type { Histogram } from '../run/latency.js';
 import { DETAIL, type Oracle } from '../run/oracle.js';
+import type { UnmapLog } from '../run/protection.js';
 import type { NetWorkloadConfig } from '../run/types.js';
 
-/** Descriptor: [dma page, guest page, pages, stamp]. Completion: [guest page, pages, stamp, status]. */
+/** Descriptor: [dma page, guest page, pages, stamp]. Completion: [guest page, pages, stamp, dma page]. */
 export const DESC = { DMA: 0, GFN: 1, PAGES: 2, STAMP: 3 } as const;
-export const COMP = { GFN: 0, PAGES: 1, STAMP: 2, STATUS: 3 } as const;
+export const COMP = { GFN: 0, PAGES: 1, STAMP: 2, DMA: 3 } as const;
 
 export class NetGuest {
   private readonly desc: SpscRing;
@@ -45,6 +46,10 @@ export class NetGuest {
     private readonly oracle: Oracle,
     private readonly mapLatency: Histogram,
     private readonly spinUs: number,
+    /** Protection oracle: unmapped DMA addresses are logged here for the device to probe. */
+    private readonly unmapLog?: UnmapLog,
+    /** The policy's DMA address is the guest page (static, passthrough, coIOMMU). */
+    private readonly identityDma = true,
   ) {
     this.desc = new SpscRing(mem, m.descRing(vcpu), m.spec.ringEntries);
     this.comp = new SpscRing(mem, m.compRing(vcpu), m.spec.ringEntries);
@@ -99,6 +104,7 @@ export class NetGuest {
     let n = 0;
     while (n < cfg.batch && this.inflight < cfg.queueDepth && this.freeCount > 0 && this.desc.space() > 0) {
       const gfn = this.takeFree();
+      if (this.identityDma) this.unmapLog?.forget(gfn); // mapped again: no longer an unmapped address
       const t0 = performance.now();
       const dma = this.policy.map(gfn, cfg.bufferPages);
       this.mapLatency.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1e6)));
@@ -135,10 +141,12 @@ export class NetGuest {
       const gfn = comp.peek(i, COMP.GFN);
       const pages = comp.peek(i, COMP.PAGES);
       const stamp = comp.peek(i, COMP.STAMP);
+      const dma = comp.peek(i, COMP.DMA);
       for (let k = 0; k < pages; k++) {
         if (readStamp(this.mem, this.m, gfn + k) !== stamp) this.oracle.report('lostPayloads', gfn + k, -1, DETAIL.badPayload);
       }
-      this.policy.unmap(gfn, gfn, pages);
+      this.policy.unmap(dma, gfn, pages);
+      this.unmapLog?.record(dma);
       stats[STAT.UNMAPS]++;
       stats[STAT.DMA_OPS]++;
       this.lastStamp.set(gfn, stamp);

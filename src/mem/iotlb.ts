@@ -1,0 +1,182 @@
+// The device IOTLB: a bounded, set-associative cache of IOVA page -> host frame, filled by walks
+// of the host table (the vIOMMU's shadow table, or the host IOMMU table in passthrough).
+//
+// Why the flush is visible across threads: the cache arrays are the device worker's private memory
+// (device-private state, as in hardware), so the host cannot clear them. Instead the host appends
+// the range to a flush log in shared memory and bumps a generation word GEN (IotlbFlusher.post).
+// The device brackets every access (translate + DMA) with begin()/end(): begin() publishes the
+// generation it runs under in ACTIVE, re-reads GEN (Dekker-style: store, then load; Atomics are
+// sequentially consistent) and drops every logged range it has not applied yet. The host, after
+// posting, waits until ACTIVE is IDLE or at least the new generation (IotlbFlusher.drain). So once
+// drain returns, no access can use a translation cached before the flush: either the access began
+// after the bump (it saw the log entry and dropped the range) or it was in flight and has ended.
+// Only then may the host unpin the frame or complete the wait descriptor.
+// A device that falls more than the log's size behind (or whose log entries are overwritten while
+// it reads them) drops the whole cache: a global flush is always correct.
+import { IOTLB_LOG, STAT } from '../machine/layout.js';
+import type { Machine } from '../machine/machine.js';
+import type { SharedMem } from '../machine/shared-mem.js';
+import { spinUntilChanged } from '../notify/park.js';
+
+/**
+ * Memory reads one walk costs. The flat shadow table stands for a 4-level radix table (VT-d
+ * second level, 4 KiB pages, no page-walk cache): a miss reads 4 entries. F&S (SOSP'24) measure
+ * ~197 ns per read; the modeled clock multiplies these reads by `costTable.iotlbMissReadNs`.
+ */
+export const WALK_READS = 4;
+
+export class IotlbTimeoutError extends Error {}
+
+/** Device side. */
+export class Iotlb {
+  readonly sets: number;
+  private readonly tags: Int32Array; // iova + 1, 0 = invalid
+  private readonly frames: Int32Array;
+  private readonly victim: Uint8Array; // round-robin replacement pointer per set
+  /** Generation whose flushes this cache has applied. */
+  private gen: number;
+
+  constructor(
+    private readonly mem: SharedMem,
+    private readonly m: Machine,
+    readonly entries: number,
+    readonly ways: number,
+    private readonly stats: Float64Array,
+    /** The host-table walk: the frame an IOVA page maps to, or -1 (not present: a fault). */
+    private readonly walk: (iova: number) => number,
+  ) {
+    this.sets = entries / ways;
+    if (!Number.isInteger(this.sets) || (this.sets & (this.sets - 1)) !== 0)
+      throw new RangeError(`IOTLB: ${entries} entries / ${ways} ways must be a power-of-two number of sets`);
+    this.tags = new Int32Array(entries);
+    this.frames = new Int32Array(entries);
+    this.victim = new Uint8Array(this.sets);
+    this.gen = mem.load(m.iotlbLog, IOTLB_LOG.GEN);
+  }
+
+  /** Start one device access: publish the generation it runs under and apply pending flushes. */
+  begin(): void {
+    const { mem } = this;
+    const log = this.m.iotlbLog;
+    let g = mem.load(log, IOTLB_LOG.GEN);
+    for (;;) {
+      mem.store(log, IOTLB_LOG.ACTIVE, (g + 1) | 0); // generation + 1: 0 means idle
+      const again = mem.load(log, IOTLB_LOG.GEN);
+      if (again === g) break;
+      g = again;
+    }
+    if (g !== this.gen) this.applyFlushes(g);
+  }
+
+  /** End the access: no translation of this device is in flight any more. */
+  end(): void {
+    this.mem.store(this.m.iotlbLog, IOTLB_LOG.ACTIVE, IOTLB_LOG.IDLE);
+  }
+
+  /** Translate one IOVA page (between begin and end). The frame, or -1 for a fault. */
+  translate(iova: number): number {
+    const set = iova & (this.sets - 1);
+    const base = set * this.ways;
+    const tag = iova + 1;
+    for (let w = 0; w < this.ways; w++)
+      if (this.tags[base + w] === tag) {
+        this.stats[STAT.IOTLB_HITS]++;
+        return this.frames[base + w];
+      }
+    this.stats[STAT.IOTLB_MISSES]++;
+    this.stats[STAT.IOTLB_WALK_READS] += WALK_READS;
+    const f = this.walk(iova);
+    if (f < 0) return -1; // faults are not cached
+    const w = this.victim[set];
+    this.victim[set] = (w + 1) % this.ways;
+    this.tags[base + w] = tag;
+    this.frames[base + w] = f;
+    return f;
+  }
+
+  /** A protection probe (between begin and end): would this IOVA translate? Fills nothing, counts nothing. */
+  probe(iova: number): number {
+    const base = (iova & (this.sets - 1)) * this.ways;
+    for (let w = 0; w < this.ways; w++) if (this.tags[base + w] === iova + 1) return this.frames[base + w];
+    return this.walk(iova);
+  }
+
+  /** Is this IOVA cached right now? (tests) */
+  cached(iova: number): boolean {
+    const base = (iova & (this.sets - 1)) * this.ways;
+    for (let w = 0; w < this.ways; w++) if (this.tags[base + w] === iova + 1) return true;
+    return false;
+  }
+
+  private applyFlushes(g: number): void {
+    const { mem } = this;
+    const log = this.m.iotlbLog;
+    const from = this.gen;
+    if (((g - from) | 0) >= IOTLB_LOG.SIZE) this.dropAll();
+    else {
+      for (let k = (from + 1) | 0; k !== ((g + 1) | 0); k = (k + 1) | 0) {
+        const e = IOTLB_LOG.ENTRIES + (k & (IOTLB_LOG.SIZE - 1)) * 2;
+        this.dropRange(mem.load(log, e), mem.load(log, e + 1));
+      }
+      // The host may have lapped the log while we read it: then an entry read may be a newer one.
+      if (((mem.load(log, IOTLB_LOG.GEN) - from) | 0) >= IOTLB_LOG.SIZE) this.dropAll();
+    }
+    this.gen = g;
+  }
+
+  private dropRange(iova: number, pages: number): void {
+    if (pages < 0 || pages >= this.entries) {
+      this.dropAll();
+      return;
+    }
+    for (let p = 0; p < pages; p++) {
+      const base = ((iova + p) & (this.sets - 1)) * this.ways;
+      for (let w = 0; w < this.ways; w++) if (this.tags[base + w] === iova + p + 1) this.tags[base + w] = 0;
+    }
+  }
+
+  private dropAll(): void {
+    this.tags.fill(0);
+  }
+}
+
+/** Host side: publish flushes and wait for the device to stop using older translations. */
+export class IotlbFlusher {
+  constructor(
+    private readonly mem: SharedMem,
+    private readonly m: Machine,
+    private readonly stats: Float64Array,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Ask the device to drop [iova, iova + pages) (pages < 0: everything). Returns the new generation. */
+  post(iova: number, pages: number): number {
+    const { mem } = this;
+    const log = this.m.iotlbLog;
+    // One writer at a time: callers hold the pin-state lock.
+    const g = (mem.load(log, IOTLB_LOG.GEN) + 1) | 0;
+    const e = IOTLB_LOG.ENTRIES + (g & (IOTLB_LOG.SIZE - 1)) * 2;
+    mem.store(log, e, iova);
+    mem.store(log, e + 1, pages);
+    mem.store(log, IOTLB_LOG.GEN, g);
+    this.stats[STAT.IOTLB_FLUSHES]++;
+    return g;
+  }
+
+  /** Wait until no device access that began before generation g is still in flight. */
+  drain(g: number): void {
+    const { mem } = this;
+    const log = this.m.iotlbLog;
+    let deadline = 0;
+    for (;;) {
+      const a = mem.load(log, IOTLB_LOG.ACTIVE);
+      if (a === IOTLB_LOG.IDLE || ((a - 1 - g) | 0) >= 0) return;
+      // An access is one page of DMA: short, unless its thread was descheduled. Spin, then nap.
+      if (spinUntilChanged(mem, log, IOTLB_LOG.ACTIVE, a, 20)) continue;
+      if (deadline === 0) deadline = performance.now() + this.timeoutMs;
+      mem.wait(log, IOTLB_LOG.ACTIVE, a, 1);
+      if (performance.now() > deadline)
+        throw new IotlbTimeoutError(`device IOTLB flush not acknowledged within ${this.timeoutMs} ms (device stuck in an access?)`);
+    }
+  }
+}

@@ -1,0 +1,174 @@
+// The VT-d invalidation queue: a ring of 4-word descriptors in guest memory, a tail register the
+// guest writes, a head register the host writes, and a wait descriptor per submission whose status
+// word the host writes once everything queued before it is done.
+//
+// Guest submit (Linux qi_submit_sync): take the queue lock, write the descriptors and one wait
+// descriptor, write the tail, then wait until the status word flips, and only then drop the lock.
+// Only the tail write differs by path:
+//   trap     - the tail register is emulated: writing it is an exit. The vCPU blocks (and keeps the
+//              queue lock: other vCPUs that want to submit block behind it) until the hypervisor
+//              has consumed the queue.
+//   sidecore - the tail is plain shared memory that the sidecore polls; the vCPU spins (bounded,
+//              then parks) on its status word. A parked sidecore costs one notify, never an exit.
+import { CTL, DESC_TYPE, INVQ, LINE_WORDS, STAT } from '../machine/layout.js';
+import type { Machine } from '../machine/machine.js';
+import type { SharedMem } from '../machine/shared-mem.js';
+import type { NotifyPath } from '../run/types.js';
+import { PinStateLock } from './lock.js';
+import { parkUntilChanged, spinUntilChanged, wakeIfParked } from './park.js';
+
+export class InvalidationTimeoutError extends Error {}
+
+export const statusWord = (vcpu: number): number => INVQ.STATUS + vcpu * LINE_WORDS;
+export const queueEntries = (m: Machine): number => (m.invq.length - INVQ.STATUS - m.spec.vcpus * LINE_WORDS) / INVQ.DESC_WORDS;
+const descAt = (m: Machine, slot: number): number => INVQ.STATUS + m.spec.vcpus * LINE_WORDS + slot * INVQ.DESC_WORDS;
+
+/** Guest side: one per vCPU. All vCPUs share the one queue under its lock. */
+export class InvalidationQueue {
+  private seq = 0;
+  private readonly lock: PinStateLock;
+  private readonly entries: number;
+  private readonly status: number;
+  /** Test hook: what a tail write does in place of an exit / a sidecore poll (runs the host inline). */
+  onTailWrite?: () => void;
+  /** Submit latency (lock + descriptors + wait), in ns, when set. */
+  latency?: { recordValue(ns: number): void };
+
+  constructor(
+    readonly path: NotifyPath,
+    private readonly mem: SharedMem,
+    private readonly m: Machine,
+    private readonly vcpu: number,
+    /** How long the vCPU spins on its status word before it parks (trap: 0, the exit stops it). */
+    private readonly spinUs: number,
+    /** A host that has not completed the wait descriptor after this long is declared stuck. */
+    private readonly timeoutMs: number,
+    /** Guest stats block: submissions, exits, wake-ups and lock contention are counted here. */
+    private readonly stats: Float64Array,
+  ) {
+    this.entries = queueEntries(m);
+    this.status = statusWord(vcpu);
+    this.lock = new PinStateLock(mem, m.invq, INVQ.LOCK, timeoutMs);
+  }
+
+  /**
+   * Queue one IOTLB invalidation per range (iova, pages pairs in `ranges`, n ranges) and a wait
+   * descriptor; return when the host has completed it. Larger batches than the queue holds are
+   * split, each part with its own wait descriptor.
+   */
+  submit(ranges: ArrayLike<number>, n: number): void {
+    const t0 = this.latency ? performance.now() : 0;
+    const per = this.entries - 1;
+    for (let at = 0; at < n || (n === 0 && at === 0); at += per) this.submitPart(ranges, at, Math.min(n - at, per));
+    if (this.latency) this.latency.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1e6)));
+  }
+
+  private submitPart(ranges: ArrayLike<number>, from: number, n: number): void {
+    const { mem, m, stats } = this;
+    const q = m.invq;
+    if (mem.load(q, INVQ.LOCK) !== 0) stats[STAT.QUEUE_LOCK_WAITS]++;
+    this.lock.lock();
+    try {
+      let tail = mem.load(q, INVQ.TAIL);
+      this.awaitSpace(tail, n + 1);
+      const mask = this.entries - 1;
+      for (let k = 0; k < n; k++) {
+        const d = descAt(m, tail & mask);
+        mem.store(q, d, DESC_TYPE.IOTLB_INV);
+        mem.store(q, d + 1, ranges[2 * (from + k)]);
+        mem.store(q, d + 2, ranges[2 * (from + k) + 1]);
+        mem.store(q, d + 3, 0);
+        tail = (tail + 1) | 0;
+      }
+      const seq = (this.seq = (this.seq % 0x7ffffffe) + 1);
+      const d = descAt(m, tail & mask);
+      mem.store(q, d, DESC_TYPE.WAIT);
+      mem.store(q, d + 1, this.vcpu);
+      mem.store(q, d + 2, seq);
+      mem.store(q, d + 3, 0);
+      tail = (tail + 1) | 0;
+      const before = mem.load(q, this.status);
+      mem.store(q, INVQ.TAIL, tail); // the tail register write
+      stats[STAT.INV_SUBMITS]++;
+      if (this.onTailWrite) this.onTailWrite();
+      else if (this.path === 'trap') {
+        stats[STAT.EXITS]++;
+        mem.add(m.control, CTL.HOST_DOORBELL, 1);
+        wakeIfParked(mem, m.control, CTL.HOST_DOORBELL, m.control, CTL.HOST_PARKED);
+      } else if (mem.load(m.control, CTL.SIDECORE_PARKED) !== 0) {
+        stats[STAT.SIDECORE_WAKEUPS]++;
+        mem.add(m.control, CTL.SIDECORE_DOORBELL, 1);
+        mem.notify(m.control, CTL.SIDECORE_DOORBELL);
+      }
+      this.awaitStatus(before, seq);
+    } finally {
+      this.lock.unlock();
+    }
+  }
+
+  /** The ring is full only if the host fell behind by a whole queue: wait for HEAD to move. */
+  private awaitSpace(tail: number, need: number): void {
+    const { mem, m } = this;
+    const deadline = performance.now() + this.timeoutMs;
+    for (;;) {
+      const head = mem.load(m.invq, INVQ.HEAD);
+      if (((tail - head) | 0) + need <= this.entries) return;
+      mem.wait(m.invq, INVQ.HEAD, head, 1);
+      if (performance.now() > deadline) throw new InvalidationTimeoutError(`invalidation queue full for ${this.timeoutMs} ms (host stuck?)`);
+    }
+  }
+
+  private awaitStatus(before: number, seq: number): void {
+    const { mem, m } = this;
+    const q = m.invq;
+    if (mem.load(q, this.status) === seq) return;
+    if (spinUntilChanged(mem, q, this.status, before, this.spinUs) && mem.load(q, this.status) === seq) return;
+    const deadline = performance.now() + this.timeoutMs;
+    while (mem.load(q, this.status) !== seq) {
+      parkUntilChanged(mem, q, this.status, before, q, this.status + INVQ.STATUS_PARKED, 20);
+      if (performance.now() > deadline)
+        throw new InvalidationTimeoutError(
+          `wait descriptor not completed within ${this.timeoutMs} ms (${this.path === 'trap' ? 'hypervisor' : 'sidecore'} stuck?)`,
+        );
+    }
+  }
+}
+
+/** What the host does with each descriptor. */
+export interface InvalidationHandler {
+  /** An IOTLB invalidation of [iova, iova + pages). */
+  invalidate(iova: number, pages: number): void;
+  /** A wait descriptor: everything before it must be done before the status word is written. */
+  wait(complete: () => void): void;
+}
+
+/** Host side: consume every descriptor queued so far, once. Returns how many were consumed. */
+export function consumeInvalidationQueue(mem: SharedMem, m: Machine, h: InvalidationHandler): number {
+  const q = m.invq;
+  const head = mem.load(q, INVQ.HEAD);
+  const tail = mem.load(q, INVQ.TAIL);
+  const n = (tail - head) | 0;
+  if (n === 0) return 0;
+  const mask = queueEntries(m) - 1;
+  for (let i = head; i !== tail; i = (i + 1) | 0) {
+    const d = descAt(m, i & mask);
+    const type = mem.load(q, d);
+    if (type === DESC_TYPE.IOTLB_INV) h.invalidate(mem.load(q, d + 1), mem.load(q, d + 2));
+    else if (type === DESC_TYPE.WAIT) {
+      const v = mem.load(q, d + 1);
+      const seq = mem.load(q, d + 2);
+      h.wait(() => {
+        const s = statusWord(v);
+        mem.store(q, s, seq);
+        wakeIfParked(mem, q, s, q, s + INVQ.STATUS_PARKED);
+      });
+    } else throw new Error(`invalidation queue: unknown descriptor type ${type} at ${i & mask}`);
+  }
+  mem.store(q, INVQ.HEAD, tail);
+  return n;
+}
+
+/** Anything queued and not yet consumed? (the host re-checks this after raising its parked flag) */
+export function invalidationPending(mem: SharedMem, m: Machine): boolean {
+  return mem.load(m.invq, INVQ.TAIL) !== mem.load(m.invq, INVQ.HEAD);
+}
