@@ -90,9 +90,9 @@ export class InvalidationQueue {
       const before = mem.load(q, this.status);
       mem.store(q, INVQ.TAIL, tail); // the tail register write
       stats[STAT.INV_SUBMITS]++;
+      if (this.path === 'trap') stats[STAT.EXITS]++; // the emulated register write traps
       if (this.onTailWrite) this.onTailWrite();
       else if (this.path === 'trap') {
-        stats[STAT.EXITS]++;
         mem.add(m.control, CTL.HOST_DOORBELL, 1);
         wakeIfParked(mem, m.control, CTL.HOST_DOORBELL, m.control, CTL.HOST_PARKED);
       } else if (mem.load(m.control, CTL.SIDECORE_PARKED) !== 0) {

@@ -88,6 +88,8 @@ export class ViommuGuest implements GuestDmaPolicy {
         if (this.fq.length / 2 >= this.cfg.flushQueueEntries) this.flushQueue();
         return;
       case 'optimistic':
+        // One stale mapping per buffer: a second mapping of the same pages replaces the first one
+        if (this.deferred.has(gfn)) this.teardownDeferred(gfn);
         this.deferred.set(gfn, { iova, pages: n, atMs: this.now() });
         while (this.deferred.size > this.cfg.optimisticQuota) this.teardownDeferred(this.deferred.keys().next().value!);
         return;
