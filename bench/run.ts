@@ -12,11 +12,12 @@ import { newContext } from './lib/context.js';
 import { formatTable, type BenchResult } from './lib/report.js';
 import { liveWorkers, terminateAll } from './lib/workers.js';
 import { dttMapUnmap } from './suites/dtt.js';
+import { explorePool, exploreStep } from './suites/explore.js';
 import { netDma } from './suites/net.js';
 import { sidecoreRtt, sidecoreVsComlink, trapRtt } from './suites/pin-requests.js';
 import { ringBatch16 } from './suites/ring.js';
 
-const BENCHMARKS: Benchmark[] = [sidecoreRtt, trapRtt, sidecoreVsComlink, dttMapUnmap, ringBatch16, netDma];
+const BENCHMARKS: Benchmark[] = [sidecoreRtt, trapRtt, sidecoreVsComlink, dttMapUnmap, ringBatch16, netDma, exploreStep, explorePool];
 
 interface Args {
   json: boolean;

@@ -7,6 +7,19 @@ import type { SharedMem, WaitResult } from '../machine/shared-mem.js';
 
 export class ScheduleAborted extends Error {}
 
+/**
+ * Spin until a[i] !== old for at most spinUs (a hand-off is a few µs when both sides are awake;
+ * parking costs a wake-up, ~10 µs here). Only the scheduler and the thread that just ran spin.
+ */
+export function spinFor(a: Int32Array, i: number, old: number, spinUs: number): boolean {
+  if (spinUs <= 0) return Atomics.load(a, i) !== old;
+  const until = performance.now() + spinUs / 1000;
+  for (let n = 1; ; n++) {
+    if (Atomics.load(a, i) !== old) return true;
+    if ((n & 31) === 0 && performance.now() >= until) return false;
+  }
+}
+
 const OP = Object.fromEntries(OPS.map((o, i) => [o, i])) as Record<OpName, number>;
 
 /** How long a thread waits for its turn before it decides the scheduler is gone. */
@@ -40,8 +53,13 @@ export class ControlledMem implements SharedMem {
     Atomics.store(s, b + SCHED.ADDR, addr);
     Atomics.store(s, b + SCHED.VALUE, value);
     const go = Atomics.load(s, b + SCHED.GO);
+    Atomics.store(s, b + SCHED.SPIN_STOP, 0);
     Atomics.store(s, b + SCHED.STATE, state);
     Atomics.notify(s, b + SCHED.STATE);
+    if (this.spinForTurn(go)) {
+      if (Atomics.load(s, b + SCHED.ABORT) !== 0) throw new ScheduleAborted('schedule aborted by the scheduler');
+      return;
+    }
     const deadline = performance.now() + TURN_TIMEOUT_MS;
     while (Atomics.load(s, b + SCHED.GO) === go) {
       Atomics.wait(s, b + SCHED.GO, go, 1000);
@@ -49,6 +67,20 @@ export class ControlledMem implements SharedMem {
       if (performance.now() > deadline) throw new ScheduleAborted('no turn from the scheduler for 30 s');
     }
     if (Atomics.load(s, b + SCHED.ABORT) !== 0) throw new ScheduleAborted('schedule aborted by the scheduler');
+  }
+
+  /** Spin (bounded) for GO, unless the scheduler says another thread runs next. */
+  private spinForTurn(go: number): boolean {
+    const s = this.sched;
+    const b = this.base;
+    const spinUs = Atomics.load(s, SCHED.SPIN_US);
+    if (spinUs <= 0) return false;
+    const until = performance.now() + spinUs / 1000;
+    for (let n = 1; ; n++) {
+      if (Atomics.load(s, b + SCHED.GO) !== go) return true;
+      if (Atomics.load(s, b + SCHED.SPIN_STOP) !== 0) return false;
+      if ((n & 31) === 0 && performance.now() >= until) return false;
+    }
   }
 
   /** Report what the operation just executed did; the scheduler reads it at the next announcement. */

@@ -4,7 +4,9 @@
 import { Piscina } from 'piscina';
 import { workerEntry } from '../run/spawn.js';
 import { mergeResults, type ExploreResult, type SearchOptions, type Slice } from './explore.js';
+import { availableParallelism } from 'node:os';
 import type { SliceTask } from './pool-task.js';
+import { handOffSpinUs } from './session.js';
 
 export interface ParallelOptions {
   /** Pool threads (each runs one slice with its own scenario workers). */
@@ -23,13 +25,14 @@ export async function exploreParallel(o: SearchOptions, shard: Slice, p: Paralle
     maxThreads: threads,
     idleTimeout: 1000,
   });
+  const spinUs = handOffSpinUs(threads, availableParallelism());
   const progress = new SharedArrayBuffer(4);
   const counter = new Int32Array(progress);
   const timer = p.onProgress ? setInterval(() => p.onProgress!(Atomics.load(counter, 0)), 200) : undefined;
   try {
     const parts = await Promise.all(
       Array.from({ length: threads }, (_, j) =>
-        pool.run({ options: o, path: [shard, { index: j, count: threads }], progress }),
+        pool.run({ options: o, path: [shard, { index: j, count: threads }], progress, spinUs }),
       ),
     );
     p.onProgress?.(Atomics.load(counter, 0));

@@ -9,11 +9,16 @@ export interface SliceTask {
   path: Slice[];
   /** One Int32 word: schedules done, shared by every slice of the search. */
   progress?: SharedArrayBuffer;
+  /** Turn hand-off spin (see handOffSpinUs). */
+  spinUs?: number;
 }
 
 export async function runSlice(task: SliceTask): Promise<ExploreResult> {
   const scenario = scenarioByName(task.options.scenario);
-  const session = await ExploreSession.open(scenario, task.options.variant);
+  const session = await ExploreSession.open(scenario, task.options.variant, {
+    maxSteps: task.options.maxSteps,
+    spinUs: task.spinUs ?? 0,
+  });
   try {
     return explore(session, scenario, task.options, task.path, task.progress ? new Int32Array(task.progress) : undefined);
   } finally {

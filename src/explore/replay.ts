@@ -4,7 +4,8 @@ import { verdictOf, type Verdict } from './scenario.js';
 import { scenarioByName } from './scenarios/index.js';
 import type { TraceStep } from './scheduler.js';
 import { decodeChoices, encodeChoices } from './schedule-string.js';
-import { ExploreSession, checkVariant } from './session.js';
+import { ExploreSession, checkVariant, handOffSpinUs } from './session.js';
+import { availableParallelism } from 'node:os';
 
 export interface ReplayResult {
   scenario: string;
@@ -27,7 +28,7 @@ export function prepareReplay(scenarioName: string, variant: string, schedule: s
 
 export async function replay(scenarioName: string, variant: string, schedule: string): Promise<ReplayResult> {
   const p = prepareReplay(scenarioName, variant, schedule);
-  const session = await ExploreSession.open(p.scenario, p.variant);
+  const session = await ExploreSession.open(p.scenario, p.variant, { spinUs: handOffSpinUs(1, availableParallelism()) });
   try {
     const r = session.runner.run(new FollowChooser(p.choices), true);
     if (r.steps < p.choices.length)

@@ -6,6 +6,7 @@ import { Machine } from '../machine/machine.js';
 import type { Variant } from '../run/types.js';
 import { STEP_LIMIT, THREAD_ERROR, type Scenario } from './scenario.js';
 import { wordName } from './trace.js';
+import { spinFor } from './controlled-mem.js';
 
 export interface Chooser {
   /** Pick one of `enabled` (sorted thread indices, never empty) for step `step`. */
@@ -53,7 +54,10 @@ export class ScheduleRunner {
     machineSab: SharedArrayBuffer,
     scratchSab: SharedArrayBuffer,
     readonly maxSteps = 5000,
+    /** Spin this long on each side of a hand-off before parking (0 when threads outnumber cores). */
+    readonly spinUs = 0,
   ) {
+    Atomics.store(sched, SCHED.SPIN_US, spinUs);
     this.m = new Machine(machineSab, scenario.spec);
     this.all = new Int32Array(machineSab);
     this.scratch = new Int32Array(scratchSab);
@@ -70,6 +74,7 @@ export class ScheduleRunner {
   /** Wait (bounded) until thread t has left Running: it announced an op, blocked or finished. */
   private settle(t: number): void {
     const at = this.base(t) + SCHED.STATE;
+    if (spinFor(this.sched, at, ThreadState.Running, this.spinUs)) return;
     const deadline = performance.now() + STEP_WAIT_MS;
     while (Atomics.load(this.sched, at) === ThreadState.Running) {
       Atomics.wait(this.sched, at, ThreadState.Running, 500);
@@ -152,6 +157,8 @@ export class ScheduleRunner {
       }
       if (!enabled.includes(t)) throw new ExplorerError(`schedule chose thread ${t} at step ${step}, enabled were ${enabled.join(',')}`);
       const b = this.base(t);
+      // the thread that ran last may be spinning for its turn: free its core for this one
+      if (last >= 0 && t !== last) Atomics.store(sched, this.base(last) + SCHED.SPIN_STOP, 1);
       const wasBlocked = this.state(t) === ThreadState.Blocked;
       if (wasBlocked) Atomics.store(sched, b + SCHED.WAKE, timeout ? 2 : 1);
       const op = Atomics.load(sched, b + SCHED.OP);

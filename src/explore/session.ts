@@ -22,6 +22,16 @@ export function checkVariant(s: Scenario, variant: string): Variant {
   return variant as Variant;
 }
 
+export interface SessionOptions {
+  /** Schedules longer than this are cut off. */
+  maxSteps?: number;
+  /** Spin before parking at each turn hand-off (only when the threads that spin fit the cores). */
+  spinUs?: number;
+}
+
+/** Hand-off spin for a search running `searches` sessions at once on `cores` cores. */
+export const handOffSpinUs = (searches: number, cores: number): number => (2 * searches <= cores ? 20 : 0);
+
 export class ExploreSession {
   private constructor(
     readonly runner: ScheduleRunner,
@@ -29,7 +39,7 @@ export class ExploreSession {
     private readonly serving: Promise<unknown>[],
   ) {}
 
-  static async open(scenario: Scenario, variant: Variant): Promise<ExploreSession> {
+  static async open(scenario: Scenario, variant: Variant, o: SessionOptions = {}): Promise<ExploreSession> {
     checkVariant(scenario, variant);
     const sched = new SharedArrayBuffer(schedWords() * 4);
     const machine = new SharedArrayBuffer(computeLayout(scenario.spec).byteLength);
@@ -50,7 +60,8 @@ export class ExploreSession {
       await Promise.all(workers.map((w) => w.terminate()));
       throw e;
     }
-    return new ExploreSession(new ScheduleRunner(scenario, variant, new Int32Array(sched), machine, scratch), workers, serving);
+    const runner = new ScheduleRunner(scenario, variant, new Int32Array(sched), machine, scratch, o.maxSteps ?? 5000, o.spinUs ?? 0);
+    return new ExploreSession(runner, workers, serving);
   }
 
   async close(): Promise<void> {

@@ -313,6 +313,7 @@ export function regionsOf(layout: Layout): Region[] {
 // its previous operation did (before / after), so the scheduler can write the trace by itself.
 export const SCHED = {
   CMD: 0, // schedule epoch; the scheduler bumps it to start a schedule, -1 = quit
+  SPIN_US: 1, // how long each side of a turn hand-off spins before it parks (0 = park at once)
   THREADS: LINE_WORDS, // first thread line
   // per-thread words
   STATE: 0,
@@ -327,6 +328,7 @@ export const SCHED = {
   PREV_AFTER: 9,
   PREV_RET: 10,
   ABORT: 11,
+  SPIN_STOP: 12, // the scheduler picked another thread: stop spinning for GO and park
   THREAD_WORDS: LINE_WORDS,
   MAX_THREADS: 8,
   /** Scenario scratch words (mailboxes between scenario threads). */
