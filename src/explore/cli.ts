@@ -81,6 +81,7 @@ export function searchOptions(o: Opts): { options: SearchOptions; shard: Slice; 
       depth: int('--depth', o.depth ?? '3', 1, 16),
       preemptions: int('--preemptions', o.preemptions ?? '2', 0, 16),
       maxSteps: int('--max-steps', o.maxSteps ?? '5000', 10, 1_000_000),
+      stopOnForbidden: o.stopOnForbidden === true,
     },
     shard: o.shard === undefined ? { index: 0, count: 1 } : parseShard(o.shard),
     threads: int('--threads', o.threads ?? '1', 1, 64),
@@ -111,7 +112,7 @@ export function formatExplore(r: ExploreResult): string {
   const lines = [
     `scenario:   ${r.scenario}${r.variant === 'none' ? '' : ` (planted bug: ${r.variant})`}`,
     `strategy:   ${how}; budget ${fmtInt(o.budget)} schedules; slices ${r.slices.join(', ')}`,
-    `schedules:  ${fmtInt(r.schedules)} (${fmtInt(r.steps)} steps) in ${r.seconds.toFixed(2)} s: ` +
+    `schedules:  ${fmtInt(r.schedules)}${o.stopOnForbidden && r.forbidden > 0 ? ' (stopped at the first FORBIDDEN outcome)' : ''} (${fmtInt(r.steps)} steps) in ${r.seconds.toFixed(2)} s: ` +
       `${fmtInt(r.schedules / Math.max(r.seconds, 1e-9))} schedules/s, ${fmtInt(r.steps / Math.max(r.seconds, 1e-9))} steps/s`,
   ];
   if (r.strategy === 'dfs')
@@ -197,6 +198,7 @@ export function registerExploreCommands(program: Command, ctx: ExploreCtx, setCo
     .option('--max-steps <n>', 'a schedule longer than this is cut off and reported (default 5000)')
     .option('--threads <n>', 'pool threads that share the search (default 1)')
     .option('--shard <i/n>', 'run only shard i of n of the search (merge the results with "merge")')
+    .option('--stop-on-forbidden', 'end the search at the first FORBIDDEN outcome')
     .option('--json', 'print the result as JSON')
     .option('--progress', 'show a progress bar on stderr (default: only when stderr is a terminal)')
     .option('--no-progress', 'never show a progress bar')

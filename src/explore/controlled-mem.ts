@@ -26,6 +26,7 @@ const OP = Object.fromEntries(OPS.map((o, i) => [o, i])) as Record<OpName, numbe
 const TURN_TIMEOUT_MS = 30_000;
 
 export class ControlledMem implements SharedMem {
+  readonly scheduled = true;
   private readonly base: number;
 
   constructor(

@@ -27,6 +27,8 @@ export interface SearchOptions {
   preemptions: number;
   /** Schedules longer than this are cut off (outcome: step limit). */
   maxSteps: number;
+  /** End the search at the first FORBIDDEN outcome (every slice, through the shared progress block). */
+  stopOnForbidden?: boolean;
 }
 
 /** Which part of the search this process runs: `index` of `count`. */
@@ -90,7 +92,10 @@ export function calibrateSteps(session: ExploreSession): number {
   return session.runner.run(new NonPreemptive()).steps;
 }
 
-/** `progress[0]` counts the schedules done (read by the main thread for its progress bar). */
+/** The block slices share: schedules done (for the progress bar), and a stop flag. */
+export const PROGRESS = { DONE: 0, STOP: 1, WORDS: 2 } as const;
+
+/** `progress` (PROGRESS words) is shared by every slice of one search. */
 export function explore(
   session: ExploreSession,
   scenario: Scenario,
@@ -113,17 +118,19 @@ export function explore(
     options: o,
     seconds: 0,
   };
+  const stopped = () => (o.stopOnForbidden ?? false) && (res.forbidden > 0 || (progress ? Atomics.load(progress, PROGRESS.STOP) !== 0 : false));
   const record = (chooser: Chooser, index: number, skip?: () => boolean) => {
     const r = session.runner.run(chooser);
     if (skip?.()) return false;
     res.schedules++;
-    if (progress) Atomics.add(progress, 0, 1);
+    if (progress) Atomics.add(progress, PROGRESS.DONE, 1);
     res.steps += r.steps;
     res.histogram[r.outcome] = (res.histogram[r.outcome] ?? 0) + 1;
     const verdict = verdictOf(scenario, r.outcome);
     res.verdicts[r.outcome] = verdict;
     if (verdict === 'FORBIDDEN') {
       res.forbidden++;
+      if (o.stopOnForbidden && progress) Atomics.store(progress, PROGRESS.STOP, 1);
       if (!res.firstForbidden || index < res.firstForbidden.index) {
         const schedule = encodeChoices(r.choices);
         res.firstForbidden = { schedule, outcome: r.outcome, replay: replayCommand(o, schedule), index };
@@ -136,18 +143,18 @@ export function explore(
     const dfs = new DfsSearch(o.preemptions, path);
     const budget = sliceBudget(o.budget, slice);
     let repeats = 0;
-    for (let i = 0; i < budget; ) {
+    for (let i = 0; i < budget && !stopped(); ) {
       const chooser = dfs.next();
       if (!chooser) break;
       if (record(chooser, i * slice.count + slice.index, () => dfs.skip())) i++;
       else repeats++;
     }
-    res.exhausted = dfs.exhausted || dfs.next() === undefined;
+    res.exhausted = dfs.exhausted || (!stopped() && dfs.next() === undefined);
     res.dfs = { preemptionBound: o.preemptions, reachedBound: dfs.bound, repeats };
   } else {
     const k = o.strategy === 'pct' ? calibrateSteps(session) : 0;
     const n = scenario.threads.length;
-    for (let i = slice.index; i < o.budget; i += slice.count) {
+    for (let i = slice.index; i < o.budget && !stopped(); i += slice.count) {
       const seed = scheduleSeed(o.seed, i);
       record(o.strategy === 'pct' ? new PctChooser(seed, n, o.depth, k) : new RandomChooser(seed), i);
     }

@@ -3,7 +3,7 @@
 // reads one shared counter for progress.
 import { Piscina } from 'piscina';
 import { workerEntry } from '../run/spawn.js';
-import { mergeResults, type ExploreResult, type SearchOptions, type Slice } from './explore.js';
+import { PROGRESS, mergeResults, type ExploreResult, type SearchOptions, type Slice } from './explore.js';
 import { availableParallelism } from 'node:os';
 import type { SliceTask } from './pool-task.js';
 import { handOffSpinUs } from './session.js';
@@ -26,16 +26,16 @@ export async function exploreParallel(o: SearchOptions, shard: Slice, p: Paralle
     idleTimeout: 1000,
   });
   const spinUs = handOffSpinUs(threads, availableParallelism());
-  const progress = new SharedArrayBuffer(4);
+  const progress = new SharedArrayBuffer(PROGRESS.WORDS * 4);
   const counter = new Int32Array(progress);
-  const timer = p.onProgress ? setInterval(() => p.onProgress!(Atomics.load(counter, 0)), 200) : undefined;
+  const timer = p.onProgress ? setInterval(() => p.onProgress!(Atomics.load(counter, PROGRESS.DONE)), 200) : undefined;
   try {
     const parts = await Promise.all(
       Array.from({ length: threads }, (_, j) =>
         pool.run({ options: o, path: [shard, { index: j, count: threads }], progress, spinUs }),
       ),
     );
-    p.onProgress?.(Atomics.load(counter, 0));
+    p.onProgress?.(Atomics.load(counter, PROGRESS.DONE));
     // Every thread's result belongs to this shard: merge them as the shard's one result.
     return mergeResults(
       parts.map((r, j) => ({ ...r, slices: [`${j}/${threads}`] })),

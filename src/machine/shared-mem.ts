@@ -14,6 +14,11 @@ export interface SharedMem {
   compareExchange(a: Int32Array, i: number, expected: number, replacement: number): number;
   wait(a: Int32Array, i: number, value: number, timeoutMs?: number): WaitResult;
   notify(a: Int32Array, i: number, count?: number): number;
+  /**
+   * Set by the explorer's controlled executor: there the scheduler, not the clock, decides who runs,
+   * so protocol code must not let time decide anything (a bounded spin becomes a single re-check).
+   */
+  readonly scheduled?: boolean;
 }
 
 /** Free-running executor: plain sequentially consistent Atomics. */

@@ -7,7 +7,7 @@ const now = (): number => performance.now();
 /** Spin until a[i] !== old, for at most spinUs. True if it changed. */
 export function spinUntilChanged(mem: SharedMem, a: Int32Array, i: number, old: number, spinUs: number): boolean {
   if (mem.load(a, i) !== old) return true;
-  if (spinUs <= 0) return false;
+  if (spinUs <= 0 || mem.scheduled) return false; // under the explorer a timed spin would not replay
   const until = now() + spinUs / 1000;
   for (let n = 1; ; n++) {
     if (mem.load(a, i) !== old) return true;

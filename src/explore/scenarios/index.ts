@@ -1,8 +1,9 @@
 // The explorer's named scenarios.
 import type { Scenario } from '../scenario.js';
 import { forceUnpinVsMap, mapVsUnpin, twoVcpusSamePage } from './coiommu.js';
+import { unmapVsDeviceAccess } from './viommu.js';
 
-export const SCENARIOS: readonly Scenario[] = [mapVsUnpin, twoVcpusSamePage, forceUnpinVsMap];
+export const SCENARIOS: readonly Scenario[] = [mapVsUnpin, twoVcpusSamePage, forceUnpinVsMap, unmapVsDeviceAccess];
 
 export class UnknownScenarioError extends Error {}
 
