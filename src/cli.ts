@@ -22,7 +22,17 @@ import {
 import { EXPLORE_COMMANDS, registerExploreCommands } from './explore/cli.js';
 import type { RunOptions } from './run/orchestrator.js';
 import { fmtInt, formatCompareTable, formatRunReport } from './run/table.js';
-import { NOTIFY_PATHS, POLICIES, ROLES, WORKLOADS, type NotifyPath, type Policy, type RunReport, type ScenarioConfig } from './run/types.js';
+import {
+  NOTIFY_PATHS,
+  POLICIES,
+  PROBE_MODES,
+  ROLES,
+  WORKLOADS,
+  type NotifyPath,
+  type Policy,
+  type RunReport,
+  type ScenarioConfig,
+} from './run/types.js';
 import { DURATION_SYNTAX, formatBytes, formatDuration, parseDuration, parseSize } from './run/units.js';
 
 export type RunScenario = (cfg: ScenarioConfig, opts?: RunOptions) => Promise<RunReport>;
@@ -41,9 +51,17 @@ const COMMANDS = ['run', 'compare'] as const;
 const ALL_COMMANDS: readonly string[] = [...COMMANDS, ...EXPLORE_COMMANDS];
 const DEFAULT_PAIRS: [Policy, NotifyPath][] = [
   ['static', 'trap'],
+  ['passthrough', 'trap'],
   ['coiommu', 'trap'],
   ['coiommu', 'sidecore'],
+  ['viommu-strict', 'trap'],
+  ['viommu-strict', 'sidecore'],
+  ['viommu-lazy', 'trap'],
+  ['viommu-optimistic', 'trap'],
+  ['viommu-optimistic', 'sidecore'],
 ];
+/** compare's per-run duration unless --duration (or --config) says otherwise: 9 runs stay under ~30 s. */
+const COMPARE_DURATION_MS = 2000;
 
 // ---- scenario flags (shared by run and compare) ---------------------------------------------
 
@@ -79,6 +97,14 @@ const SCENARIO_FLAGS: ScenarioFlag[] = [
   { flags: '--unpin-gen-threshold <n>', path: 'coiommu.unpinGenThreshold', kind: 'int', help: 'busy scan rounds before a page moves to the old generation, 1..1000' },
   { flags: '--unpin-limit <n>', path: 'coiommu.unpinLimit', kind: 'int', help: 'most unpins per scan round, 0 = no limit' },
   { flags: '--speculative-pages <n>', path: 'coiommu.speculativePages', kind: 'int', help: 'also pin this many neighbouring pages per pin request, 0..64' },
+  { flags: '--queue-entries <n>', path: 'viommu.queueEntries', kind: 'int', help: 'viommu-*: invalidation-queue descriptors, a power of two 4..65536' },
+  { flags: '--iotlb-entries <n>', path: 'viommu.iotlbEntries', kind: 'int', help: 'device IOTLB entries (viommu-*, passthrough), 1..65536' },
+  { flags: '--iotlb-ways <n>', path: 'viommu.iotlbWays', kind: 'int', help: 'device IOTLB associativity; entries / ways must be a power of two' },
+  { flags: '--flush-queue <n>', path: 'viommu.flushQueueEntries', kind: 'int', help: 'viommu-lazy: deferred unmaps per flush, 1..65536' },
+  { flags: '--flush-timeout <d>', path: 'viommu.flushTimeoutMs', kind: 'ms', help: 'viommu-lazy: flush deferred unmaps at least this often' },
+  { flags: '--optimistic-timeout <d>', path: 'viommu.optimisticTimeoutMs', kind: 'ms', help: 'viommu-optimistic: how long an unmapped buffer stays mapped' },
+  { flags: '--optimistic-quota <n>', path: 'viommu.optimisticQuota', kind: 'int', help: 'viommu-optimistic: most stale mappings per vCPU, 1..65536' },
+  { flags: '--probe <mode>', path: 'protection.probe', kind: 'text', help: `protection oracle: ${PROBE_MODES.join(' | ')} (unmapped: the device probes recently unmapped addresses)` },
   { flags: '--host-mem <size>', path: 'host.memoryPages', kind: 'hostMem', help: 'host memory budget the reclaimer keeps resident frames under, 0 = none' },
   { flags: '--data-frames <n>', path: 'host.dataFrames', kind: 'int', help: 'host frames for DMA payloads (only touched pages get one), 1..16777216' },
   { flags: '--exit-delay <d>', path: 'notifyPath.exitDelayUs', kind: 'us', help: 'modeled VM-exit delay busy-waited per trapped request, e.g. 5us' },
@@ -114,7 +140,8 @@ const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 function addScenarioOptions(cmd: Command, which: (typeof COMMANDS)[number]): Command {
   for (const f of SCENARIO_FLAGS) {
     if (f.runOnly && which !== 'run') continue;
-    const o = new Option(f.flags, `${f.help} (default ${describeDefault(f)})`);
+    const def = which === 'compare' && f.path === 'durationMs' ? `${COMPARE_DURATION_MS / 1000}s per run` : describeDefault(f);
+    const o = new Option(f.flags, `${f.help} (default ${def})`);
     cmd.addOption(f.hidden ? o.hideHelp() : o);
   }
   return cmd
@@ -320,16 +347,31 @@ async function runAll(configs: ScenarioConfig[], o: Opts, ctx: Ctx): Promise<Run
 
 const GUIDE = `
 Policies:
-  static    the host pins all guest memory when the VM is created; DMA needs no
-            exits and no pin requests, but every guest page stays pinned
-  coiommu   the guest marks pages in a DMA tracking table (DTT); the host pins a
-            page on its first DMA and unpins it lazily once it is idle
+  static             the host pins all guest memory when the VM is created; DMA
+                     needs no exits, but every guest page stays pinned
+  passthrough        a vIOMMU in passthrough mode: identity map, all memory pinned
+                     at creation (like static); no exits, and no protection
+  coiommu            the guest marks pages in a DMA tracking table (DTT); the host
+                     pins a page on its first DMA and unpins it lazily when idle
+  viommu-strict      emulated VT-d in caching mode: map and unmap each write the
+                     guest IO page table and submit an invalidation (descriptor +
+                     wait descriptor); the host pins on map, unpins on unmap and
+                     flushes the device IOTLB first: 2 submissions per buffer
+  viommu-lazy        unmaps wait in a flush queue (--flush-queue 256 entries or
+                     --flush-timeout 10ms, whichever first): 1 + 1/batch per buffer.
+                     A what-if: Linux forces strict mode in caching-mode guests
+  viommu-optimistic  an unmapped buffer stays mapped for --optimistic-timeout (at
+                     most --optimistic-quota of them); re-mapping it costs nothing
 
-Notify paths (how a pin request reaches the host):
-  trap      the vCPU exits (a VM exit) and blocks until the hypervisor thread
-            has pinned the page
-  sidecore  the vCPU writes the request to shared memory and spins; a polling
-            sidecore thread serves it, with no exit
+Notify paths (how a pin request or an invalidation reaches the host):
+  trap      the vCPU exits (a VM exit: the doorbell or the invalidation queue's
+            tail register) and blocks until the hypervisor thread is done
+  sidecore  the vCPU writes shared memory and spins; a polling sidecore thread
+            serves it, with no exit
+
+Protection (--probe unmapped, the default): the device also probes addresses
+whose unmap has returned. viommu-strict must fault on every one (leaks = 0);
+the other policies let some through: the report counts them and the window.
 
 Units:
   sizes      4096, 4k, 4KiB, 512MiB, 1G, 128GiB (binary units; B optional)
@@ -343,6 +385,8 @@ Units:
 const RUN_EXAMPLES = `
 Examples:
   ${NAME} run --policy coiommu --notify trap --duration 5s --guest-mem 4GiB
+  ${NAME} run --policy viommu-strict --notify sidecore --iotlb-entries 128 --iotlb-ways 8
+  ${NAME} run --policy viommu-optimistic --optimistic-timeout 5ms --reuse-distance 64 --json
   ${NAME} run --exit-delay 5us --cost exitCycles=1500 --json > report.json
   ${NAME} run --inject-crash device@300ms --watchdog 500ms
 `;
@@ -351,6 +395,7 @@ const COMPARE_EXAMPLES = `
 Examples:
   ${NAME} compare --duration 2s --reuse-distance 4096
   ${NAME} compare --policies coiommu/trap,coiommu/sidecore --exit-delay 5us
+  ${NAME} compare --policies viommu-strict/trap,viommu-lazy/trap,viommu-strict/sidecore
   ${NAME} compare --config scenario.json --json > reports.json
 `;
 
@@ -360,7 +405,7 @@ function buildProgram(ctx: Ctx, setCode: (code: number) => void): Command {
   const program = new Command(NAME)
     .description(
       'A laboratory for the memory-management designs of direct device assignment\n' +
-        '(static pinning, coIOMMU) run on real worker threads over shared memory.',
+        '(static pinning, coIOMMU, emulated vIOMMU) run on real worker threads over shared memory.',
     )
     .exitOverride()
     .configureOutput({ writeOut: ctx.out, writeErr: ctx.err, outputError: () => {} })
@@ -380,7 +425,8 @@ function buildProgram(ctx: Ctx, setCode: (code: number) => void): Command {
   const compare = program
     .command('compare')
     .description(
-      `run ${DEFAULT_PAIRS.map((p) => p.join('/')).join(', ')} in turn on the same scenario and print them side by side`,
+      `run ${DEFAULT_PAIRS.map((p) => p.join('/')).join(', ')} in turn on the same scenario ` +
+        `(${COMPARE_DURATION_MS / 1000} s each unless --duration says otherwise) and print them side by side`,
     );
   addScenarioOptions(compare, 'compare')
     .option('--policies <list>', `comma list of policy/notify pairs (default ${DEFAULT_PAIRS.map((p) => p.join('/')).join(',')})`)
@@ -388,6 +434,7 @@ function buildProgram(ctx: Ctx, setCode: (code: number) => void): Command {
     .action(async (o: Opts) => {
       const pairs = typeof o.policies === 'string' ? parsePairs(o.policies) : DEFAULT_PAIRS;
       const input = scenarioInput(o);
+      if (input.partial.durationMs === undefined) input.partial.durationMs = COMPARE_DURATION_MS;
       // Validate every scenario before running any.
       const configs = pairs.map(([policy, notify]) => {
         const raw = `${policy}/${notify}`;

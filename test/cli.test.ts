@@ -114,6 +114,19 @@ describe('usage errors exit 2 and name the flag and the value', () => {
   it('bad --policies pair', () =>
     expectUsageError(['compare', '--policies', 'static/trap,coiommu/irq'], '--policies "coiommu/irq"', 'see: viommu-lab compare --help'));
   it('compare shares the scenario options', () => expectUsageError(['compare', '--vcpus', '9'], '--vcpus "9"'));
+  it('IOTLB sets not a power of two', () =>
+    expectUsageError(['run', '--iotlb-entries', '48', '--iotlb-ways', '4'], '--iotlb-ways "4"', '--iotlb-entries / --iotlb-ways sets', 'power of two'));
+  it('IOTLB ways above the entries', () => expectUsageError(['run', '--iotlb-entries', '4', '--iotlb-ways', '8'], 'power of two'));
+  it('IOTLB size zero', () => expectUsageError(['run', '--iotlb-entries', '0'], '--iotlb-entries "0"', 'between 1 and 65536'));
+  it('IOTLB ways not a number', () => expectUsageError(['run', '--iotlb-ways', 'many'], '--iotlb-ways "many"', 'integer'));
+  it('queue entries not a power of two', () => expectUsageError(['run', '--queue-entries', '100'], '--queue-entries "100"', 'power of two'));
+  it('flush queue size zero', () => expectUsageError(['run', '--flush-queue', '0'], '--flush-queue "0"', 'between 1 and 65536'));
+  it('flush timeout not a duration', () => expectUsageError(['run', '--flush-timeout', 'soon'], '--flush-timeout "soon"'));
+  it('flush timeout zero', () => expectUsageError(['run', '--flush-timeout', '0ms'], '--flush-timeout "0ms"', '> 0 ms'));
+  it('optimistic time limit too long', () =>
+    expectUsageError(['run', '--optimistic-timeout', '2m'], '--optimistic-timeout "2m"', '60000 ms'));
+  it('optimistic quota negative', () => expectUsageError(['run', '--optimistic-quota', '-1'], '--optimistic-quota "-1"', 'between 1 and 65536'));
+  it('unknown probe mode', () => expectUsageError(['run', '--probe', 'all'], '--probe "all"', 'allowed values are off, unmapped'));
 
   it('config file errors name the file and the JSON path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'viommu-lab-cli-'));
@@ -138,7 +151,8 @@ describe('help', () => {
   it.each(['run', 'compare'])('%s --help teaches policies, notify paths, units and examples', async (cmd) => {
     const r = await cli([cmd, '--help']);
     expect(r.code).toBe(0);
-    for (const s of ['static', 'coiommu', 'trap', 'sidecore', '4KiB', '500ms', 'Examples:', `viommu-lab ${cmd} `]) {
+    const teach = ['static', 'coiommu', 'passthrough', 'viommu-strict', 'viommu-lazy', 'viommu-optimistic', 'Linux forces strict mode'];
+    for (const s of [...teach, 'trap', 'sidecore', '4KiB', '500ms', 'Examples:', `viommu-lab ${cmd} `, '--iotlb-ways', '--probe']) {
       expect(r.stdout).toContain(s);
     }
     expect(r.stdout).not.toContain('--variant');
@@ -168,19 +182,64 @@ describe('runs (with a stand-in orchestrator)', () => {
     expect(r.stdout).toContain('oversubscribed');
   });
 
-  it('compare runs the three default pairs on the same base and prints the table', async () => {
+  it('compare runs the default pairs (every policy) on the same base and prints the table', async () => {
     const seen: string[] = [];
     const r = await cli(['compare', '--duration', '1s', '--vcpus', '2'], async (cfg) => {
       seen.push(`${cfg.policy}/${cfg.notify}/${cfg.durationMs}/${cfg.vcpus}`);
       return fakeReport(cfg);
     });
     expect(r.code, r.stderr).toBe(0);
-    expect(seen).toEqual(['static/trap/1000/2', 'coiommu/trap/1000/2', 'coiommu/sidecore/1000/2']);
+    expect(seen).toEqual([
+      'static/trap/1000/2',
+      'passthrough/trap/1000/2',
+      'coiommu/trap/1000/2',
+      'coiommu/sidecore/1000/2',
+      'viommu-strict/trap/1000/2',
+      'viommu-strict/sidecore/1000/2',
+      'viommu-lazy/trap/1000/2',
+      'viommu-optimistic/trap/1000/2',
+      'viommu-optimistic/sidecore/1000/2',
+    ]);
     expect(r.stdout).toMatch(/^policy\s+notify\s+DMA ops\/s/);
     expect(r.stdout).toContain('411,522');
     expect(r.stdout).toContain('WARNING: coiommu/sidecore was oversubscribed');
     expect(r.stdout).toContain('static pin:');
     expect(r.stdout).toContain('exitCycles 2,000');
+    expect(r.stdout).toContain('leaks/probes');
+    expect(r.stdout).toContain('Linux forces strict');
+  });
+
+  it('compare runs 2 s per scenario unless --duration says otherwise', async () => {
+    const seen: number[] = [];
+    const r = await cli(['compare', '--policies', 'viommu-lazy/sidecore'], async (cfg) => {
+      seen.push(cfg.durationMs);
+      return fakeReport(cfg);
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(seen).toEqual([2000]);
+  });
+
+  it('new vIOMMU flags reach the scenario', async () => {
+    const seen: ScenarioConfig[] = [];
+    const argv = ['run', '--json', '--policy', 'viommu-optimistic', '--iotlb-entries', '128', '--iotlb-ways', '8', '--queue-entries', '64'];
+    argv.push('--flush-queue', '32', '--flush-timeout', '5ms', '--optimistic-timeout', '3ms', '--optimistic-quota', '16', '--probe', 'off');
+    const r = await cli(argv, async (cfg) => {
+      seen.push(cfg);
+      return fakeReport(cfg);
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(seen[0].viommu).toEqual({
+      queueEntries: 64,
+      iotlbEntries: 128,
+      iotlbWays: 8,
+      flushQueueEntries: 32,
+      flushTimeoutMs: 5,
+      optimisticTimeoutMs: 3,
+      optimisticQuota: 16,
+    });
+    expect(seen[0].protection.probe).toBe('off');
+    const report = JSON.parse(r.stdout) as Record<string, unknown>;
+    for (const k of ['invalidations', 'iotlb', 'protection', 'exitsPerDma']) expect(report).toHaveProperty(k);
   });
 
   it('compare --policies --json prints an array', async () => {

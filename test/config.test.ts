@@ -101,12 +101,35 @@ describe('resolveScenario', () => {
     [{ variant: 'oops' }, 'variant', 'oops'],
     [{ faults: { hang: { role: 'cpu', afterMs: 1 } } }, 'faults.hang.role', 'cpu'],
     [{ vcpus: '2' }, 'vcpus', '2'],
+    [{ viommu: { queueEntries: 100 } }, 'viommu.queueEntries', '100'],
+    [{ viommu: { iotlbEntries: 0 } }, 'viommu.iotlbEntries', '0'],
+    [{ viommu: { iotlbWays: 3 } }, 'viommu.iotlbWays', '3'],
+    [{ viommu: { flushQueueEntries: 0 } }, 'viommu.flushQueueEntries', '0'],
+    [{ viommu: { flushTimeoutMs: 0 } }, 'viommu.flushTimeoutMs', '0'],
+    [{ viommu: { optimisticTimeoutMs: -2 } }, 'viommu.optimisticTimeoutMs', '-2'],
+    [{ viommu: { optimisticQuota: 1.5 } }, 'viommu.optimisticQuota', '1.5'],
+    [{ protection: { probe: 'all' } }, 'protection.probe', 'all'],
   ])('rejects %j naming %s', (partial, field, value) => {
     const e = bad(partial);
     expect(e.field).toBe(field);
     expect(e.value).toBe(value);
     expect(e.message).toContain(`invalid ${field} "${value}"`);
     expect(e.allowed).toMatch(/must be|allowed values/);
+  });
+
+  it('accepts the vIOMMU policies, the wait-before-flush variant and a sidecore fault for viommu/sidecore', () => {
+    const cfg = resolveScenario({
+      policy: 'viommu-strict',
+      notify: 'sidecore',
+      variant: 'wait-before-flush',
+      viommu: { iotlbEntries: 32, iotlbWays: 32 },
+      faults: { crash: { role: 'sidecore', afterMs: 10 } },
+    });
+    expect(cfg.variant).toBe('wait-before-flush');
+    expect(cfg.viommu.iotlbWays).toBe(32);
+    expect(() => resolveScenario({ policy: 'passthrough', notify: 'sidecore', faults: { crash: { role: 'sidecore', afterMs: 10 } } })).toThrow(
+      /runs no sidecore thread/,
+    );
   });
 
   it('says what is allowed', () => {

@@ -58,11 +58,11 @@ describe.each(PATHS)('viommu-lazy, %s path', (notify) => {
 
 describe.each(PATHS)('viommu-optimistic, %s path', (notify) => {
   it('re-maps of still-live mappings cost nothing: submissions per DMA fall as buffers are reused sooner', async () => {
-    // 48 buffers in the pool, all within the quota of 256 stale mappings ...
+    // 48 buffers in the pool, all within the quota of 512 stale mappings ...
     const near = await runScenario(smallScenario({ policy: 'viommu-optimistic', notify, net: { reuseDistance: 16 } }));
-    // ... vs 544 buffers: every stale mapping expires (2 ms, torn down in batches) or is evicted by
-    // the quota before its buffer comes back, so every map pays a submission again
-    const far = await runScenario(smallScenario({ policy: 'viommu-optimistic', notify, net: { reuseDistance: 512, rotateMs: 0 } }));
+    // ... vs 1056 buffers: every stale mapping expires (2 ms, torn down in batches) or is evicted
+    // by the quota before its buffer comes back, so every map pays a submission again
+    const far = await runScenario(smallScenario({ policy: 'viommu-optimistic', notify, net: { reuseDistance: 1024, rotateMs: 0 } }));
     for (const r of [near, far]) expectClean(r);
     const perDma = (r: RunReport) => r.invSubmits / r.dmaOps;
     expect(perDma(near)).toBeLessThan(0.5);
@@ -96,6 +96,8 @@ describe('several vCPUs share the one invalidation queue', () => {
     expectClean(r);
     expect(r.invSubmits).toBe(2 * r.dmaOps);
     expect(r.protection.leaks).toBe(0);
-    expect(r.parallelism.spinners).toBe(notify === 'sidecore' ? 3 : 0);
+    // sidecore + 2 vCPUs + the device: more spinners than this machine may have cores, and it says so
+    expect(r.parallelism.spinners).toBe(notify === 'sidecore' ? 4 : 0);
+    expect(r.parallelism.oversubscribed).toBe(notify === 'sidecore' && r.parallelism.cores < 4);
   });
 });

@@ -100,7 +100,7 @@ export class InvalidationQueue {
         mem.add(m.control, CTL.SIDECORE_DOORBELL, 1);
         mem.notify(m.control, CTL.SIDECORE_DOORBELL);
       }
-      this.awaitStatus(before, seq);
+      this.awaitStatus(before, seq, this.spinUs);
     } finally {
       this.lock.unlock();
     }
@@ -118,12 +118,13 @@ export class InvalidationQueue {
     }
   }
 
-  private awaitStatus(before: number, seq: number): void {
+  private awaitStatus(before: number, seq: number, spinUs: number): void {
     const { mem, m } = this;
     const q = m.invq;
     if (mem.load(q, this.status) === seq) return;
-    if (spinUntilChanged(mem, q, this.status, before, this.spinUs) && mem.load(q, this.status) === seq) return;
+    if (spinUntilChanged(mem, q, this.status, before, spinUs) && mem.load(q, this.status) === seq) return;
     const deadline = performance.now() + this.timeoutMs;
+    this.stats[STAT.GUEST_PARKS]++;
     while (mem.load(q, this.status) !== seq) {
       parkUntilChanged(mem, q, this.status, before, q, this.status + INVQ.STATUS_PARKED, 20);
       if (performance.now() > deadline)

@@ -10,7 +10,7 @@ import { STAT } from '../machine/layout.js';
 import type { SharedMem } from '../machine/shared-mem.js';
 import type { HostMemory } from '../mem/host-memory.js';
 import { IotlbFlusher } from '../mem/iotlb.js';
-import { consumeInvalidationQueue, type InvalidationHandler } from '../notify/invalidation-queue.js';
+import { consumeInvalidationQueue, invalidationPending, type InvalidationHandler } from '../notify/invalidation-queue.js';
 import type { Lock } from '../notify/lock.js';
 import type { Variant } from '../run/types.js';
 import { isPresent, pteGfn } from './io-page-table.js';
@@ -40,6 +40,7 @@ export class ViommuHost implements InvalidationHandler {
 
   /** Process the invalidation queue once: every descriptor queued so far. Returns how many. */
   processQueue(): number {
+    if (!invalidationPending(this.mem, this.m)) return 0; // a polling sidecore: no lock traffic when idle
     this.lock.lock();
     try {
       const n = consumeInvalidationQueue(this.mem, this.m, this);

@@ -81,7 +81,7 @@ export function defaultScenario(): ScenarioConfig {
       flushQueueEntries: 256, // Linux's IOVA flush queue: 256 entries or 10 ms
       flushTimeoutMs: 10,
       optimisticTimeoutMs: 2, // "a few ms" (vIOMMU, ATC'11 optimistic teardown)
-      optimisticQuota: 256,
+      optimisticQuota: 512, // room for the default net pool (reuse distance 256 + queue depth 64)
     },
     protection: { probe: 'unmapped' },
     host: { memoryPages: 2048, dataFrames: 1 << 20 }, // data frames are capped at guest pages

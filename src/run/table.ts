@@ -71,6 +71,11 @@ function grid(header: string[], rows: string[][], right: Set<number>): string {
 
 const allSame = <T>(xs: T[], key: (x: T) => string) => xs.every((x) => key(x) === key(xs[0]));
 
+function iotlbHitPct(r: RunReport): string {
+  const t = r.iotlb ? r.iotlb.hits + r.iotlb.misses : 0;
+  return t > 0 ? fmtNum((100 * r.iotlb.hits) / t) : '-';
+}
+
 /** Side-by-side comparison of several runs of the same base scenario, with a footer of what was run. */
 export function formatCompareTable(reports: RunReport[]): string {
   if (reports.length === 0) return '(no runs)\n';
@@ -78,11 +83,14 @@ export function formatCompareTable(reports: RunReport[]): string {
     'policy',
     'notify',
     'DMA ops/s',
-    'exits/1k DMA',
+    'exits/DMA',
+    'inval/DMA',
     'pins',
-    'unpins',
     'pinned peak/end',
     'map p50/p99 (µs)',
+    'IOTLB hit %',
+    'leaks/probes',
+    'window p50/max (µs)',
     'cycles/DMA (modeled)',
     'violations',
   ];
@@ -90,15 +98,18 @@ export function formatCompareTable(reports: RunReport[]): string {
     r.policy,
     r.notify,
     fmtInt(r.opsPerSecond),
-    fmtNum(r.exitsPer1kDma),
+    fmtNum(r.exitsPerDma ?? r.exitsPer1kDma / 1000),
+    fmtNum(r.dmaOps > 0 ? (r.invSubmits ?? 0) / r.dmaOps : 0),
     fmtInt(r.pins),
-    fmtInt(r.unpins),
     `${fmtInt(r.pinnedPages.peak)}/${fmtInt(r.pinnedPages.end)}`,
     `${fmtNum(r.latencyUs.map.p50)}/${fmtNum(r.latencyUs.map.p99)}`,
+    iotlbHitPct(r),
+    r.protection ? `${fmtInt(r.protection.leaks)}/${fmtInt(r.protection.probes)}` : '-',
+    r.protection?.leaks ? `${fmtNum(r.protection.windowUs.p50)}/${fmtNum(r.protection.windowUs.max)}` : '-',
     fmtInt(r.modeled.cyclesPerDma),
     fmtInt(violationCount(r)),
   ]);
-  const out = [grid(header, rows, new Set([2, 3, 4, 5, 6, 7, 8, 9])), ''];
+  const out = [grid(header, rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])), ''];
 
   const r0 = reports[0];
   const c = r0.config;
@@ -115,6 +126,16 @@ export function formatCompareTable(reports: RunReport[]): string {
     out.push(`parallelism: ${r0.parallelism.cores} cores; ${each.join('; ')}`);
   } else out.push(`parallelism: ${reports.map((r) => `${label(r)} ${parallelismLine(r.parallelism)}`).join('; ')}`);
   for (const r of reports) if (r.parallelism.oversubscribed) out.push(oversubscribedWarning(r));
+  if (reports.some((r) => r.policy.startsWith('viommu-') || r.policy === 'passthrough')) {
+    const v = c.viommu;
+    out.push(
+      `vIOMMU:      invalidation queue ${v.queueEntries}, IOTLB ${v.iotlbEntries} entries ${v.iotlbWays}-way; ` +
+        `lazy flush at ${v.flushQueueEntries} or ${formatDuration(v.flushTimeoutMs)} (a what-if: Linux forces strict in caching mode); ` +
+        `optimistic ${formatDuration(v.optimisticTimeoutMs)}, quota ${v.optimisticQuota}`,
+    );
+  }
+  if (reports.some((r) => r.protection?.probes))
+    out.push('protection:  leaks = probes of unmapped addresses that still translated; strict must show 0, the others pay a window');
   if (allSame(reports, (r) => costLine(r.modeled.costTable))) out.push(`cost table:  ${costLine(r0.modeled.costTable)}`);
   else for (const r of reports) out.push(`cost table (${label(r)}): ${costLine(r.modeled.costTable)}`);
   for (const r of reports) {
@@ -155,6 +176,22 @@ export function formatRunReport(r: RunReport): string {
       ],
     ],
     [
+      'vIOMMU',
+      [
+        ['invalidations', `${fmtInt(r.invalidations ?? 0)} descriptors in ${fmtInt(r.invSubmits ?? 0)} submissions`],
+        ['exits per DMA', fmtNum(r.exitsPerDma ?? 0)],
+        ['submit latency', r.invSubmits ? `${pcts(r.latencyUs.invSubmit)} µs` : undefined],
+        ['IOTLB', r.iotlb ? `${fmtInt(r.iotlb.hits)} hits, ${fmtInt(r.iotlb.misses)} misses, ${fmtInt(r.iotlb.walkReads)} walk reads` : undefined],
+        [
+          'protection',
+          r.protection
+            ? `${fmtInt(r.protection.leaks)} of ${fmtInt(r.protection.probes)} probes got through` +
+              (r.protection.leaks > 0 ? `, window p50 ${fmtNum(r.protection.windowUs.p50)} µs, max ${fmtNum(r.protection.windowUs.max)} µs` : '')
+            : undefined,
+        ],
+      ],
+    ],
+    [
       'pinning',
       [
         ['pin requests', fmtInt(r.pinRequests)],
@@ -179,6 +216,7 @@ export function formatRunReport(r: RunReport): string {
       [
         ['map', pcts(r.latencyUs.map)],
         ['pin request', pcts(r.latencyUs.pinRequest)],
+        ['inval submit', r.latencyUs.invSubmit ? pcts(r.latencyUs.invSubmit) : undefined],
       ],
     ],
     [
