@@ -104,29 +104,24 @@ export class ControlledMem implements SharedMem {
     this.done(old, v | 0, v);
     return v;
   }
-  add(a: Int32Array, i: number, v: number): number {
-    this.turn(OP.add, a, i, v);
-    const old = Atomics.add(a, i, v);
+  /** A read-modify-write: one step; the trace gets the word before and after. */
+  private rmw(op: number, f: (a: Int32Array, i: number, v: number) => number, a: Int32Array, i: number, v: number): number {
+    this.turn(op, a, i, v);
+    const old = f(a, i, v);
     this.done(old, Atomics.load(a, i), old);
     return old;
+  }
+  add(a: Int32Array, i: number, v: number): number {
+    return this.rmw(OP.add, Atomics.add, a, i, v);
   }
   sub(a: Int32Array, i: number, v: number): number {
-    this.turn(OP.sub, a, i, v);
-    const old = Atomics.sub(a, i, v);
-    this.done(old, Atomics.load(a, i), old);
-    return old;
+    return this.rmw(OP.sub, Atomics.sub, a, i, v);
   }
   or(a: Int32Array, i: number, v: number): number {
-    this.turn(OP.or, a, i, v);
-    const old = Atomics.or(a, i, v);
-    this.done(old, Atomics.load(a, i), old);
-    return old;
+    return this.rmw(OP.or, Atomics.or, a, i, v);
   }
   and(a: Int32Array, i: number, v: number): number {
-    this.turn(OP.and, a, i, v);
-    const old = Atomics.and(a, i, v);
-    this.done(old, Atomics.load(a, i), old);
-    return old;
+    return this.rmw(OP.and, Atomics.and, a, i, v);
   }
   compareExchange(a: Int32Array, i: number, expected: number, replacement: number): number {
     this.turn(OP.compareExchange, a, i, expected);
