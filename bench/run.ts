@@ -16,8 +16,23 @@ import { explorePool, exploreStep } from './suites/explore.js';
 import { netDma } from './suites/net.js';
 import { sidecoreRtt, sidecoreVsComlink, trapRtt } from './suites/pin-requests.js';
 import { ringBatch16 } from './suites/ring.js';
+import { invqVcpus, netPolicies, viommuMapSidecore, viommuMapTrap, viommuTrapVsSidecore } from './suites/viommu.js';
 
-const BENCHMARKS: Benchmark[] = [sidecoreRtt, trapRtt, sidecoreVsComlink, dttMapUnmap, ringBatch16, netDma, exploreStep, explorePool];
+const BENCHMARKS: Benchmark[] = [
+  sidecoreRtt,
+  trapRtt,
+  sidecoreVsComlink,
+  dttMapUnmap,
+  ringBatch16,
+  netDma,
+  exploreStep,
+  explorePool,
+  viommuMapTrap,
+  viommuMapSidecore,
+  viommuTrapVsSidecore,
+  ...netPolicies,
+  invqVcpus,
+];
 
 interface Args {
   json: boolean;
@@ -30,7 +45,7 @@ function usage(): string {
     'usage: npm run bench -- [--json] [--only NAME[,NAME...]] [--list]',
     '',
     'benchmarks:',
-    ...BENCHMARKS.map((b) => `  ${b.name.padEnd(20)} ${b.title}`),
+    ...BENCHMARKS.map((b) => `  ${b.name.padEnd(24)} ${b.title}`),
   ].join('\n');
 }
 

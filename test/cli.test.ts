@@ -46,6 +46,7 @@ function fakeReport(cfg: ScenarioConfig): RunReport {
     latencyUs: { map: p, pinRequest: p, invSubmit: p },
     invalidations: 0,
     invSubmits: 0,
+    invQueueLockWaits: 0,
     iotlb: { hits: 0, misses: 0, walkReads: 0 },
     protection: { probes: 10, leaks: 10, windowUs: { p50: 5, max: 50 } },
     exitsPerDma: cfg.notify === 'trap' ? 0.00026 : 0,

@@ -68,6 +68,19 @@ export type BenchRequest =
       warmup: number;
       count: number;
     }
+  | {
+      /** viommu-strict map + unmap of one page, in a loop: the host served by a role (trap,
+       * sidecore) or run inline on this thread ('inline': no vIOMMU exit, no other thread). */
+      mode: 'viommu-map';
+      sab: SharedArrayBuffer;
+      spec: MachineSpec;
+      path: NotifyPath | 'inline';
+      gfn: number;
+      spinUs: number;
+      timeoutMs: number;
+      warmup: number;
+      count: number;
+    }
   | { mode: 'pin-comlink-host'; sab: SharedArrayBuffer; spec: MachineSpec; port: MessagePort }
   | { mode: 'pin-comlink-guest'; port: MessagePort; gfn: number; warmup: number; count: number }
   | {

@@ -10,7 +10,11 @@ import { freeRunning } from '../../src/machine/shared-mem.js';
 import { HostMemory } from '../../src/mem/host-memory.js';
 import { PinStateLock } from '../../src/notify/lock.js';
 import { parkUntilChanged, spinUntilChanged, wakeIfParked } from '../../src/notify/park.js';
+import { InvalidationQueue } from '../../src/notify/invalidation-queue.js';
 import { SlotRequester } from '../../src/notify/pin-request.js';
+import { IovaAllocator } from '../../src/protocol/iova-allocator.js';
+import { ViommuGuest } from '../../src/protocol/viommu-guest.js';
+import { ViommuHost } from '../../src/protocol/viommu-host.js';
 import { SpscRing } from '../../src/notify/ring.js';
 import { CoiommuHost } from '../../src/protocol/coiommu-host.js';
 import { defaultScenario } from '../../src/run/config.js';
@@ -146,6 +150,37 @@ function pinRequest(r: Extract<BenchRequest, { mode: 'pin-request' }>): RoundTri
   const once = (): number => {
     const t0 = now();
     if (requester.request(gfns, 1) !== 0) failures++;
+    return now() - t0;
+  };
+  for (let i = 0; i < r.warmup; i++) once();
+  const start = now();
+  for (let i = 0; i < r.count; i++) hist.recordValue(ns(once()));
+  return roundTrips(hist, r.count, now() - start, failures);
+}
+
+// ---- vIOMMU (un)map: viommu-strict map + unmap of one page ---------------------------------------
+
+function viommuMap(r: Extract<BenchRequest, { mode: 'viommu-map' }>): RoundTrips {
+  const m = new Machine(r.sab, r.spec);
+  const stats = m.guestStats(0);
+  const cfg = defaultScenario();
+  const queue = new InvalidationQueue(r.path === 'inline' ? 'trap' : r.path, freeRunning, m, 0, r.spinUs, r.timeoutMs, stats);
+  if (r.path === 'inline') {
+    // No vIOMMU exit and no other thread: the host's handling runs right here, as a bare-metal
+    // driver would program its IOMMU itself.
+    const hs = m.statsBlock(0);
+    const lock = new PinStateLock(freeRunning, m.control, CTL.PIN_LOCK, r.timeoutMs);
+    const host = new ViommuHost(freeRunning, m, new HostMemory(freeRunning, m, hs), lock, hs, 'none', r.timeoutMs);
+    queue.onTailWrite = () => void host.processQueue();
+  }
+  const guest = new ViommuGuest(freeRunning, m, queue, new IovaAllocator(freeRunning, m), 'strict', cfg.viommu, stats);
+  const hist = newHistogram();
+  let failures = 0;
+  const once = (): number => {
+    const t0 = now();
+    const iova = guest.map(r.gfn, 1);
+    if (iova < 0) failures++;
+    else guest.unmap(iova, r.gfn, 1);
     return now() - t0;
   };
   for (let i = 0; i < r.warmup; i++) once();
@@ -333,6 +368,8 @@ export async function runMode(r: BenchRequest): Promise<unknown> {
       return waitPong(r);
     case 'pin-request':
       return pinRequest(r);
+    case 'viommu-map':
+      return viommuMap(r);
     case 'pin-comlink-host':
       return pinComlinkHost(r);
     case 'pin-comlink-guest':

@@ -308,6 +308,7 @@ function buildReport(cfg: ScenarioConfig, m: Machine, f: RunFacts): RunReport {
     latencyUs: { map: hist('map'), pinRequest: hist('pinRequest'), invSubmit: hist('invSubmit') },
     invalidations: h('INV_DESCS'),
     invSubmits: g('INV_SUBMITS'),
+    invQueueLockWaits: g('QUEUE_LOCK_WAITS'),
     iotlb,
     protection: { probes: d('PROBES'), leaks: d('PROBE_LEAKS'), windowUs: { p50: window.p50, max: window.max } },
     exitsPerDma: dmaOps > 0 ? exits / dmaOps : 0,

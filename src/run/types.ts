@@ -191,6 +191,8 @@ export interface RunReport {
   invalidations: number;
   /** Invalidation-queue submissions (each: descriptors + one wait descriptor). */
   invSubmits: number;
+  /** Submissions that found the invalidation queue's lock held by another vCPU. */
+  invQueueLockWaits: number;
   /** Device IOTLB: hits, misses and the (modeled) memory reads of the walks on misses. */
   iotlb: { hits: number; misses: number; walkReads: number };
   /** Protection oracle: probes of recently unmapped DMA addresses, how many got through, for how long. */
