@@ -101,3 +101,19 @@ describe('several vCPUs share the one invalidation queue', () => {
     expect(r.parallelism.oversubscribed).toBe(notify === 'sidecore' && r.parallelism.cores < 4);
   });
 });
+
+describe('vIOMMU under faults', () => {
+  it('a hypervisor that hangs mid-run is named (the vCPU blocked in its exit does not hang the run)', async () => {
+    const run = runScenario(
+      smallScenario({ policy: 'viommu-strict', notify: 'trap', durationMs: 3000, watchdogMs: 500, faults: { hang: { role: 'hypervisor', afterMs: 200 } } }),
+    );
+    await expect(run).rejects.toThrow(/hypervisor.*(no progress|not completed|hung|stuck)/);
+  });
+
+  it('a sidecore that crashes mid-run fails the run, naming it', async () => {
+    const run = runScenario(
+      smallScenario({ policy: 'viommu-lazy', notify: 'sidecore', durationMs: 3000, faults: { crash: { role: 'sidecore', afterMs: 200 } } }),
+    );
+    await expect(run).rejects.toThrow(/sidecore.*injected crash in sidecore/);
+  });
+});

@@ -127,6 +127,9 @@ export class InvalidationQueue {
     this.stats[STAT.GUEST_PARKS]++;
     while (mem.load(q, this.status) !== seq) {
       parkUntilChanged(mem, q, this.status, before, q, this.status + INVQ.STATUS_PARKED, 20);
+      // Waiting (bounded) is not hanging: keep the heartbeat, so the watchdog names the host
+      // that stopped serving, not the vCPU blocked in its exit.
+      this.stats[STAT.HEARTBEAT]++;
       if (performance.now() > deadline)
         throw new InvalidationTimeoutError(
           `wait descriptor not completed within ${this.timeoutMs} ms (${this.path === 'trap' ? 'hypervisor' : 'sidecore'} stuck?)`,
