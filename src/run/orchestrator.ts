@@ -15,7 +15,7 @@ import { RunError } from './errors.js';
 import { mergeHistograms, percentilesUs } from './latency.js';
 import { readViolations } from './oracle.js';
 import { spawnWorker } from './spawn.js';
-import { hasHostRequests, isViommu, usesIotlb, type RoleName, type RunReport, type ScenarioConfig } from './types.js';
+import { hasHostRequests, isViommu, pinsAllMemory, type RoleName, type RunReport, type ScenarioConfig } from './types.js';
 
 export interface RunProgress {
   elapsedMs: number;
@@ -216,8 +216,7 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
   }
 }
 
-const pinsAllMemoryAtCreation = (cfg: ScenarioConfig): boolean => cfg.policy === 'static' || cfg.policy === 'passthrough';
-void usesIotlb;
+const pinsAllMemoryAtCreation = (cfg: ScenarioConfig): boolean => pinsAllMemory(cfg.policy);
 
 function sumStat(m: Machine, vcpus: number, who: 'guest' | 'host' | 'device', name: StatName): number {
   const blocks =
