@@ -1,19 +1,24 @@
 // The explorer's search machinery without workers: schedule strings, the bounded DFS (complete,
 // bounded, and split into shards that partition it), PCT and the merge of shard results.
 import { describe, expect, it } from 'vitest';
-import { NonPreemptive, PctChooser, RandomChooser, pctBound } from '../src/explore/choosers.js';
+import { NonPreemptive, PctChooser, RandomChooser, pctBound, scheduleSeed } from '../src/explore/choosers.js';
 import { DfsSearch } from '../src/explore/dfs.js';
 import { flatten, mergeResults, sliceBudget, type ExploreResult, type Slice } from '../src/explore/explore.js';
 import type { Chooser } from '../src/explore/scheduler.js';
 import { ScheduleSyntaxError, decodeChoices, encodeChoices } from '../src/explore/schedule-string.js';
 
-/** A toy program: thread t runs lengths[t] steps and is always enabled until it is done. */
-function simulate(chooser: Chooser, lengths: number[]): number[] {
+/** Whether thread t may take its next step, given the steps every thread has done (blocking). */
+type Dep = (done: number[], t: number) => boolean;
+const free: Dep = () => true;
+
+/** A toy program: thread t runs lengths[t] steps, enabled while `dep` allows (always, by default). */
+function simulate(chooser: Chooser, lengths: number[], dep: Dep = free): number[] {
   const left = [...lengths];
   const choices: number[] = [];
   let last = -1;
   for (let step = 0; ; step++) {
-    const enabled = left.flatMap((n, t) => (n > 0 ? [t] : []));
+    const done = lengths.map((n, t) => n - left[t]);
+    const enabled = left.flatMap((n, t) => (n > 0 && dep(done, t) ? [t] : []));
     if (enabled.length === 0) return choices;
     const t = chooser.choose(enabled, step, last);
     expect(enabled).toContain(t);
@@ -33,34 +38,40 @@ function preemptionsOf(choices: number[], lengths: number[]): number {
   return n;
 }
 
-/** Every schedule of the DFS (without the repeats of lower passes). */
-function allDfs(bound: number, lengths: number[], path?: Slice[]): string[] {
+/** Every schedule of the DFS (without the repeats of lower passes), and how many runs it took. */
+function dfsRuns(bound: number, lengths: number[], path?: Slice[], dep: Dep = free): { out: string[]; runs: number } {
   const dfs = new DfsSearch(bound, path);
   const out: string[] = [];
+  let runs = 0;
   for (let c = dfs.next(); c; c = dfs.next()) {
-    const s = encodeChoices(simulate(c, lengths));
+    runs++;
+    const s = encodeChoices(simulate(c, lengths, dep));
     if (!dfs.skip()) out.push(s);
   }
   expect(dfs.exhausted).toBe(true);
-  return out;
+  expect(dfs.hasMore()).toBe(false);
+  return { out, runs };
 }
+const allDfs = (bound: number, lengths: number[], path?: Slice[], dep: Dep = free): string[] => dfsRuns(bound, lengths, path, dep).out;
 
-/** Brute force: every interleaving with at most `bound` preemptions. */
-function bruteForce(bound: number, lengths: number[]): string[] {
+/** Brute force: every interleaving with at most `bound` preemptions (a switch away from a thread that could go on). */
+function bruteForce(bound: number, lengths: number[], dep: Dep = free): string[] {
   const out: string[] = [];
-  const rec = (left: number[], choices: number[]) => {
-    if (left.every((n) => n === 0)) {
-      if (preemptionsOf(choices, lengths) <= bound) out.push(encodeChoices(choices));
+  const rec = (done: number[], choices: number[], last: number, used: number) => {
+    const enabled = lengths.flatMap((n, t) => (done[t] < n && dep(done, t) ? [t] : []));
+    if (enabled.length === 0) {
+      out.push(encodeChoices(choices));
       return;
     }
-    left.forEach((n, t) => {
-      if (n === 0) return;
-      const next = [...left];
-      next[t]--;
-      rec(next, [...choices, t]);
-    });
+    for (const t of enabled) {
+      const p = used + (last >= 0 && enabled.includes(last) && t !== last ? 1 : 0);
+      if (p > bound) continue;
+      const next = [...done];
+      next[t]++;
+      rec(next, [...choices, t], t, p);
+    }
   };
-  rec(lengths, []);
+  rec(lengths.map(() => 0), [], -1, 0);
   return out;
 }
 
@@ -103,6 +114,32 @@ describe('bounded DFS', () => {
     if (lengths.length === 3) expect(parts.filter((p) => p.length > 0).length).toBe(n); // every shard gets work here
   });
 
+  const BLOCKING: [string, number[], Dep][] = [
+    ['thread 1 waits until thread 0 has done 2 steps', [3, 3, 2], (d, t) => t !== 1 || d[1] > 0 || d[0] >= 2],
+    ['ping-pong between two threads', [3, 3], (d, t) => (t === 0 ? d[0] <= d[1] : d[1] < d[0])],
+    ['thread 2 waits for 0 and 1 to finish', [2, 2, 2], (d, t) => t !== 2 || (d[0] === 2 && d[1] === 2)],
+  ];
+  it.each(BLOCKING)('with blocking (%s) it still runs each schedule within the bound once, whole and in shards', (_n, lengths, dep) => {
+    for (const bound of [0, 1, 2, 3]) {
+      const want = bruteForce(bound, lengths, dep).sort();
+      const got = allDfs(bound, lengths, undefined, dep);
+      expect(new Set(got).size).toBe(got.length);
+      expect([...got].sort()).toEqual(want);
+      for (const n of [2, 3, 5]) {
+        const parts = Array.from({ length: n }, (_, i) => allDfs(bound, lengths, [{ index: i, count: n }], dep)).flat();
+        expect(parts.sort()).toEqual(want);
+      }
+    }
+  });
+
+  it('stops deepening once a pass cut nothing: a large bound costs no extra passes', () => {
+    const small = dfsRuns(3, [2, 2]);
+    const large = dfsRuns(16, [2, 2]);
+    expect(large.out.sort()).toEqual(small.out.sort());
+    expect(large.runs).toBe(small.runs);
+    expect(large.runs).toBeLessThanOrEqual(2 * large.out.length);
+  });
+
   it('nested slices (shard, then pool thread) also partition the space', () => {
     const lengths = [2, 2, 2];
     const whole = allDfs(2, lengths).sort();
@@ -124,6 +161,12 @@ describe('bounded DFS', () => {
 });
 
 describe('random and PCT choosers', () => {
+  it('searches from nearby base seeds share no schedule seeds', () => {
+    const seeds = (base: number) => new Set(Array.from({ length: 1000 }, (_, i) => scheduleSeed(base, i)));
+    const a = seeds(1);
+    for (const other of [0, 2, 3]) expect([...seeds(other)].filter((x) => a.has(x)).length).toBe(0);
+  });
+
   it('the same seed gives the same schedule; another seed, another', () => {
     const a = simulate(new RandomChooser(42), [5, 5, 5]);
     expect(simulate(new RandomChooser(42), [5, 5, 5])).toEqual(a);
@@ -166,6 +209,7 @@ describe('slices and merge', () => {
     strategy: 'random',
     schedules: Object.values(hist).reduce((a, b) => a + b, 0),
     steps: 10,
+    maxSteps: 5,
     forbidden: hist.bad ?? 0,
     histogram: hist,
     verdicts: { ok: 'ACCEPTABLE', bad: 'FORBIDDEN' },
@@ -184,9 +228,13 @@ describe('slices and merge', () => {
     expect(m.slices).toEqual(['0/2', '1/2']);
   });
 
-  it('refuses results of different searches or the same slice twice', () => {
+  it('refuses results of different searches, a shard twice, a missing shard, or mixed splits', () => {
     const other = { ...part('1/2', { ok: 1 }), options: { ...part('1/2', {}).options, seed: 2 } };
     expect(() => mergeResults([part('0/2', { ok: 1 }), other])).toThrow(/seed/);
     expect(() => mergeResults([part('0/2', { ok: 1 }), part('0/2', { ok: 1 })])).toThrow(/twice/);
+    expect(() => mergeResults([part('0/3', { ok: 1 }), part('2/3', { ok: 1 })])).toThrow(/shards 1\/3 are missing/);
+    expect(() => mergeResults([part('0/2', { ok: 1 }), part('1/4', { ok: 1 })])).toThrow(/different splits/);
+    const steps = { ...part('1/2', { ok: 1 }), options: { ...part('1/2', {}).options, maxSteps: 7 } };
+    expect(() => mergeResults([part('0/2', { ok: 1 }), steps])).toThrow(/maxSteps/);
   });
 });

@@ -13,7 +13,7 @@ import { RandomChooser } from '../src/explore/choosers.js';
 import { explore, mergeResults, type SearchOptions, type Strategy } from '../src/explore/explore.js';
 import { exploreParallel } from '../src/explore/parallel.js';
 import { replay } from '../src/explore/replay.js';
-import { verdictOf } from '../src/explore/scenario.js';
+import { STEP_LIMIT, verdictOf } from '../src/explore/scenario.js';
 import { scenarioByName } from '../src/explore/scenarios/index.js';
 import { ExploreSession } from '../src/explore/session.js';
 import type { Variant } from '../src/run/types.js';
@@ -39,7 +39,7 @@ function opts(scenario: string, variant: Variant, strategy: Strategy, b = budget
 
 async function search(o: SearchOptions) {
   const s = scenarioByName(o.scenario);
-  const session = await ExploreSession.open(s, o.variant);
+  const session = await ExploreSession.open(s, o.variant, { maxSteps: o.maxSteps });
   try {
     return explore(session, s, o, [{ index: 0, count: 1 }]);
   } finally {
@@ -109,16 +109,33 @@ describe('determinism', () => {
     }
   });
 
-  it('the same search gives the same result in two processes', () => {
-    const args = ['--import', 'tsx', 'src/cli.ts', 'explore', '--scenario', 'coiommu-map-vs-unpin', '--variant', 'unpin-load-store',
-      '--strategy', 'random', '--seed', '7', '--budget', '60', '--json'];
-    const runs = [0, 1].map(() => spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 60_000 }));
-    const pick = (out: string) => {
-      const r = JSON.parse(out);
-      return { histogram: r.histogram, steps: r.steps, firstForbidden: r.firstForbidden };
-    };
-    for (const r of runs) expect(r.status, r.stderr).toBeLessThanOrEqual(3);
-    expect(pick(runs[1].stdout)).toEqual(pick(runs[0].stdout));
+  const node = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+
+  it('the same search gives the same result in two processes, and its schedule the same trace', () => {
+    const args = ['explore', '--scenario', 'coiommu-map-vs-unpin', '--variant', 'unpin-load-store', '--strategy', 'random', '--seed', '7', '--budget', '80', '--json'];
+    const runs = [node(args), node(args)];
+    for (const r of runs) expect([0, 3], r.stderr).toContain(r.status);
+    const [a, b] = runs.map((r) => JSON.parse(r.stdout));
+    expect(b.histogram).toEqual(a.histogram);
+    expect(b.steps).toBe(a.steps);
+    expect(b.firstForbidden).toEqual(a.firstForbidden);
+    // one schedule's step-by-step trace, printed by two processes
+    const schedule = '2*3.0*5.1*2.2*7.0*25.1';
+    const traces = [0, 1].map(() => node(['replay', '--scenario', 'coiommu-map-vs-unpin', '--schedule', schedule]));
+    expect(traces[0].stdout).toMatch(/compareExchange/);
+    expect(traces[1].stdout).toBe(traces[0].stdout);
+  });
+});
+
+describe('cut-off schedules', () => {
+  it('a schedule that hits the step limit is reported as such, and the search goes on', async () => {
+    const r = await search({ ...opts('coiommu-map-vs-unpin', 'none', 'dfs', 30), maxSteps: 12 });
+    expect(r.schedules).toBe(30);
+    expect(r.histogram[STEP_LIMIT]).toBe(30);
+    expect(r.verdicts[STEP_LIMIT]).toBe('INTERESTING');
+    // the same session still runs whole schedules afterwards
+    const whole = await search(opts('coiommu-map-vs-unpin', 'none', 'random', 20));
+    expect(whole.histogram[STEP_LIMIT]).toBeUndefined();
   });
 });
 
@@ -213,6 +230,9 @@ describe('command line', () => {
     expect(j.slices).toEqual(['0/2', '1/2']);
     const text = await cli(['merge', ...files]);
     expect(text.stdout).toMatch(/no FORBIDDEN outcome/);
+    const partial = await cli(['merge', files[0]]);
+    expect(partial.code).toBe(2);
+    expect(partial.stderr).toMatch(/shards 1\/2 are missing/);
   });
 
   it.each([
@@ -227,6 +247,8 @@ describe('command line', () => {
     [['replay', '--scenario', 'coiommu-map-vs-unpin', '--schedule', '5.0'], /--schedule "5.0".*threads 0..2/],
     [['replay', '--scenario', 'coiommu-map-vs-unpin'], /missing --schedule/],
     [['merge', '/nonexistent/x.json'], /file "\/nonexistent\/x.json"/],
+    [['replay', '--scenario', 'coiommu-map-vs-unpin', '--schedule', '0', '--trace', '/nonexistent/dir/t.json'], /--trace "\/nonexistent\/dir\/t.json".*writable directory/],
+    [['replay', '--scenario', 'coiommu-map-vs-unpin', '--schedule', '0*20', '--max-steps', '10'], /more than --max-steps 10/],
   ])('bad input %j is a usage error (exit 2) that names the field', async (argv, message) => {
     const r = await cli(argv);
     expect(r.code).toBe(2);

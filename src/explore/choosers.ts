@@ -14,8 +14,19 @@ export function rng(seed: number): () => number {
   };
 }
 
-/** The seed of schedule `index` of a search started from `base` (stable across shards and threads). */
-export const scheduleSeed = (base: number, index: number): number => (Math.imul(base ^ 0x5bd1e995, 31) + index) | 0;
+/** murmur3's 32-bit finaliser: every input bit moves every output bit. */
+function mix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
+}
+
+/**
+ * The seed of schedule `index` of a search started from `base` (the same on every shard and
+ * thread). Both numbers are hashed, so the searches of two nearby bases share no schedules.
+ */
+export const scheduleSeed = (base: number, index: number): number =>
+  mix32(mix32(base ^ 0x5bd1e995) ^ Math.imul(index + 1, 0x9e3779b9));
 
 /** Keep running the last thread while it can run; else the lowest enabled. No preemptions. */
 export class NonPreemptive implements Chooser {
@@ -37,8 +48,9 @@ export class RandomChooser implements Chooser {
 
 /**
  * PCT (Burckhardt et al., ASPLOS'10): random distinct thread priorities, always run the highest
- * enabled, and at d-1 random change points drop the running thread below everyone. For a bug of
- * depth d it finds it with probability at least 1 / (n k^(d-1)) per schedule (n threads, k steps).
+ * enabled, and at d-1 distinct random change points k_i, once the thread that runs step k_i has
+ * run it, drop its priority to d-i, below everyone. For a bug of depth d it finds it with
+ * probability at least 1 / (n k^(d-1)) per schedule (n threads, k steps).
  */
 export class PctChooser implements Chooser {
   private readonly prio: number[];
@@ -53,7 +65,12 @@ export class PctChooser implements Chooser {
     }
     this.prio = new Array<number>(threads);
     order.forEach((t, rank) => (this.prio[t] = depth + rank)); // initial priorities depth .. depth+n-1
-    for (let i = 1; i < depth; i++) this.changeAt.set(Math.floor(next() * Math.max(1, steps)), depth - i);
+    const points = Math.min(depth - 1, Math.max(1, steps));
+    for (let i = 1; i <= points; ) {
+      const k = Math.floor(next() * Math.max(1, steps));
+      if (this.changeAt.has(k)) continue; // the points are distinct
+      this.changeAt.set(k, depth - i++);
+    }
   }
 
   private highest(enabled: readonly number[]): number {
@@ -63,12 +80,9 @@ export class PctChooser implements Chooser {
   }
 
   choose(enabled: readonly number[], step: number): number {
-    let t = this.highest(enabled);
+    const t = this.highest(enabled);
     const lowered = this.changeAt.get(step);
-    if (lowered !== undefined) {
-      this.prio[t] = lowered;
-      t = this.highest(enabled);
-    }
+    if (lowered !== undefined) this.prio[t] = lowered; // from the next step on
     return t;
   }
 }

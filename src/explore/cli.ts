@@ -1,12 +1,22 @@
 // The explorer's commands: explore, replay, scenarios, merge. Registered on the main program by
 // src/cli.ts; bad input is a ConfigError (exit 2), a search that finds a FORBIDDEN outcome exits 3.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { ConfigError } from '../run/config.js';
 import { fmtInt } from '../run/table.js';
 import { ScheduleDivergedError } from './choosers.js';
-import { STRATEGIES, mergeResults, type ExploreResult, type SearchOptions, type Slice, type Strategy } from './explore.js';
+import {
+  DEFAULT_MAX_STEPS,
+  STRATEGIES,
+  mergeResults,
+  sliceBudget,
+  type ExploreResult,
+  type SearchOptions,
+  type Slice,
+  type Strategy,
+} from './explore.js';
 import { replay, prepareReplay, type ReplayResult } from './replay.js';
 import { verdictOf, type Scenario } from './scenario.js';
 import { SCENARIOS, UnknownScenarioError, scenarioByName } from './scenarios/index.js';
@@ -80,12 +90,23 @@ export function searchOptions(o: Opts): { options: SearchOptions; shard: Slice; 
       seed: int('--seed', o.seed ?? '1', 0, 2 ** 31 - 1),
       depth: int('--depth', o.depth ?? '3', 1, 16),
       preemptions: int('--preemptions', o.preemptions ?? '2', 0, 16),
-      maxSteps: int('--max-steps', o.maxSteps ?? '5000', 10, 1_000_000),
+      maxSteps: int('--max-steps', o.maxSteps ?? String(DEFAULT_MAX_STEPS), 10, 1_000_000),
       stopOnForbidden: o.stopOnForbidden === true,
     },
     shard: o.shard === undefined ? { index: 0, count: 1 } : parseShard(o.shard),
     threads: int('--threads', o.threads ?? '1', 1, 64),
   };
+}
+
+/** Fail before the run, not after it, when an output file cannot be written. */
+function writableFile(field: string, file: string): void {
+  const dir = dirname(resolve(file));
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new ConfigError(field, file, `must be a file in an existing, writable directory (${dir} is not)`);
+  }
 }
 
 // ---- human output -----------------------------------------------------------------------------
@@ -117,7 +138,13 @@ export function formatExplore(r: ExploreResult): string {
   ];
   if (r.strategy === 'dfs')
     lines.push(
-      `search:     ${r.exhausted ? 'the bounded space is exhausted: every schedule within the bound was run' : 'the budget ran out before the bounded space did'}` +
+      `search:     ${
+        r.exhausted
+          ? 'the bounded space is exhausted: every schedule within the bound was run'
+          : o.stopOnForbidden && r.forbidden > 0
+            ? 'stopped at the first FORBIDDEN outcome'
+            : 'the budget ran out before the bounded space did'
+      }` +
         (r.dfs?.repeats ? ` (${fmtInt(r.dfs.repeats)} schedules were run but not counted: re-met from a lower bound, or another slice's)` : ''),
     );
   if (r.pct)
@@ -207,7 +234,7 @@ export function registerExploreCommands(program: Command, ctx: ExploreCtx, setCo
       const { options, shard, threads } = searchOptions(o);
       const { exploreParallel } = await import('./parallel.js');
       const showBar = typeof o.progress === 'boolean' ? o.progress : !o.json && ctx.stderrIsTTY;
-      const mine = Math.floor((options.budget - 1 - shard.index) / shard.count) + 1;
+      const mine = sliceBudget(options.budget, shard);
       let bar: cliProgress.SingleBar | undefined;
       if (showBar) {
         bar = new cliProgress.SingleBar(
@@ -232,6 +259,7 @@ export function registerExploreCommands(program: Command, ctx: ExploreCtx, setCo
     .option('--scenario <name>', `scenario: ${SCENARIO_NAMES()}`)
     .option('--variant <bug>', 'planted bug (default none)')
     .option('--schedule <choices>', 'the choice string explore printed, e.g. 0*3.2.1*4')
+    .option('--max-steps <n>', `the step limit the search ran with (default ${DEFAULT_MAX_STEPS})`)
     .option('--trace <file.json>', 'also write a Chrome / Perfetto trace (open it at ui.perfetto.dev)')
     .option('--json', 'print {scenario, variant, schedule, outcome, steps, ...} as JSON')
     .addHelpText('after', `\nExample:\n  ${NAME} replay --scenario coiommu-map-vs-unpin --variant unpin-load-store --schedule 1*4.2*7.0*20.1*4.2*6 --trace t.json\n`)
@@ -240,14 +268,16 @@ export function registerExploreCommands(program: Command, ctx: ExploreCtx, setCo
       const variant = variantOf(s, o.variant);
       if (typeof o.schedule !== 'string') throw new ConfigError('--schedule', undefined, 'the choice string explore printed, e.g. 0*3.2.1*4');
       const raw = o.schedule;
+      const maxSteps = int('--max-steps', o.maxSteps ?? String(DEFAULT_MAX_STEPS), 10, 1_000_000);
+      if (typeof o.trace === 'string') writableFile('--trace', o.trace);
       try {
-        prepareReplay(s.name, variant, raw);
+        prepareReplay(s.name, variant, raw, maxSteps);
       } catch (e) {
         usageError(e, '--schedule', raw);
       }
       let r: ReplayResult;
       try {
-        r = await replay(s.name, variant, raw);
+        r = await replay(s.name, variant, raw, maxSteps);
       } catch (e) {
         usageError(e, '--schedule', raw);
       }

@@ -5,7 +5,10 @@
 import { OPS, SCHED, ThreadState, type OpName } from '../machine/layout.js';
 import type { SharedMem, WaitResult } from '../machine/shared-mem.js';
 
+/** The scheduler cut the schedule off (step limit): unwind without touching shared memory. */
 export class ScheduleAborted extends Error {}
+/** No turn came for TURN_TIMEOUT_MS: the scheduler is gone or stuck; the thread fails. */
+export class TurnTimeoutError extends Error {}
 
 /**
  * Spin until a[i] !== old for at most spinUs (a hand-off is a few µs when both sides are awake;
@@ -45,14 +48,18 @@ export class ControlledMem implements SharedMem {
   }
 
   /** Announce the next operation, wait for GO, and return once it is this thread's turn. */
-  private turn(op: number, a: Int32Array, i: number, value: number, state: number = ThreadState.Ready): void {
+  private turn(op: number, a: Int32Array, i: number, value: number, state: number = ThreadState.Ready, value2 = 0): void {
     const s = this.sched;
     const b = this.base;
+    // An aborted schedule unwinds through finally blocks (unlock, end of a DMA): those must not
+    // announce new operations, or the thread would wait for a turn that never comes.
+    if (Atomics.load(s, b + SCHED.ABORT) !== 0) throw new ScheduleAborted('schedule aborted by the scheduler');
     const [buf, addr] = this.where(a, i);
     Atomics.store(s, b + SCHED.OP, op);
     Atomics.store(s, b + SCHED.BUF, buf);
     Atomics.store(s, b + SCHED.ADDR, addr);
     Atomics.store(s, b + SCHED.VALUE, value);
+    Atomics.store(s, b + SCHED.VALUE2, value2);
     const go = Atomics.load(s, b + SCHED.GO);
     Atomics.store(s, b + SCHED.SPIN_STOP, 0);
     Atomics.store(s, b + SCHED.STATE, state);
@@ -65,7 +72,7 @@ export class ControlledMem implements SharedMem {
     while (Atomics.load(s, b + SCHED.GO) === go) {
       Atomics.wait(s, b + SCHED.GO, go, 1000);
       if (Atomics.load(s, b + SCHED.ABORT) !== 0) throw new ScheduleAborted('schedule aborted by the scheduler');
-      if (performance.now() > deadline) throw new ScheduleAborted('no turn from the scheduler for 30 s');
+      if (performance.now() > deadline) throw new TurnTimeoutError(`no turn from the scheduler for ${TURN_TIMEOUT_MS / 1000} s`);
     }
     if (Atomics.load(s, b + SCHED.ABORT) !== 0) throw new ScheduleAborted('schedule aborted by the scheduler');
   }
@@ -124,7 +131,7 @@ export class ControlledMem implements SharedMem {
     return this.rmw(OP.and, Atomics.and, a, i, v);
   }
   compareExchange(a: Int32Array, i: number, expected: number, replacement: number): number {
-    this.turn(OP.compareExchange, a, i, expected);
+    this.turn(OP.compareExchange, a, i, expected, ThreadState.Ready, replacement);
     const old = Atomics.compareExchange(a, i, expected, replacement);
     this.done(old, Atomics.load(a, i), old);
     return old;

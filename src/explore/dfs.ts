@@ -29,7 +29,11 @@ interface Frame {
   /** The thread that ran at the previous step, and whether it could have run on. */
   last: number;
   lastEnabled: boolean;
+  /** The enabled threads seen here: a re-run that sees others is not deterministic. */
+  enabled: number[];
 }
+
+export class NondeterministicScenarioError extends Error {}
 
 export class DfsSearch {
   private readonly stack: Frame[] = [];
@@ -37,6 +41,8 @@ export class DfsSearch {
   /** The bound of the current pass. */
   bound = 0;
   exhausted = false;
+  /** Did this pass cut any option for the bound? If not, a higher bound adds nothing. */
+  private pruned = false;
 
   constructor(
     private readonly preemptionBound: number,
@@ -45,7 +51,7 @@ export class DfsSearch {
   ) {}
 
   /** When this slice alone owns a subtree at one level, the next level's slices are dealt over it. */
-  private settle(o: Owners): Owners {
+  private descend(o: Owners): Owners {
     while (o.ids.length === 1 && o.ids[0] === this.path[o.level].index && o.level + 1 < this.path.length)
       o = { level: o.level + 1, ids: range(this.path[o.level + 1].count) };
     return o;
@@ -59,11 +65,12 @@ export class DfsSearch {
   next(): Chooser | undefined {
     if (this.exhausted) return undefined;
     if (this.started && !this.backtrack()) {
-      if (this.bound >= this.preemptionBound) {
+      if (this.bound >= this.preemptionBound || !this.pruned) {
         this.exhausted = true;
         return undefined;
       }
       this.bound++; // next pass: the whole tree again, one more preemption allowed
+      this.pruned = false;
     }
     this.started = true;
     return { choose: (enabled, step, last) => this.choose(enabled, step, last) };
@@ -76,14 +83,19 @@ export class DfsSearch {
   private choose(enabled: readonly number[], step: number, last: number): number {
     if (step < this.stack.length) {
       const f = this.stack[step];
+      if (f.enabled.length !== enabled.length || f.enabled.some((t, k) => t !== enabled[k]))
+        throw new NondeterministicScenarioError(
+          `the scenario is not deterministic: re-running the same choices, step ${step} has threads ${enabled.join(', ')} enabled, before ${f.enabled.join(', ')}`,
+        );
       return f.options[f.idx];
     }
     const parent = this.stack[step - 1];
     const before = parent ? this.preemptions(parent, parent.options[parent.idx]) : 0;
-    const owners = parent ? parent.owners[parent.idx] : this.settle({ level: 0, ids: range(this.path[0].count) });
+    const owners = parent ? parent.owners[parent.idx] : this.descend({ level: 0, ids: range(this.path[0].count) });
     const lastEnabled = last >= 0 && enabled.includes(last);
     const ordered = lastEnabled ? [last, ...enabled.filter((t) => t !== last)] : [...enabled];
     const allowed = ordered.filter((t) => !lastEnabled || t === last || before < this.bound);
+    if (allowed.length < ordered.length) this.pruned = true;
     const dealt = deal(owners.ids, allowed.length);
     const options: number[] = [];
     const mine: Owners[] = [];
@@ -91,10 +103,10 @@ export class DfsSearch {
       const o = { level: owners.level, ids: dealt[j] };
       if (this.mine(o)) {
         options.push(t);
-        mine.push(this.settle(o));
+        mine.push(this.descend(o));
       }
     });
-    this.stack.push({ options, owners: mine, idx: 0, before, last, lastEnabled });
+    this.stack.push({ options, owners: mine, idx: 0, before, last, lastEnabled, enabled: [...enabled] });
     return options[0];
   }
 
@@ -125,6 +137,14 @@ export class DfsSearch {
   /** Run, but not counted: a repeat from a lower bound, or another slice's schedule. */
   skip(): boolean {
     return this.repeated() || !this.counts();
+  }
+
+  /** Would next() give another schedule? (without moving the search) */
+  hasMore(): boolean {
+    if (this.exhausted) return false;
+    if (!this.started) return true;
+    if (this.stack.some((f) => f.idx + 1 < f.options.length)) return true;
+    return this.bound < this.preemptionBound && this.pruned;
   }
 
   private backtrack(): boolean {

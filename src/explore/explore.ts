@@ -52,6 +52,8 @@ export interface ExploreResult {
   strategy: Strategy;
   schedules: number;
   steps: number;
+  /** The longest schedule run. */
+  maxSteps: number;
   forbidden: number;
   histogram: Record<string, number>;
   verdicts: Record<string, Verdict>;
@@ -68,8 +70,13 @@ export interface ExploreResult {
   seconds: number;
 }
 
-export function replayCommand(o: Pick<SearchOptions, 'scenario' | 'variant'>, schedule: string): string {
-  return `viommu-lab replay --scenario ${o.scenario}${o.variant === 'none' ? '' : ` --variant ${o.variant}`} --schedule ${schedule}`;
+export const DEFAULT_MAX_STEPS = 5000;
+
+export function replayCommand(o: Pick<SearchOptions, 'scenario' | 'variant' | 'maxSteps'>, schedule: string): string {
+  return (
+    `viommu-lab replay --scenario ${o.scenario}${o.variant === 'none' ? '' : ` --variant ${o.variant}`}` +
+    `${o.maxSteps === DEFAULT_MAX_STEPS ? '' : ` --max-steps ${o.maxSteps}`} --schedule ${schedule}`
+  );
 }
 
 /** Nested slices (shard of the search, thread of the shard) as one flat slice of the seed space. */
@@ -87,9 +94,14 @@ export function flatten(path: readonly Slice[]): Slice {
 export const sliceBudget = (budget: number, s: Slice): number =>
   Math.max(0, Math.floor((budget - 1 - s.index) / s.count) + 1);
 
-/** PCT needs k, the steps of a schedule: measure it once with the non-preemptive schedule. */
-export function calibrateSteps(session: ExploreSession): number {
-  return session.runner.run(new NonPreemptive()).steps;
+/** Schedules PCT runs (not counted) to estimate k, the steps of the longest schedule. */
+const PCT_CALIBRATION = 8;
+
+/** PCT needs k: the longest of the non-preemptive schedule and a few seeded random ones. */
+export function calibrateSteps(session: ExploreSession, seed: number): number {
+  let k = session.runner.run(new NonPreemptive()).steps;
+  for (let i = 0; i < PCT_CALIBRATION; i++) k = Math.max(k, session.runner.run(new RandomChooser(scheduleSeed(~seed, i))).steps);
+  return k;
 }
 
 /** The block slices share: schedules done (for the progress bar), and a stop flag. */
@@ -111,6 +123,7 @@ export function explore(
     strategy: o.strategy,
     schedules: 0,
     steps: 0,
+    maxSteps: 0,
     forbidden: 0,
     histogram: {},
     verdicts: {},
@@ -125,6 +138,7 @@ export function explore(
     res.schedules++;
     if (progress) Atomics.add(progress, PROGRESS.DONE, 1);
     res.steps += r.steps;
+    res.maxSteps = Math.max(res.maxSteps, r.steps);
     res.histogram[r.outcome] = (res.histogram[r.outcome] ?? 0) + 1;
     const verdict = verdictOf(scenario, r.outcome);
     res.verdicts[r.outcome] = verdict;
@@ -149,22 +163,38 @@ export function explore(
       if (record(chooser, i * slice.count + slice.index, () => dfs.skip())) i++;
       else repeats++;
     }
-    res.exhausted = dfs.exhausted || (!stopped() && dfs.next() === undefined);
+    res.exhausted = !dfs.hasMore();
     res.dfs = { preemptionBound: o.preemptions, reachedBound: dfs.bound, repeats };
   } else {
-    const k = o.strategy === 'pct' ? calibrateSteps(session) : 0;
+    const k = o.strategy === 'pct' ? calibrateSteps(session, o.seed) : 0;
     const n = scenario.threads.length;
     for (let i = slice.index; i < o.budget && !stopped(); i += slice.count) {
       const seed = scheduleSeed(o.seed, i);
       record(o.strategy === 'pct' ? new PctChooser(seed, n, o.depth, k) : new RandomChooser(seed), i);
     }
-    if (o.strategy === 'pct') res.pct = pctBound(n, k, o.depth, o.budget);
+    // the bound holds for k = the longest schedule: the calibration's, or a longer one seen since
+    if (o.strategy === 'pct') res.pct = pctBound(n, Math.max(k, res.maxSteps), o.depth, res.schedules);
   }
   res.seconds = (performance.now() - t0) / 1000;
   return res;
 }
 
 export class MergeError extends Error {}
+
+/** The parts of one search must be the shards 0/n .. n-1/n, each once: no gaps, no overlaps. */
+function checkSlices(slices: string[]): void {
+  const parsed = slices.map((s) => {
+    const m = /^(\d+)\/(\d+)$/.exec(s);
+    if (!m) throw new MergeError(`cannot merge: "${s}" is not a slice i/n`);
+    return { index: Number(m[1]), count: Number(m[2]) };
+  });
+  const n = parsed[0].count;
+  if (parsed.some((p) => p.count !== n)) throw new MergeError(`cannot merge: shards of different splits (${slices.join(', ')})`);
+  const dup = slices.find((s, i) => slices.indexOf(s) !== i);
+  if (dup) throw new MergeError(`cannot merge: shard ${dup} appears twice`);
+  const missing = Array.from({ length: n }, (_, i) => i).filter((i) => !parsed.some((p) => p.index === i));
+  if (missing.length > 0) throw new MergeError(`cannot merge: shards ${missing.map((i) => `${i}/${n}`).join(', ')} are missing`);
+}
 
 /** Combine the results of slices of one search (threads, shards, machines) into one. */
 export function mergeResults(parts: ExploreResult[], as?: string): ExploreResult {
@@ -173,14 +203,16 @@ export function mergeResults(parts: ExploreResult[], as?: string): ExploreResult
   for (const p of parts) {
     for (const key of ['scenario', 'variant', 'strategy'] as const)
       if (p[key] !== a[key]) throw new MergeError(`cannot merge: ${key} "${p[key]}" differs from "${a[key]}"`);
-    for (const key of ['budget', 'seed', 'depth', 'preemptions'] as const)
+    for (const key of ['budget', 'seed', 'depth', 'preemptions', 'maxSteps'] as const)
       if (p.options[key] !== a.options[key])
         throw new MergeError(`cannot merge: option ${key} ${p.options[key]} differs from ${a.options[key]}`);
   }
+  checkSlices(parts.flatMap((p) => p.slices));
   const out: ExploreResult = {
     ...a,
     schedules: 0,
     steps: 0,
+    maxSteps: 0,
     forbidden: 0,
     histogram: {},
     verdicts: {},
@@ -192,6 +224,7 @@ export function mergeResults(parts: ExploreResult[], as?: string): ExploreResult
   for (const p of parts) {
     out.schedules += p.schedules;
     out.steps += p.steps;
+    out.maxSteps = Math.max(out.maxSteps, p.maxSteps ?? 0);
     out.forbidden += p.forbidden;
     out.seconds = Math.max(out.seconds, p.seconds);
     out.slices.push(...p.slices);
@@ -211,9 +244,8 @@ export function mergeResults(parts: ExploreResult[], as?: string): ExploreResult
           : { ...p.dfs };
     }
   }
-  const dup = out.slices.find((s, i) => out.slices.indexOf(s) !== i);
-  if (dup) throw new MergeError(`cannot merge: slice ${dup} appears twice`);
   if (!out.firstForbidden) delete out.firstForbidden;
+  if (out.pct) out.pct = pctBound(out.pct.threads, Math.max(out.pct.steps, out.maxSteps), out.pct.depth, out.schedules);
   if (as) out.slices = [as];
   return out;
 }

@@ -3,9 +3,9 @@ import { FollowChooser, ScheduleDivergedError } from './choosers.js';
 import { verdictOf, type Verdict } from './scenario.js';
 import { scenarioByName } from './scenarios/index.js';
 import type { TraceStep } from './scheduler.js';
-import { decodeChoices, encodeChoices } from './schedule-string.js';
-import { ExploreSession, checkVariant, handOffSpinUs } from './session.js';
-import { availableParallelism } from 'node:os';
+import { ScheduleSyntaxError, decodeChoices, encodeChoices } from './schedule-string.js';
+import { DEFAULT_MAX_STEPS } from './explore.js';
+import { ExploreSession, checkVariant } from './session.js';
 
 export interface ReplayResult {
   scenario: string;
@@ -21,14 +21,18 @@ export interface ReplayResult {
 }
 
 /** Parse and check everything before any worker starts (bad input is a usage error). */
-export function prepareReplay(scenarioName: string, variant: string, schedule: string) {
+export function prepareReplay(scenarioName: string, variant: string, schedule: string, maxSteps = DEFAULT_MAX_STEPS) {
   const scenario = scenarioByName(scenarioName);
-  return { scenario, variant: checkVariant(scenario, variant), choices: decodeChoices(schedule, scenario.threads.length) };
+  const choices = decodeChoices(schedule, scenario.threads.length);
+  if (choices.length > maxSteps)
+    throw new ScheduleSyntaxError(`the schedule has ${choices.length} steps, more than --max-steps ${maxSteps}: raise --max-steps`);
+  return { scenario, variant: checkVariant(scenario, variant), choices };
 }
 
-export async function replay(scenarioName: string, variant: string, schedule: string): Promise<ReplayResult> {
-  const p = prepareReplay(scenarioName, variant, schedule);
-  const session = await ExploreSession.open(p.scenario, p.variant, { spinUs: handOffSpinUs(1, availableParallelism()) });
+/** Replays in this thread (the main thread: it waits for each turn, it never spins). */
+export async function replay(scenarioName: string, variant: string, schedule: string, maxSteps = DEFAULT_MAX_STEPS): Promise<ReplayResult> {
+  const p = prepareReplay(scenarioName, variant, schedule, maxSteps);
+  const session = await ExploreSession.open(p.scenario, p.variant, { maxSteps, spinUs: 0 });
   try {
     const r = session.runner.run(new FollowChooser(p.choices), true);
     if (r.steps < p.choices.length)

@@ -9,8 +9,9 @@ export const VERDICTS = ['ACCEPTABLE', 'INTERESTING', 'FORBIDDEN'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
 /** Outcomes every scenario can produce besides its own. */
-export const STEP_LIMIT = 'step limit reached (livelock?)';
+export const STEP_LIMIT = 'step limit reached (a livelock, or raise --max-steps)';
 export const THREAD_ERROR = 'a thread threw';
+export const DEADLOCK = 'deadlock: every thread kept waiting on words nobody changed';
 
 export interface ThreadCtx {
   mem: SharedMem;

@@ -13,6 +13,9 @@ export function encodeChoices(choices: readonly number[]): string {
 
 export class ScheduleSyntaxError extends Error {}
 
+/** The longest schedule a string may spell (a guard against "0*1000000.0*1000000..."). */
+export const MAX_SCHEDULE_STEPS = 1_000_000;
+
 export function decodeChoices(text: string, threads: number): number[] {
   const t = text.trim();
   if (t === '') return [];
@@ -24,6 +27,7 @@ export function decodeChoices(text: string, threads: number): number[] {
     const count = m[2] === undefined ? 1 : Number(m[2]);
     if (thread >= threads) throw new ScheduleSyntaxError(`schedule names thread ${thread}, the scenario has threads 0..${threads - 1}`);
     if (count < 1 || count > 1_000_000) throw new ScheduleSyntaxError(`bad repeat count in "${part}"`);
+    if (out.length + count > MAX_SCHEDULE_STEPS) throw new ScheduleSyntaxError(`schedule longer than ${MAX_SCHEDULE_STEPS} steps`);
     for (let k = 0; k < count; k++) out.push(thread);
   }
   return out;

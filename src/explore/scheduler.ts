@@ -4,7 +4,10 @@
 import { OPS, SCHED, SCHED_ERROR_CHARS, ThreadState, schedErrorBase, type OpName } from '../machine/layout.js';
 import { Machine } from '../machine/machine.js';
 import type { Variant } from '../run/types.js';
-import { STEP_LIMIT, THREAD_ERROR, type Scenario } from './scenario.js';
+import { DEADLOCK, STEP_LIMIT, THREAD_ERROR, type Scenario } from './scenario.js';
+
+/** Forced timeouts in one schedule beyond which it is called a deadlock. */
+export const DEADLOCK_TIMEOUTS = 32;
 import { wordName } from './trace.js';
 import { spinFor } from './controlled-mem.js';
 
@@ -18,8 +21,10 @@ export interface TraceStep {
   thread: number;
   op: OpName;
   where: string;
-  /** For a wait: the expected value. For writes: the operand. */
+  /** For a wait or compareExchange: the expected value. For writes: the operand. */
   operand: number;
+  /** compareExchange: the replacement. */
+  replacement?: number;
   before: number;
   after: number;
   /** A blocked wait that returned because its timeout fired (every thread was blocked). */
@@ -32,6 +37,8 @@ export interface ScheduleResult {
   choices: number[];
   results: number[];
   trace?: TraceStep[];
+  /** Waits that timed out because every live thread was waiting. */
+  timeouts: number;
   /** Messages of threads that threw (outcome THREAD_ERROR). */
   errors?: string[];
 }
@@ -124,6 +131,8 @@ export class ScheduleRunner {
     const trace: TraceStep[] | undefined = withTrace ? [] : undefined;
     let last = -1;
     let limited = false;
+    let deadlocked = false;
+    let forcedTimeouts = 0;
     const enabled: number[] = [];
     for (let step = 0; ; step++) {
       enabled.length = 0;
@@ -139,7 +148,13 @@ export class ScheduleRunner {
       let timeout = false;
       if (enabled.length === 0) {
         if (blocked === 0) break; // everyone finished
-        // Deadlock: every live thread waits on a word nobody will change. Let a timeout fire.
+        // Every live thread waits on a word nobody changes: let one wait time out (all protocol
+        // waits have timeouts and re-check). Many of these in one schedule is a deadlock.
+        if (++forcedTimeouts > DEADLOCK_TIMEOUTS) {
+          deadlocked = true;
+          this.abortAll();
+          break;
+        }
         for (let t = 0; t < n; t++) if (this.state(t) === ThreadState.Blocked) enabled.push(t);
         timeout = true;
       }
@@ -155,7 +170,10 @@ export class ScheduleRunner {
         this.abortAll(); // leave every thread ready for the next schedule
         throw e;
       }
-      if (!enabled.includes(t)) throw new ExplorerError(`schedule chose thread ${t} at step ${step}, enabled were ${enabled.join(',')}`);
+      if (!enabled.includes(t)) {
+        this.abortAll();
+        throw new ExplorerError(`schedule chose thread ${t} at step ${step}, enabled were ${enabled.join(',')}`);
+      }
       const b = this.base(t);
       // the thread that ran last may be spinning for its turn: free its core for this one
       if (last >= 0 && t !== last) Atomics.store(sched, this.base(last) + SCHED.SPIN_STOP, 1);
@@ -165,6 +183,7 @@ export class ScheduleRunner {
       const buf = Atomics.load(sched, b + SCHED.BUF);
       const addr = Atomics.load(sched, b + SCHED.ADDR);
       const operand = Atomics.load(sched, b + SCHED.VALUE);
+      const operand2 = Atomics.load(sched, b + SCHED.VALUE2);
       Atomics.store(sched, b + SCHED.STATE, ThreadState.Running);
       Atomics.add(sched, b + SCHED.GO, 1);
       Atomics.notify(sched, b + SCHED.GO);
@@ -178,6 +197,7 @@ export class ScheduleRunner {
           op: OPS[op],
           where: this.addressName(buf, addr),
           operand,
+          ...(OPS[op] === 'compareExchange' ? { replacement: operand2 } : {}),
           before: Atomics.load(sched, b + SCHED.PREV_BEFORE),
           after: Atomics.load(sched, b + SCHED.PREV_AFTER),
           ...(wasBlocked && timeout ? { timedOut: true as const } : {}),
@@ -188,22 +208,29 @@ export class ScheduleRunner {
     for (let t = 0; t < n; t++) if (this.state(t) === ThreadState.Error) errors.push(`${this.scenario.threads[t]}: ${this.errorText(t)}`);
     const results = Array.from({ length: n }, (_, t) => Atomics.load(sched, this.base(t) + SCHED.RESULT));
     let outcome: string;
-    if (limited) outcome = STEP_LIMIT;
+    if (deadlocked) outcome = DEADLOCK;
+    else if (limited) outcome = STEP_LIMIT;
     else if (errors.length > 0) outcome = THREAD_ERROR;
     else outcome = this.scenario.outcome(results, this.m, this.scratch);
-    return { outcome, steps: choices.length, choices, results, trace, ...(errors.length ? { errors } : {}) };
+    return { outcome, steps: choices.length, choices, results, trace, timeouts: forcedTimeouts, ...(errors.length ? { errors } : {}) };
   }
 
+  /** Cut the schedule off: every live thread unwinds (without further operations) and ends. */
   private abortAll(): void {
     for (let t = 0; t < this.n; t++) {
       const b = this.base(t);
-      const s = this.state(t);
-      if (s === ThreadState.Done || s === ThreadState.Error) continue;
       Atomics.store(this.sched, b + SCHED.ABORT, 1);
-      Atomics.store(this.sched, b + SCHED.STATE, ThreadState.Running);
-      Atomics.add(this.sched, b + SCHED.GO, 1);
-      Atomics.notify(this.sched, b + SCHED.GO);
-      this.settle(t);
+      // An unwinding thread announces nothing more (ControlledMem.turn checks ABORT first), so one
+      // release normally ends it; a few more cover a thread that was between two announcements.
+      for (let tries = 0; ; tries++) {
+        const s = this.state(t);
+        if (s === ThreadState.Done || s === ThreadState.Error) break;
+        if (tries === 8) throw new ExplorerError(`explorer: thread "${this.scenario.threads[t]}" did not end when its schedule was cut off`);
+        Atomics.store(this.sched, b + SCHED.STATE, ThreadState.Running);
+        Atomics.add(this.sched, b + SCHED.GO, 1);
+        Atomics.notify(this.sched, b + SCHED.GO);
+        this.settle(t);
+      }
     }
   }
 

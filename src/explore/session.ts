@@ -8,7 +8,7 @@ import { computeLayout } from '../machine/layout.js';
 import { nodeEndpoint } from '../run/comlink-node.js';
 import { spawnWorker } from '../run/spawn.js';
 import type { Variant } from '../run/types.js';
-import { ScheduleRunner } from './scheduler.js';
+import { ExplorerError, ScheduleRunner } from './scheduler.js';
 import type { Scenario } from './scenario.js';
 import type { ThreadApi } from './thread-worker.js';
 
@@ -32,6 +32,37 @@ export interface SessionOptions {
 /** Hand-off spin for a search running `searches` sessions at once on `cores` cores. */
 export const handOffSpinUs = (searches: number, cores: number): number => (2 * searches <= cores ? 20 : 0);
 
+/** A scenario thread has this long to load and answer init. */
+const START_TIMEOUT_MS = 30_000;
+
+/** Wait for a new worker's init, but not for a worker that died or hangs while it starts. */
+function started(w: Worker, name: string, init: Promise<void>): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const fail = (why: string) => {
+      cleanup();
+      reject(new ExplorerError(`explorer: scenario thread "${name}" ${why}`));
+    };
+    const onError = (e: Error) => fail(`failed to start: ${e.message}`);
+    const onExit = (code: number) => fail(`exited while starting (exit code ${code})`);
+    const timer = setTimeout(() => fail(`did not start within ${START_TIMEOUT_MS / 1000} s`), START_TIMEOUT_MS);
+    const cleanup = () => {
+      clearTimeout(timer);
+      w.off('error', onError);
+      w.off('exit', onExit);
+    };
+    w.on('error', onError);
+    w.on('exit', onExit);
+    init.then(
+      () => {
+        cleanup();
+        w.on('error', () => {}); // later errors surface through the scheduling block (a step times out)
+        resolve();
+      },
+      (e: unknown) => fail(`failed to start: ${e instanceof Error ? e.message : String(e)}`),
+    );
+  });
+}
+
 export class ExploreSession {
   private constructor(
     readonly runner: ScheduleRunner,
@@ -41,6 +72,8 @@ export class ExploreSession {
 
   static async open(scenario: Scenario, variant: Variant, o: SessionOptions = {}): Promise<ExploreSession> {
     checkVariant(scenario, variant);
+    if (scenario.threads.length > SCHED.MAX_THREADS)
+      throw new ExplorerError(`scenario ${scenario.name} has ${scenario.threads.length} threads; the scheduling block holds ${SCHED.MAX_THREADS}`);
     const sched = new SharedArrayBuffer(schedWords() * 4);
     const machine = new SharedArrayBuffer(computeLayout(scenario.spec).byteLength);
     const scratch = new SharedArrayBuffer(SCHED.SCRATCH_WORDS * 4);
@@ -51,7 +84,7 @@ export class ExploreSession {
         const w = spawnWorker('explore-thread');
         workers.push(w);
         const api = Comlink.wrap<ThreadApi>(nodeEndpoint(w));
-        await api.init({ scenario: scenario.name, variant, thread, sched, machine, scratch });
+        await started(w, scenario.threads[thread], api.init({ scenario: scenario.name, variant, thread, sched, machine, scratch }));
         const s = api.serve();
         s.catch(() => {}); // reported through the scheduling block; a dead thread times out a step
         serving.push(s);

@@ -49,7 +49,7 @@ export function serveExploreThread(): void {
         try {
           mem.finish(scenario.run({ mem, m, scratch, variant, thread }), false);
         } catch (e) {
-          if (e instanceof ScheduleAborted) mem.finish(-1, false);
+          if (e instanceof ScheduleAborted) mem.finish(-1, false); // cut off: the outcome is the step limit
           else {
             const text = (e instanceof Error ? e.message : String(e)).slice(0, SCHED_ERROR_CHARS - 1);
             const at = schedErrorBase(thread);

@@ -26,7 +26,7 @@ export function formatTrace(s: Scenario, trace: readonly TraceStep[]): string {
     s.threads[t.thread],
     t.op,
     t.where,
-    t.op === 'load' ? '' : hex(t.operand),
+    t.op === 'load' ? '' : t.replacement !== undefined ? `${hex(t.operand)} => ${hex(t.replacement)}` : hex(t.operand),
     `${hex(t.before)} -> ${hex(t.after)}${t.timedOut ? ' (timed out)' : ''}`,
   ]);
   const head = ['step', 'thread', 'op', 'word', 'operand', 'before -> after'];
@@ -63,7 +63,14 @@ export function perfettoTrace(s: Scenario, trace: readonly TraceStep[], outcome:
       dur: 1,
       pid: 1,
       tid: t.thread + 1,
-      args: { step: t.step, operand: t.operand, before: t.before, after: t.after, ...(t.timedOut ? { timedOut: true } : {}) },
+      args: {
+        step: t.step,
+        operand: t.operand,
+        ...(t.replacement !== undefined ? { replacement: t.replacement } : {}),
+        before: t.before,
+        after: t.after,
+        ...(t.timedOut ? { timedOut: true } : {}),
+      },
     });
   events.push({ name: `outcome: ${outcome}`, ph: 'i', s: 'g', ts: trace.length, pid: 1, tid: 0 });
   return { traceEvents: events, displayTimeUnit: 'ns', otherData: { scenario: s.name, outcome } };

@@ -321,7 +321,7 @@ export const SCHED = {
   OP: 2,
   BUF: 3, // 0 = machine buffer, 1 = scenario scratch
   ADDR: 4, // word index in that buffer
-  VALUE: 5, // operand (wait: expected value)
+  VALUE: 5, // operand (wait, compareExchange: expected value)
   WAKE: 6, // why a blocked wait returns: 1 ok, 2 timed out
   RESULT: 7, // the thread's result code when DONE
   PREV_BEFORE: 8,
@@ -329,6 +329,7 @@ export const SCHED = {
   PREV_RET: 10,
   ABORT: 11,
   SPIN_STOP: 12, // the scheduler picked another thread: stop spinning for GO and park
+  VALUE2: 13, // compareExchange: the replacement
   THREAD_WORDS: LINE_WORDS,
   MAX_THREADS: 8,
   /** Scenario scratch words (mailboxes between scenario threads). */

@@ -5,6 +5,7 @@ import type { Machine } from '../../machine/machine.js';
 import { freeRunning, type SharedMem } from '../../machine/shared-mem.js';
 import { checkAccounting } from '../../mem/accounting.js';
 import { DmaEngine } from '../../mem/dma.js';
+import { readStamp } from '../../mem/payload.js';
 import { HostMemory } from '../../mem/host-memory.js';
 import { NO_LOCK, PinStateLock, type Lock } from '../../notify/lock.js';
 import { SlotRequester, serveSlots } from '../../notify/pin-request.js';
@@ -58,10 +59,13 @@ export function guestParts(ctx: ThreadCtx, vcpu: number) {
 }
 
 /** Result bits of a vCPU thread. */
-export const VCPU = { MAPPED: 1, REQUESTED: 2 } as const;
+export const VCPU = { MAPPED: 1, REQUESTED: 2, LOST: 4 } as const;
 
-/** Map page g, let the device DMA into it, unmap; then say so to the pin handler. */
-export function mapDmaUnmap(ctx: ThreadCtx, vcpu: number, g: number): number {
+/**
+ * Map page g, let the device DMA into it, read the payload back (as the net driver does before it
+ * unmaps), unmap; then say so to the pin handler.
+ */
+export function mapDmaUnmap(ctx: ThreadCtx, vcpu: number, g: number, verify = true): number {
   const { mem, m, scratch } = ctx;
   const { guest, dma, stats } = guestParts(ctx, vcpu);
   let res = 0;
@@ -69,6 +73,7 @@ export function mapDmaUnmap(ctx: ThreadCtx, vcpu: number, g: number): number {
   if (r >= 0) {
     res |= VCPU.MAPPED;
     dma.write(r, g, STAMP + vcpu);
+    if (verify && readStamp(mem, m, g) !== STAMP + vcpu) res |= VCPU.LOST;
     guest.unmap(r, g, 1);
   }
   if (stats[STAT.PIN_REQUESTS] > 0) res |= VCPU.REQUESTED;
@@ -100,14 +105,17 @@ export function pinFreeRunning(m: Machine, g: number, accessed: boolean): void {
   Atomics.or(m.dtt, g, PINNED | (accessed ? ACCESSED : 0));
 }
 
-/** What the oracle saw, after the schedule: DMA safety and pin accounting. */
-export function verdictWords(m: Machine): { unsafeDma: number; accountingOk: boolean } {
+/** What the oracle saw, after the schedule: DMA safety, pin accounting, and page g's contents. */
+export function verdictWords(m: Machine, g: number, stamps: number[]): { unsafeDma: number; accountingOk: boolean; contentsOk: boolean } {
   const unsafeDma = Atomics.load(m.control, CTL.VIOL_DMA);
   const silent = new Oracle(new Int32Array(CTL.WORDS), 'hypervisor', 0);
   const accountingOk = checkAccounting(freeRunning, m, new HostMemory(freeRunning, m), NO_LOCK, silent, true);
-  return { unsafeDma, accountingOk };
+  // resident or reclaimed to swap, the page still holds the last payload a DMA wrote into it
+  const contentsOk = stamps.includes(readStamp(freeRunning, m, g));
+  return { unsafeDma, accountingOk, contentsOk };
 }
 
 export const UNSAFE_DMA = 'DMA reached a page the host IOMMU did not map for it';
 export const BAD_ACCOUNTING = 'pin accounting broken (PINNED bits, IOMMU entries and pinned frames disagree)';
 export const MAP_FAILED = 'a map failed (the host could not pin)';
+export const LOST_PAYLOAD = 'a payload was lost (the guest read back something else, or the page lost its contents)';

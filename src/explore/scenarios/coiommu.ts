@@ -4,6 +4,8 @@ import type { Machine } from '../../machine/machine.js';
 import type { Scenario, ThreadCtx } from '../scenario.js';
 import {
   BAD_ACCOUNTING,
+  LOST_PAYLOAD,
+  STAMP,
   MAP_FAILED,
   UNSAFE_DMA,
   VCPU,
@@ -18,12 +20,18 @@ const G = 1;
 const LOST_UPDATE = 'the scan unpinned a page a vCPU mapped meanwhile, and the vCPU saw it pinned (a lost DTT update)';
 const SPEC = (vcpus: number) => ({ guestPages: 4, vcpus, hostFrames: 4, dataFrames: 4, ringEntries: 2 });
 
-/** Violations first: whatever else happened, an unsafe DMA or broken accounting is the outcome. */
+/**
+ * Violations first: whatever else happened, an unsafe DMA, a lost payload or broken accounting is
+ * the outcome. Contents are checked where one vCPU owns the page (two DMAs into one shared page
+ * overwrite each other: in a real driver they would be two buffers at different offsets).
+ */
 function safetyOutcome(m: Machine, results: number[], vcpuThreads: number[]): string | undefined {
-  const { unsafeDma, accountingOk } = verdictWords(m);
+  const verify = vcpuThreads.length === 1;
+  const { unsafeDma, accountingOk, contentsOk } = verdictWords(m, G, vcpuThreads.map((v) => STAMP + v));
   if (unsafeDma > 0) return UNSAFE_DMA;
-  if (!accountingOk) return BAD_ACCOUNTING;
   if (vcpuThreads.some((t) => (results[t] & VCPU.MAPPED) === 0)) return MAP_FAILED;
+  if (verify && (vcpuThreads.some((t) => (results[t] & VCPU.LOST) !== 0) || !contentsOk)) return LOST_PAYLOAD;
+  if (!accountingOk) return BAD_ACCOUNTING;
   return undefined;
 }
 
@@ -61,6 +69,7 @@ export const mapVsUnpin: Scenario = {
     [MAP_FAILED]: 'FORBIDDEN',
     [UNSAFE_DMA]: 'FORBIDDEN',
     [BAD_ACCOUNTING]: 'FORBIDDEN',
+    [LOST_PAYLOAD]: 'FORBIDDEN',
   },
 };
 
@@ -74,7 +83,7 @@ export const twoVcpusSamePage: Scenario = {
   spec: SPEC(2),
   setup() {},
   run(ctx: ThreadCtx) {
-    if (ctx.thread < 2) return mapDmaUnmap(ctx, ctx.thread, G);
+    if (ctx.thread < 2) return mapDmaUnmap(ctx, ctx.thread, G, false);
     return servePinRequests(ctx, 2, hostParts(ctx).coiommu);
   },
   outcome(results, m) {
@@ -91,6 +100,7 @@ export const twoVcpusSamePage: Scenario = {
     [MAP_FAILED]: 'FORBIDDEN',
     [UNSAFE_DMA]: 'FORBIDDEN',
     [BAD_ACCOUNTING]: 'FORBIDDEN',
+    [LOST_PAYLOAD]: 'FORBIDDEN',
   },
 };
 
@@ -137,5 +147,6 @@ export const forceUnpinVsMap: Scenario = {
     [MAP_FAILED]: 'FORBIDDEN',
     [UNSAFE_DMA]: 'FORBIDDEN',
     [BAD_ACCOUNTING]: 'FORBIDDEN',
+    [LOST_PAYLOAD]: 'FORBIDDEN',
   },
 };
