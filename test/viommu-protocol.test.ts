@@ -333,3 +333,24 @@ describe("planted bug 'wait-before-flush': the host completes the wait descripto
   });
 });
 
+
+describe('IOVAs that change vCPU', () => {
+  it('an IOVA spilled to the depot is reported, so the protection oracle stops probing it as this vCPU\'s', () => {
+    const m = machine();
+    const left: number[] = [];
+    const a = new IovaAllocator(freeRunning, m, 4, 200, (iova) => left.push(iova));
+    const got = Array.from({ length: 6 }, () => a.alloc(1));
+    for (const i of got) a.free(i, 1);
+    expect(left.length).toBe(2); // half a magazine went to the depot
+    for (const i of left) expect(got).toContain(i);
+  });
+
+  it('a large batch of torn-down ranges is one global IOTLB flush', () => {
+    const rig = makeViommuRig({ mode: 'lazy', viommu: { flushQueueEntries: IOTLB_LOG.SIZE } });
+    const iovas = Array.from({ length: IOTLB_LOG.SIZE }, (_, k) => rig.guest.map(k, 1));
+    const before = rig.hostStats[STAT.IOTLB_FLUSHES];
+    for (let k = 0; k < iovas.length; k++) rig.guest.unmap(iovas[k], k, 1);
+    expect(rig.hostStats[STAT.IOTLB_FLUSHES] - before).toBe(1);
+    expect(rig.pinnedNow()).toBe(0);
+  });
+});

@@ -26,6 +26,8 @@ export class IovaAllocator {
     private readonly m: Machine,
     readonly magazineSize = MAGAZINE_SIZE,
     timeoutMs = 5000,
+    /** Told of each IOVA that leaves this vCPU for the depot (another vCPU may map it next). */
+    private readonly onSpill?: (iova: number) => void,
   ) {
     for (let o = 0; o < IOVA_ORDERS; o++) this.mags.push(new Int32Array(magazineSize));
     this.lock = new PinStateLock(mem, m.invq, INVQ.IOVA_LOCK, timeoutMs);
@@ -75,7 +77,11 @@ export class IovaAllocator {
       const spill = Math.max(1, this.magazineSize >> 1);
       if (n + spill > IOVA_DEPOT_ENTRIES)
         throw new IovaSpaceExhaustedError(`IOVA depot of order ${o} is full (${IOVA_DEPOT_ENTRIES} entries)`);
-      for (let k = 0; k < spill; k++) mem.store(m.iovaDepot, o * IOVA_DEPOT_ENTRIES + n++, this.mags[o][--this.magCount[o]]);
+      for (let k = 0; k < spill; k++) {
+        const iova = this.mags[o][--this.magCount[o]];
+        this.onSpill?.(iova);
+        mem.store(m.iovaDepot, o * IOVA_DEPOT_ENTRIES + n++, iova);
+      }
       mem.store(m.invq, countAt, n);
     } finally {
       this.lock.unlock();

@@ -6,7 +6,7 @@
 // for every range it tore down and only then unpins those pages. All of it under the pin-state
 // lock and through HostMemory, exactly like coIOMMU's pin and unpin.
 import type { Machine } from '../machine/machine.js';
-import { STAT } from '../machine/layout.js';
+import { IOTLB_LOG, STAT } from '../machine/layout.js';
 import type { SharedMem } from '../machine/shared-mem.js';
 import type { HostMemory } from '../mem/host-memory.js';
 import { IotlbFlusher } from '../mem/iotlb.js';
@@ -113,7 +113,10 @@ export class ViommuHost implements InvalidationHandler {
     const { mem, m, host, stats, flushRanges, unpins } = this;
     if (flushRanges.length > 0) {
       let g = 0;
-      for (let k = 0; k < flushRanges.length; k += 2) g = this.flusher.post(flushRanges[k], flushRanges[k + 1]);
+      // A big batch (a lazy flush queue) would lap the device's flush log: flush it all at once,
+      // as a domain-selective invalidation does.
+      if (flushRanges.length / 2 > IOTLB_LOG.SIZE / 2) g = this.flusher.post(0, -1);
+      else for (let k = 0; k < flushRanges.length; k += 2) g = this.flusher.post(flushRanges[k], flushRanges[k + 1]);
       this.flusher.drain(g);
       flushRanges.length = 0;
     }

@@ -48,7 +48,9 @@ export class GuestRole extends RoleBase {
       const queue = new InvalidationQueue(cfg.notify, mem, m, vcpu, spin, cfg.watchdogMs, stats);
       queue.latency = submitHist;
       const mode = cfg.policy.slice('viommu-'.length) as TeardownMode;
-      policy = new ViommuGuest(mem, m, queue, new IovaAllocator(mem, m, undefined, cfg.watchdogMs), mode, cfg.viommu, stats, unmapLog);
+      // An IOVA spilled to the depot may be mapped next by another vCPU: stop probing it as ours.
+      const iovas = new IovaAllocator(mem, m, undefined, cfg.watchdogMs, unmapLog && ((iova) => unmapLog.forget(iova)));
+      policy = new ViommuGuest(mem, m, queue, iovas, mode, cfg.viommu, stats, unmapLog);
     } else {
       const requester = new SlotRequester(cfg.notify, mem, m, vcpu, spin, cfg.watchdogMs, stats);
       policy = new CoiommuGuest(mem, m, new TimedRequester(requester, pinHist), stats, cfg.variant);
