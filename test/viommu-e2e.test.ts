@@ -90,6 +90,21 @@ describe.each(PATHS)('passthrough, %s path', (notify) => {
   });
 });
 
+describe("planted bug 'wait-before-flush' on real workers", () => {
+  it('the protection oracle catches it on the trap path (strict, which must never leak)', async () => {
+    // The window is the host's wake-up notify between completing the wait descriptor and posting
+    // the flush: a few µs, hit a few to a few dozen times per 0.7 s run. Up to 4 runs, so a quiet
+    // run cannot fail the test; the deterministic version is in viommu-protocol.test.ts.
+    let leaks = 0;
+    for (let k = 0; k < 4 && leaks === 0; k++) {
+      const r = await runScenario(smallScenario({ policy: 'viommu-strict', notify: 'trap', variant: 'wait-before-flush' }));
+      expect(r.violations.lostPayloads).toBe(0);
+      leaks = r.protection.leaks;
+    }
+    expect(leaks).toBeGreaterThan(0);
+  });
+});
+
 describe('device IOTLB', () => {
   it('a buffer pool that fits the IOTLB hits under passthrough and optimistic; strict misses every time (its unmap flushes)', async () => {
     // 32 one-page buffers, reused at once: 32 translations for a 64-entry, 4-way IOTLB
