@@ -176,12 +176,18 @@ export function formatRunReport(r: RunReport): string {
       ],
     ],
     [
-      'vIOMMU',
+      'vIOMMU and protection',
       [
-        ['invalidations', `${fmtInt(r.invalidations ?? 0)} descriptors in ${fmtInt(r.invSubmits ?? 0)} submissions`],
+        ['invalidations', r.invSubmits ? `${fmtInt(r.invalidations)} descriptors in ${fmtInt(r.invSubmits)} submissions` : undefined],
+        ['queue lock', r.invQueueLockWaits ? `found held on ${fmtInt(r.invQueueLockWaits)} submissions` : undefined],
         ['exits per DMA', fmtNum(r.exitsPerDma ?? 0)],
         ['submit latency', r.invSubmits ? `${pcts(r.latencyUs.invSubmit)} µs` : undefined],
-        ['IOTLB', r.iotlb ? `${fmtInt(r.iotlb.hits)} hits, ${fmtInt(r.iotlb.misses)} misses, ${fmtInt(r.iotlb.walkReads)} walk reads` : undefined],
+        [
+          'IOTLB',
+          r.iotlb && r.iotlb.hits + r.iotlb.misses > 0
+            ? `${fmtInt(r.iotlb.hits)} hits, ${fmtInt(r.iotlb.misses)} misses, ${fmtInt(r.iotlb.walkReads)} walk reads`
+            : undefined,
+        ],
         [
           'protection',
           r.protection
@@ -216,7 +222,7 @@ export function formatRunReport(r: RunReport): string {
       [
         ['map', pcts(r.latencyUs.map)],
         ['pin request', pcts(r.latencyUs.pinRequest)],
-        ['inval submit', r.latencyUs.invSubmit ? pcts(r.latencyUs.invSubmit) : undefined],
+        ['inval submit', r.invSubmits ? pcts(r.latencyUs.invSubmit) : undefined],
       ],
     ],
     [
