@@ -83,29 +83,30 @@ export function formatCompareTable(reports: RunReport[]): string {
     'policy',
     'notify',
     'DMA ops/s',
-    'exits/DMA',
+    'exits/1k DMA',
     'inval/DMA',
     'pins',
+    'unpins',
     'pinned peak/end',
-    'map p50/p99 (µs)',
+    'map p50/p99 µs',
     'IOTLB hit %',
     'leaks/probes',
-    'window p50/max (µs)',
-    'cycles/DMA (modeled)',
+    'cycles/DMA*',
     'violations',
   ];
   const rows = reports.map((r) => [
     r.policy,
-    r.notify,
+    // static pinning and passthrough send the host no requests: no notify path
+    r.policy === 'static' || r.policy === 'passthrough' ? '-' : r.notify,
     fmtInt(r.opsPerSecond),
-    fmtNum(r.exitsPerDma ?? r.exitsPer1kDma / 1000),
+    fmtNum(r.exitsPer1kDma),
     fmtNum(r.dmaOps > 0 ? (r.invSubmits ?? 0) / r.dmaOps : 0),
     fmtInt(r.pins),
+    fmtInt(r.unpins),
     `${fmtInt(r.pinnedPages.peak)}/${fmtInt(r.pinnedPages.end)}`,
     `${fmtNum(r.latencyUs.map.p50)}/${fmtNum(r.latencyUs.map.p99)}`,
     iotlbHitPct(r),
     r.protection ? `${fmtInt(r.protection.leaks)}/${fmtInt(r.protection.probes)}` : '-',
-    r.protection?.leaks ? `${fmtNum(r.protection.windowUs.p50)}/${fmtNum(r.protection.windowUs.max)}` : '-',
     fmtInt(r.modeled.cyclesPerDma),
     fmtInt(violationCount(r)),
   ]);
@@ -134,8 +135,16 @@ export function formatCompareTable(reports: RunReport[]): string {
         `optimistic ${formatDuration(v.optimisticTimeoutMs)}, quota ${v.optimisticQuota}`,
     );
   }
-  if (reports.some((r) => r.protection?.probes))
+  if (reports.some((r) => r.protection?.probes)) {
     out.push('protection:  leaks = probes of unmapped addresses that still translated; strict must show 0, the others pay a window');
+    const windows = reports.filter((r) => r.protection?.leaks);
+    if (windows.length)
+      out.push(
+        `window:      how long an unmapped address still translated, p50/max µs: ` +
+          windows.map((r) => `${label(r)} ${fmtNum(r.protection.windowUs.p50)}/${fmtNum(r.protection.windowUs.max)}`).join('; '),
+      );
+  }
+  out.push('* modeled: counts x the cost table below, projected onto hardware');
   if (allSame(reports, (r) => costLine(r.modeled.costTable))) out.push(`cost table:  ${costLine(r0.modeled.costTable)}`);
   else for (const r of reports) out.push(`cost table (${label(r)}): ${costLine(r.modeled.costTable)}`);
   for (const r of reports) {
