@@ -2,6 +2,7 @@
 // measured in this same run.
 //   npm run bench                      table on stdout, progress on stderr
 //   npm run bench -- --json            JSON array of {name, value, baseline, ratio, target, unit, pass, ...}
+//                                      (npm run -s keeps npm's banner off stdout; pass null = reported, no target)
 //   npm run bench -- --only a,b        run only the named benchmarks (see --list)
 //   npm run bench -- --list
 // Every worker a benchmark starts is terminated before the process ends; the process exits by
@@ -118,9 +119,10 @@ async function main(): Promise<number> {
     console.log('every ratio is against a baseline measured in this run; "spinning" = most threads spinning at once');
     console.log('');
     console.log(formatTable(results));
-    const passed = results.filter((r) => r.pass).length;
+    const withTarget = results.filter((r) => r.pass !== null);
+    const passed = withTarget.filter((r) => r.pass).length;
     console.log('');
-    console.log(`${passed}/${results.length} targets met${errors.length ? `, ${errors.length} benchmark(s) failed to run` : ''}`);
+    console.log(`${passed}/${withTarget.length} targets met, ${results.length - withTarget.length} figures reported without a target${errors.length ? `, ${errors.length} benchmark(s) failed to run` : ''}`);
   }
   for (const e of errors) process.stderr.write(`error: ${e}\n`);
   if (liveWorkers() > 0) process.stderr.write(`error: ${liveWorkers()} workers still running\n`);

@@ -24,7 +24,8 @@ export interface BenchResult {
   ratio: number;
   target: string;
   unit: string;
-  pass: boolean;
+  /** null: a figure reported without a target. */
+  pass: boolean | null;
   /** How ratio was formed from value and baseline. */
   ratioOf: RatioOf;
   /** What `value` and `baseline` measure. */
@@ -36,7 +37,7 @@ export interface BenchResult {
   detail: { value: string; baseline: string; notes?: string[] };
 }
 
-export const targetText = (t: Target): string => `${t.op} ${t.limit}x`;
+export const targetText = (t: Target | null): string => (t === null ? 'reported' : `${t.op} ${t.limit}x`);
 
 export function makeResult(r: {
   name: string;
@@ -44,14 +45,16 @@ export function makeResult(r: {
   value: number;
   baseline: number;
   ratioOf: RatioOf;
-  target: Target;
+  /** null: reported, no target. */
+  target: Target | null;
   valueIs: string;
   baselineIs: string;
   spinningThreads: number;
   detail: BenchResult['detail'];
 }): BenchResult {
   const ratio = r.ratioOf === 'value/baseline' ? r.value / r.baseline : r.baseline / r.value;
-  const pass = Number.isFinite(ratio) && (r.target.op === '<=' ? ratio <= r.target.limit : ratio >= r.target.limit);
+  const t = r.target;
+  const pass = t === null ? null : Number.isFinite(ratio) && (t.op === '<=' ? ratio <= t.limit : ratio >= t.limit);
   return {
     name: r.name,
     value: round(r.value),
@@ -125,7 +128,7 @@ export function formatTable(results: BenchResult[]): string {
     r.unit,
     `${fmtNum(r.ratio)}x`,
     r.target,
-    r.pass ? 'PASS' : 'FAIL',
+    r.pass === null ? '-' : r.pass ? 'PASS' : 'FAIL',
     String(r.spinningThreads),
   ]);
   const out = grid(header, rows, new Set([1, 2, 4, 7]));

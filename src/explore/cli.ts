@@ -223,7 +223,7 @@ export function registerExploreCommands(program: Command, ctx: ExploreCtx, setCo
     .option('--depth <d>', 'pct: the bug depth d to aim at, d-1 change points (default 3)')
     .option('--preemptions <b>', 'dfs: the preemption bound (default 2)')
     .option('--max-steps <n>', 'a schedule longer than this is cut off and reported (default 5000)')
-    .option('--threads <n>', 'pool threads that share the search (default 1)')
+    .option('--threads <n>', 'pool threads that share the search (default 1; a search spins at its hand-offs only while 2 per thread fit the cores, so on 2 cores 1 is fastest)')
     .option('--shard <i/n>', 'run only shard i of n of the search (merge the results with "merge")')
     .option('--stop-on-forbidden', 'end the search at the first FORBIDDEN outcome')
     .option('--json', 'print the result as JSON')
