@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CTL, DESC_TYPE, INVQ, IOTLB_LOG, STAT } from '../src/machine/layout.js';
 import { Machine } from '../src/machine/machine.js';
 import { freeRunning } from '../src/machine/shared-mem.js';
-import { IotlbFlusher, IotlbTimeoutError, WALK_READS } from '../src/mem/iotlb.js';
+import { Iotlb, IotlbFlusher, IotlbTimeoutError, WALK_READS } from '../src/mem/iotlb.js';
 import {
   InvalidationQueue,
   InvalidationTimeoutError,
@@ -192,6 +192,28 @@ describe('device IOTLB', () => {
     rig.iotlb.begin(); // a new access starts under the new generation: nothing to wait for
     expect(() => flusher.drain(g)).not.toThrow();
     rig.iotlb.end();
+  });
+
+  it('the 32-bit generation skips -1, so an access in flight never looks idle to a flush', () => {
+    const rig = tlb();
+    const m = rig.m;
+    Atomics.store(m.shadow, 3, 30);
+    Atomics.store(m.iotlbLog, IOTLB_LOG.GEN, -3); // a long run, just before the wrap
+    const dev = new Iotlb(freeRunning, m, 4, 2, rig.deviceStats, (a) => Atomics.load(m.shadow, a) - 1);
+    const flusher = new IotlbFlusher(freeRunning, m, rig.hostStats, 30);
+    flusher.post(40, 1); // generation -2
+    dev.begin();
+    dev.translate(3); // cached under generation -2
+    dev.end();
+    const g = flusher.post(40, 1); // would be -1: skipped
+    expect(g).toBe(0);
+    dev.begin(); // catches up across the skipped slot, which asks for a global flush
+    expect(Atomics.load(m.iotlbLog, IOTLB_LOG.ACTIVE)).not.toBe(IOTLB_LOG.IDLE);
+    expect(dev.cached(3)).toBe(false);
+    const next = flusher.post(3, 1);
+    expect(() => flusher.drain(next)).toThrow(IotlbTimeoutError); // the access in flight is waited for
+    dev.end();
+    expect(() => flusher.drain(next)).not.toThrow();
   });
 });
 

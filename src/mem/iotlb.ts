@@ -112,7 +112,8 @@ export class Iotlb {
     const { mem } = this;
     const log = this.m.iotlbLog;
     const from = this.gen;
-    if (((g - from) | 0) >= IOTLB_LOG.SIZE) this.dropAll();
+    const behind = (g - from) | 0;
+    if (behind < 0 || behind >= IOTLB_LOG.SIZE) this.dropAll(); // lapped (or a log we cannot trust)
     else {
       for (let k = (from + 1) | 0; k !== ((g + 1) | 0); k = (k + 1) | 0) {
         const e = IOTLB_LOG.ENTRIES + (k & (IOTLB_LOG.SIZE - 1)) * 2;
@@ -154,7 +155,15 @@ export class IotlbFlusher {
     const { mem } = this;
     const log = this.m.iotlbLog;
     // One writer at a time: callers hold the pin-state lock.
-    const g = (mem.load(log, IOTLB_LOG.GEN) + 1) | 0;
+    let g = (mem.load(log, IOTLB_LOG.GEN) + 1) | 0;
+    if (g === -1) {
+      // A device running under generation -1 would publish ACTIVE = 0 = IDLE and escape drain():
+      // the generation skips -1, whose log slot asks for a global flush (a device behind applies it).
+      const skipped = IOTLB_LOG.ENTRIES + (g & (IOTLB_LOG.SIZE - 1)) * 2;
+      mem.store(log, skipped, 0);
+      mem.store(log, skipped + 1, -1);
+      g = 0;
+    }
     const e = IOTLB_LOG.ENTRIES + (g & (IOTLB_LOG.SIZE - 1)) * 2;
     mem.store(log, e, iova);
     mem.store(log, e + 1, pages);
