@@ -100,7 +100,7 @@ const SCENARIO_FLAGS: ScenarioFlag[] = [
   { flags: '--queue-entries <n>', path: 'viommu.queueEntries', kind: 'int', help: 'viommu-*: invalidation-queue descriptors, a power of two 4..65536' },
   { flags: '--iotlb-entries <n>', path: 'viommu.iotlbEntries', kind: 'int', help: 'device IOTLB entries (viommu-*, passthrough), 1..65536' },
   { flags: '--iotlb-ways <n>', path: 'viommu.iotlbWays', kind: 'int', help: 'device IOTLB associativity; entries / ways must be a power of two' },
-  { flags: '--flush-queue <n>', path: 'viommu.flushQueueEntries', kind: 'int', help: 'viommu-lazy: deferred unmaps per flush, 1..65536' },
+  { flags: '--flush-queue <n>', path: 'viommu.flushQueueEntries', kind: 'int', help: 'viommu-lazy: deferred unmaps per flush, 1..65536; above queue entries - 1 a flush takes several submissions' },
   { flags: '--flush-timeout <d>', path: 'viommu.flushTimeoutMs', kind: 'ms', help: 'viommu-lazy: flush deferred unmaps at least this often' },
   { flags: '--optimistic-timeout <d>', path: 'viommu.optimisticTimeoutMs', kind: 'ms', help: 'viommu-optimistic: how long an unmapped buffer stays mapped' },
   { flags: '--optimistic-quota <n>', path: 'viommu.optimisticQuota', kind: 'int', help: 'viommu-optimistic: most stale mappings per vCPU, 1..65536' },

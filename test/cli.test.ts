@@ -37,6 +37,7 @@ function fakeReport(cfg: ScenarioConfig): RunReport {
     exits: cfg.notify === 'trap' ? 320 : 0,
     exitsPer1kDma: cfg.notify === 'trap' ? 0.26 : 0,
     pinRequests: 320,
+    mapFailures: 0,
     pins: 320,
     unpins: 100,
     pinnedPages: { peak: 320, end: 220 },

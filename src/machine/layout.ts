@@ -162,7 +162,17 @@ export const DESC_TYPE = { IOTLB_INV: 1, WAIT: 2 } as const;
 
 /** IOVA size classes: orders 0..IOVA_ORDERS-1 (1..16 pages); each has a global depot stack. */
 export const IOVA_ORDERS = 5;
-export const IOVA_DEPOT_ENTRIES = 16_384;
+/**
+ * Depot stack of one order: room for every IOVA of that size the space holds, so no pattern of
+ * frees (a lazy flush queue of thousands, several vCPUs at once) can overflow it.
+ */
+export const iovaDepotCapacity = (iovaPages: number, order: number): number => Math.ceil(iovaPages / (1 << order));
+/** Where order `order`'s depot stack starts in the iovaDepot region (order IOVA_ORDERS: its size). */
+export function iovaDepotBase(iovaPages: number, order: number): number {
+  let base = 0;
+  for (let o = 0; o < order; o++) base += iovaDepotCapacity(iovaPages, o);
+  return base;
+}
 
 // ---- vIOMMU: device-IOTLB flush log (host -> device) ----
 // The device keeps its IOTLB in private memory; the host asks it to drop entries by appending a
@@ -293,7 +303,7 @@ export function computeLayout(spec: MachineSpec): Layout {
     shadow: take('shadow', spec.iovaPages ?? 0),
     shadowRefs: take('shadowRefs', spec.iovaPages ? spec.guestPages : 0),
     invq: take('invq', invqWords(spec.vcpus, spec.invqEntries ?? DEFAULT_INVQ_ENTRIES)),
-    iovaDepot: take('iovaDepot', spec.iovaPages ? IOVA_ORDERS * IOVA_DEPOT_ENTRIES : 0),
+    iovaDepot: take('iovaDepot', iovaDepotBase(spec.iovaPages ?? 0, IOVA_ORDERS)),
     iotlbLog: take('iotlbLog', iotlbLogWords()),
     probeLog: take('probeLog', spec.vcpus * probeLogWords()),
   };

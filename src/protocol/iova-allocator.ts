@@ -4,7 +4,7 @@
 // to a global depot stack in shared memory, an empty one refills from it, and only then does the
 // allocator carve fresh, size-aligned IOVA space from the global bump pointer. Depot and bump
 // pointer are guarded by the IOVA lock.
-import { INVQ, IOVA_DEPOT_ENTRIES, IOVA_ORDERS } from '../machine/layout.js';
+import { INVQ, IOVA_ORDERS, iovaDepotBase, iovaDepotCapacity } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
 import { PinStateLock } from '../notify/lock.js';
@@ -19,6 +19,8 @@ export const orderOf = (pages: number): number => Math.max(0, Math.ceil(Math.log
 export class IovaAllocator {
   private readonly mags: Int32Array[] = [];
   private readonly magCount = new Int32Array(IOVA_ORDERS);
+  private readonly depotBase: number[] = [];
+  private readonly depotCapacity: number[] = [];
   private readonly lock: PinStateLock;
 
   constructor(
@@ -29,7 +31,11 @@ export class IovaAllocator {
     /** Told of each IOVA that leaves this vCPU for the depot (another vCPU may map it next). */
     private readonly onSpill?: (iova: number) => void,
   ) {
-    for (let o = 0; o < IOVA_ORDERS; o++) this.mags.push(new Int32Array(magazineSize));
+    for (let o = 0; o < IOVA_ORDERS; o++) {
+      this.mags.push(new Int32Array(magazineSize));
+      this.depotBase.push(iovaDepotBase(m.iovaPages, o));
+      this.depotCapacity.push(iovaDepotCapacity(m.iovaPages, o));
+    }
     this.lock = new PinStateLock(mem, m.invq, INVQ.IOVA_LOCK, timeoutMs);
   }
 
@@ -46,7 +52,7 @@ export class IovaAllocator {
       let n = mem.load(m.invq, countAt);
       if (n > 0) {
         const take = Math.min(n, Math.max(1, this.magazineSize >> 1));
-        for (let k = 0; k < take; k++) this.mags[o][this.magCount[o]++] = mem.load(m.iovaDepot, o * IOVA_DEPOT_ENTRIES + --n);
+        for (let k = 0; k < take; k++) this.mags[o][this.magCount[o]++] = mem.load(m.iovaDepot, this.depotBase[o] + --n);
         mem.store(m.invq, countAt, n);
         return this.mags[o][--this.magCount[o]];
       }
@@ -75,12 +81,12 @@ export class IovaAllocator {
       const countAt = INVQ.DEPOT_COUNT + o;
       let n = mem.load(m.invq, countAt);
       const spill = Math.max(1, this.magazineSize >> 1);
-      if (n + spill > IOVA_DEPOT_ENTRIES)
-        throw new IovaSpaceExhaustedError(`IOVA depot of order ${o} is full (${IOVA_DEPOT_ENTRIES} entries)`);
+      if (n + spill > this.depotCapacity[o]) // cannot happen: the depot holds every IOVA of its order
+        throw new IovaSpaceExhaustedError(`IOVA depot of order ${o} is full (${this.depotCapacity[o]} entries): an IOVA freed twice?`);
       for (let k = 0; k < spill; k++) {
         const iova = this.mags[o][--this.magCount[o]];
         this.onSpill?.(iova);
-        mem.store(m.iovaDepot, o * IOVA_DEPOT_ENTRIES + n++, iova);
+        mem.store(m.iovaDepot, this.depotBase[o] + n++, iova);
       }
       mem.store(m.invq, countAt, n);
     } finally {

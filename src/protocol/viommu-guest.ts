@@ -63,6 +63,7 @@ export class ViommuGuest implements GuestDmaPolicy {
       if (d) this.teardownDeferred(gfn);
     }
     let iova = this.iovas.alloc(n);
+    // IOVA space exhausted: what is deferred goes back first (Linux flushes its queue the same way)
     if (iova < 0 && this.releaseDeferred()) iova = this.iovas.alloc(n);
     if (iova < 0) {
       this.stats[STAT.MAP_FAILURES]++;
@@ -113,8 +114,7 @@ export class ViommuGuest implements GuestDmaPolicy {
 
   /** Tear down everything deferred (the driver is stopping). */
   drain(): void {
-    if (this.mode === 'lazy') this.flushQueue();
-    else if (this.mode === 'optimistic') this.releaseDeferred();
+    this.releaseDeferred();
   }
 
   /** Unmaps the host has not been told about yet (flush queue or stale mappings). */
@@ -156,7 +156,13 @@ export class ViommuGuest implements GuestDmaPolicy {
     for (let k = 0; k < ranges.length; k += 2) this.iovas.free(ranges[k], ranges[k + 1]);
   }
 
+  /** Tear down every deferred unmap (lazy: the flush queue; optimistic: the stale mappings). */
   private releaseDeferred(): boolean {
+    if (this.mode === 'lazy') {
+      if (this.fq.length === 0) return false;
+      this.flushQueue();
+      return true;
+    }
     if (this.deferred.size === 0) return false;
     this.teardownBatch([...this.deferred.keys()]);
     return true;

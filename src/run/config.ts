@@ -78,7 +78,10 @@ export function defaultScenario(): ScenarioConfig {
       queueEntries: 256, // VT-d drivers allocate one 4 KiB page of 16-byte descriptors
       iotlbEntries: 64,
       iotlbWays: 4,
-      flushQueueEntries: 256, // Linux's IOVA flush queue: 256 entries or 10 ms
+      // Linux's IOVA flush queue holds 256 entries (or 10 ms) and ends with one domain-wide flush;
+      // here each entry is its own range descriptor, so 255 of them plus the wait descriptor fill
+      // the 256-entry invalidation queue exactly: one submission (one exit) per full batch.
+      flushQueueEntries: 255,
       flushTimeoutMs: 10,
       optimisticTimeoutMs: 2, // "a few ms" (vIOMMU, ATC'11 optimistic teardown)
       optimisticQuota: 512, // room for the default net pool (reuse distance 256 + queue depth 64)

@@ -283,6 +283,7 @@ function buildReport(cfg: ScenarioConfig, m: Machine, f: RunFacts): RunReport {
     exits,
     exitsPer1kDma: dmaOps > 0 ? (exits * 1000) / dmaOps : 0,
     pinRequests: g('PIN_REQUESTS'),
+    mapFailures: g('MAP_FAILURES'),
     pins,
     unpins,
     pinnedPages: { peak: Atomics.load(c, CTL.PINNED_PEAK), end: f.pinnedEnd },

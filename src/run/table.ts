@@ -182,6 +182,7 @@ export function formatRunReport(r: RunReport): string {
         ['DMA ops', fmtInt(r.dmaOps)],
         ['DMA ops/s', fmtInt(r.opsPerSecond)],
         ['exits', `${fmtInt(r.exits)} (${fmtNum(r.exitsPer1kDma)} per 1k DMA)`],
+        ['map failures', r.mapFailures ? `${fmtInt(r.mapFailures)} (the buffer waited and was tried again)` : undefined],
       ],
     ],
     [

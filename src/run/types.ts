@@ -173,6 +173,8 @@ export interface RunReport {
   exits: number;
   exitsPer1kDma: number;
   pinRequests: number;
+  /** Maps the policy refused (no host frame to pin, IOVA space exhausted): the buffer waited. */
+  mapFailures: number;
   pins: number;
   unpins: number;
   pinnedPages: { peak: number; end: number };

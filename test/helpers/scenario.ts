@@ -17,6 +17,8 @@ export function smallScenario(over: DeepPartial<ScenarioConfig> = {}): ScenarioC
     host: { ...base.host, ...over.host },
     notifyPath: { ...base.notifyPath, ...over.notifyPath },
     costTable: { ...base.costTable, ...over.costTable },
+    viommu: { ...base.viommu, ...over.viommu },
+    protection: { ...base.protection, ...over.protection },
     faults: { ...over.faults } as ScenarioConfig['faults'],
   } as ScenarioConfig;
 }
