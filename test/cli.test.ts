@@ -199,6 +199,7 @@ describe('runs (with a stand-in orchestrator)', () => {
       'viommu-strict/trap/1000/2',
       'viommu-strict/sidecore/1000/2',
       'viommu-lazy/trap/1000/2',
+      'viommu-lazy/sidecore/1000/2',
       'viommu-optimistic/trap/1000/2',
       'viommu-optimistic/sidecore/1000/2',
     ]);

@@ -48,7 +48,10 @@ export class InvalidationQueue {
   ) {
     this.entries = queueEntries(m);
     this.status = statusWord(vcpu);
-    this.lock = new PinStateLock(mem, m.invq, INVQ.LOCK, timeoutMs);
+    // Continue from whatever the status word holds (a machine reused by a new driver instance):
+    // the next sequence number always differs from it.
+    this.seq = mem.load(m.invq, this.status);
+    this.lock = new PinStateLock(mem, m.invq, INVQ.LOCK, timeoutMs, 'invalidation queue lock');
   }
 
   /**
@@ -161,6 +164,9 @@ export function consumeInvalidationQueue(mem: SharedMem, m: Machine, h: Invalida
     else if (type === DESC_TYPE.WAIT) {
       const v = mem.load(q, d + 1);
       const seq = mem.load(q, d + 2);
+      // Everything up to here is read: give the slots back before the vCPU is told it is done,
+      // so its next submission never waits for space that is already free.
+      mem.store(q, INVQ.HEAD, (i + 1) | 0);
       h.wait(() => {
         const s = statusWord(v);
         mem.store(q, s, seq);

@@ -17,6 +17,8 @@ export class PinStateLock implements Lock {
     private readonly index: number,
     /** A lock held longer than this is a hang: fail loudly instead of waiting forever. */
     private readonly timeoutMs = 5000,
+    /** For the error message: which lock hung. */
+    private readonly name = 'pin-state lock',
   ) {}
 
   lock(): void {
@@ -28,7 +30,7 @@ export class PinStateLock implements Lock {
       if (c === 2 || mem.compareExchange(word, index, 1, 2) !== 0) {
         mem.wait(word, index, 2, 50);
         if (performance.now() > deadline)
-          throw new LockTimeoutError(`pin-state lock not released within ${this.timeoutMs} ms`);
+          throw new LockTimeoutError(`${this.name} not released within ${this.timeoutMs} ms`);
       }
     } while ((c = mem.compareExchange(word, index, 0, 2)) !== 0);
   }

@@ -36,7 +36,7 @@ export class IovaAllocator {
       this.depotBase.push(iovaDepotBase(m.iovaPages, o));
       this.depotCapacity.push(iovaDepotCapacity(m.iovaPages, o));
     }
-    this.lock = new PinStateLock(mem, m.invq, INVQ.IOVA_LOCK, timeoutMs);
+    this.lock = new PinStateLock(mem, m.invq, INVQ.IOVA_LOCK, timeoutMs, 'IOVA lock');
   }
 
   /** A size-aligned IOVA range of at least `pages` pages; -1 if the IOVA space is exhausted. */

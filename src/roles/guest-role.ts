@@ -58,7 +58,9 @@ export class GuestRole extends RoleBase {
     const identity = !isViommu(cfg.policy);
     const net = new NetGuest(mem, m, vcpu, cfg.net, policy, stats, this.oracle, mapHist, cfg.notifyPath.spinUs, unmapLog, identity);
     // Deferred teardown has timers (10 ms flush queue, a few ms optimistic): never sleep past them.
-    const slice = policy.poll ? Math.max(1, Math.min(20, cfg.viommu.flushTimeoutMs, cfg.viommu.optimisticTimeoutMs)) : 20;
+    const timer =
+      cfg.policy === 'viommu-lazy' ? cfg.viommu.flushTimeoutMs : cfg.policy === 'viommu-optimistic' ? cfg.viommu.optimisticTimeoutMs : 20;
+    const slice = Math.max(1, Math.min(20, timer));
 
     while (this.state() === RunState.Running) {
       const posted = net.post();
