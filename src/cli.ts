@@ -23,6 +23,7 @@ import { EXPLORE_COMMANDS, registerExploreCommands } from './explore/cli.js';
 import type { RunOptions } from './run/orchestrator.js';
 import { fmtInt, formatCompareTable, formatRunReport } from './run/table.js';
 import {
+  COMPARISON_PAIRS,
   NOTIFY_PATHS,
   POLICIES,
   PROBE_MODES,
@@ -49,18 +50,7 @@ export interface CliIO {
 const NAME = 'viommu-lab';
 const COMMANDS = ['run', 'compare'] as const;
 const ALL_COMMANDS: readonly string[] = [...COMMANDS, ...EXPLORE_COMMANDS];
-const DEFAULT_PAIRS: [Policy, NotifyPath][] = [
-  ['static', 'trap'],
-  ['passthrough', 'trap'],
-  ['coiommu', 'trap'],
-  ['coiommu', 'sidecore'],
-  ['viommu-strict', 'trap'],
-  ['viommu-strict', 'sidecore'],
-  ['viommu-lazy', 'trap'],
-  ['viommu-lazy', 'sidecore'],
-  ['viommu-optimistic', 'trap'],
-  ['viommu-optimistic', 'sidecore'],
-];
+const DEFAULT_PAIRS = COMPARISON_PAIRS;
 /** compare's per-run duration unless --duration (or --config) says otherwise: 10 runs stay under ~35 s. */
 const COMPARE_DURATION_MS = 2000;
 

@@ -14,7 +14,7 @@ import { defaultScenario } from '../../src/run/config.js';
 import { unmapCycles } from '../../src/run/cost-model.js';
 import { machineSpecFor, runScenario } from '../../src/run/orchestrator.js';
 import { Machine } from '../../src/machine/machine.js';
-import type { NotifyPath, Policy, RunReport, ScenarioConfig } from '../../src/run/types.js';
+import { COMPARISON_PAIRS, type NotifyPath, type Policy, type RunReport, type ScenarioConfig } from '../../src/run/types.js';
 import type { Benchmark, BenchContext } from '../lib/context.js';
 import { spinnerNotes } from '../lib/context.js';
 import type { RoundTrips } from '../lib/messages.js';
@@ -177,17 +177,8 @@ const describeNet = (r: RunReport) =>
   `map p50 ${r.latencyUs.map.p50} µs p99 ${r.latencyUs.map.p99} µs, leaks ${r.protection.leaks}/${r.protection.probes}, ` +
   `${r.parallelism.threads} threads, ${r.parallelism.spinners} steady spinners${r.parallelism.oversubscribed ? ' (oversubscribed)' : ''}`;
 
-const NET_PAIRS: [Policy, NotifyPath][] = [
-  ['passthrough', 'trap'],
-  ['coiommu', 'trap'],
-  ['coiommu', 'sidecore'],
-  ['viommu-strict', 'trap'],
-  ['viommu-strict', 'sidecore'],
-  ['viommu-lazy', 'trap'],
-  ['viommu-lazy', 'sidecore'],
-  ['viommu-optimistic', 'trap'],
-  ['viommu-optimistic', 'sidecore'],
-];
+/** Every pair of the default comparison but static, which is the baseline of each. */
+const NET_PAIRS = COMPARISON_PAIRS.filter(([p]) => p !== 'static');
 
 export const netPolicies: Benchmark[] = NET_PAIRS.map(([policy, notify]) => ({
   name: `net-${policy.replace('viommu-', 'v-')}-${notify}`,

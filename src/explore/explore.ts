@@ -117,20 +117,7 @@ export function explore(
 ): ExploreResult {
   const slice = flatten(path);
   const t0 = performance.now();
-  const res: ExploreResult = {
-    scenario: scenario.name,
-    variant: o.variant,
-    strategy: o.strategy,
-    schedules: 0,
-    steps: 0,
-    maxSteps: 0,
-    forbidden: 0,
-    histogram: {},
-    verdicts: {},
-    slices: [`${path[0].index}/${path[0].count}`],
-    options: o,
-    seconds: 0,
-  };
+  const res = emptyResult(o, [`${path[0].index}/${path[0].count}`]);
   const stopped = () => (o.stopOnForbidden ?? false) && (res.forbidden > 0 || (progress ? Atomics.load(progress, PROGRESS.STOP) !== 0 : false));
   const record = (chooser: Chooser, index: number, skip?: () => boolean) => {
     const r = session.runner.run(chooser);
@@ -181,6 +168,24 @@ export function explore(
 
 export class MergeError extends Error {}
 
+/** A result with nothing counted yet. */
+function emptyResult(o: SearchOptions, slices: string[]): ExploreResult {
+  return {
+    scenario: o.scenario,
+    variant: o.variant,
+    strategy: o.strategy,
+    schedules: 0,
+    steps: 0,
+    maxSteps: 0,
+    forbidden: 0,
+    histogram: {},
+    verdicts: {},
+    slices,
+    options: o,
+    seconds: 0,
+  };
+}
+
 /** The parts of one search must be the shards 0/n .. n-1/n, each once: no gaps, no overlaps. */
 function checkSlices(slices: string[]): void {
   const parsed = slices.map((s) => {
@@ -208,19 +213,7 @@ export function mergeResults(parts: ExploreResult[], as?: string): ExploreResult
         throw new MergeError(`cannot merge: option ${key} ${p.options[key]} differs from ${a.options[key]}`);
   }
   checkSlices(parts.flatMap((p) => p.slices));
-  const out: ExploreResult = {
-    ...a,
-    schedules: 0,
-    steps: 0,
-    maxSteps: 0,
-    forbidden: 0,
-    histogram: {},
-    verdicts: {},
-    firstForbidden: undefined,
-    dfs: undefined,
-    slices: [],
-    seconds: 0,
-  };
+  const out = emptyResult(a.options, []);
   for (const p of parts) {
     out.schedules += p.schedules;
     out.steps += p.steps;
@@ -232,6 +225,7 @@ export function mergeResults(parts: ExploreResult[], as?: string): ExploreResult
     Object.assign(out.verdicts, p.verdicts);
     if (p.firstForbidden && (!out.firstForbidden || p.firstForbidden.index < out.firstForbidden.index))
       out.firstForbidden = p.firstForbidden;
+    if (p.pct) out.pct = out.pct && out.pct.steps >= p.pct.steps ? out.pct : p.pct;
     if (a.strategy === 'dfs') {
       out.exhausted = (out.exhausted ?? true) && p.exhausted === true;
       if (p.dfs)

@@ -21,6 +21,23 @@ export type ProbeMode = (typeof PROBE_MODES)[number];
 export const NOTIFY_PATHS = ['trap', 'sidecore'] as const;
 export type NotifyPath = (typeof NOTIFY_PATHS)[number];
 
+/**
+ * The default comparison (`compare`, `npm start`): every policy on each notify path it has. Static
+ * pinning and passthrough send the host no requests, so they run once.
+ */
+export const COMPARISON_PAIRS: readonly (readonly [Policy, NotifyPath])[] = [
+  ['static', 'trap'],
+  ['passthrough', 'trap'],
+  ['coiommu', 'trap'],
+  ['coiommu', 'sidecore'],
+  ['viommu-strict', 'trap'],
+  ['viommu-strict', 'sidecore'],
+  ['viommu-lazy', 'trap'],
+  ['viommu-lazy', 'sidecore'],
+  ['viommu-optimistic', 'trap'],
+  ['viommu-optimistic', 'sidecore'],
+];
+
 export const WORKLOADS = ['net'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
 
