@@ -68,7 +68,10 @@ const WATCH_LIMIT = 512;
 /** Device side. */
 export class Prober {
   private readonly seen: Int32Array;
+  /** Leaked addresses, probed again until they fault. */
   private watch: Watched[] = [];
+  /** Addresses not probed yet. */
+  private fresh: Watched[] = [];
 
   constructor(
     private readonly m: Machine,
@@ -82,7 +85,11 @@ export class Prober {
     this.seen = new Int32Array(m.spec.vcpus);
   }
 
-  /** Pick up newly unmapped addresses and probe up to `budget` watched ones. Returns probes made. */
+  /**
+   * Pick up newly unmapped addresses and probe up to `budget` of them. A fresh address is probed
+   * first (the moment right after an unmap completed is when a strict-mode bug shows); addresses
+   * that leaked are probed again, after the fresh ones, until they fault. Returns probes made.
+   */
   poll(budget: number): number {
     const m = this.m;
     for (let v = 0; v < m.spec.vcpus; v++) {
@@ -94,39 +101,49 @@ export class Prober {
         const slot = k & (PROBE_LOG.ENTRIES - 1);
         const dma = Atomics.load(log, slotAt(slot)) - 1;
         const atUs = Atomics.load(log, slotAt(slot) + 1);
-        if (dma >= 0) this.watch.push({ vcpu: v, slot, dma, atUs, leakAgeUs: -1 });
+        if (dma >= 0) this.fresh.push({ vcpu: v, slot, dma, atUs, leakAgeUs: -1 });
       }
       this.seen[v] = cur;
     }
-    while (this.watch.length > WATCH_LIMIT) this.finish(this.watch.shift()!);
+    // Beyond the limit, the oldest go unprobed: leaked ones first, then the oldest fresh ones.
+    while (this.watch.length > 0 && this.watch.length + this.fresh.length > WATCH_LIMIT) this.finish(this.watch.shift()!);
+    while (this.fresh.length > WATCH_LIMIT) this.finish(this.fresh.shift()!);
     let probes = 0;
-    for (let n = Math.min(budget, this.watch.length); n > 0; n--) {
-      const w = this.watch.shift()!;
-      if (!this.stillUnmapped(w)) {
-        this.finish(w);
-        continue;
-      }
-      const f = this.translate(w.dma);
-      // Mapped again meanwhile? Then the translation may be the new mapping's: not a probe.
-      if (!this.stillUnmapped(w)) {
-        this.finish(w);
-        continue;
-      }
-      probes++;
-      this.stats[STAT.PROBES]++;
-      if (f >= 0) {
-        this.stats[STAT.PROBE_LEAKS]++;
-        w.leakAgeUs = ageUs(clockUs(this.t0), w.atUs);
-        this.watch.push(w); // keep probing until it faults
-      } else this.finish(w);
+    // (counted once: an address that leaks goes to the back and waits for the next poll)
+    for (let n = Math.min(budget, this.fresh.length + this.watch.length); n > 0; n--) {
+      const w = this.fresh.length > 0 ? this.fresh.pop()! : this.watch.shift()!; // newest fresh first
+      if (this.probe(w)) probes++;
     }
     return probes;
+  }
+
+  /** One probe of a watched address; false if it was mapped again (then it is no probe). */
+  private probe(w: Watched): boolean {
+    if (!this.stillUnmapped(w)) {
+      this.finish(w);
+      return false;
+    }
+    const f = this.translate(w.dma);
+    // Mapped again meanwhile? Then the translation may be the new mapping's: not a probe.
+    if (!this.stillUnmapped(w)) {
+      this.finish(w);
+      return false;
+    }
+    this.stats[STAT.PROBES]++;
+    if (f >= 0) {
+      this.stats[STAT.PROBE_LEAKS]++;
+      w.leakAgeUs = ageUs(clockUs(this.t0), w.atUs);
+      this.watch.push(w); // keep probing until it faults
+    } else this.finish(w);
+    return true;
   }
 
   /** Record the windows of everything still watched (end of run). */
   close(): void {
     for (const w of this.watch) this.finish(w);
+    for (const w of this.fresh) this.finish(w);
     this.watch = [];
+    this.fresh = [];
   }
 
   private stillUnmapped(w: Watched): boolean {
