@@ -58,6 +58,7 @@ const BUGS: [string, Variant][] = [
   ['coiommu-map-vs-unpin', 'pinned-check-before-add'],
   ['coiommu-map-vs-unpin', 'unpin-load-store'],
   ['coiommu-map-vs-unpin', 'no-pin-lock'],
+  ['coiommu-map-vs-unpin', 'doorbell-without-bump'],
   ['coiommu-two-vcpus-same-page', 'pinned-before-map'],
   ['coiommu-force-unpin-vs-map', 'no-pin-lock'],
   ['viommu-unmap-vs-dma', 'wait-before-flush'],

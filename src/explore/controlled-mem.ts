@@ -138,10 +138,10 @@ export class ControlledMem implements SharedMem {
   }
 
   /**
-   * A wait is a step. If the word already differs it returns at once; otherwise the thread is
-   * blocked, and the scheduler may run it again once the word has changed ("ok") or, when every
-   * thread is blocked, let its timeout fire ("timed-out"). Waits on value, not on notify: every
-   * wait in the protocol code has a timeout and re-checks, so this is the behaviour that matters.
+   * A wait is a step, with Atomics.wait's meaning. If the word already differs it returns at once;
+   * otherwise the thread blocks until another thread's notify on the same word wakes it ("ok"),
+   * or, when every live thread is blocked, the scheduler lets its timeout fire ("timed-out"). A
+   * change of the word alone wakes nobody: a missing notify is a lost wake-up, and it shows.
    */
   wait(a: Int32Array, i: number, value: number): WaitResult {
     this.turn(OP.wait, a, i, value);
@@ -151,6 +151,8 @@ export class ControlledMem implements SharedMem {
       return 'not-equal';
     }
     this.done(now, now, 1);
+    // Blocked from here on, in the same step: no notify can fall between the check and the block.
+    Atomics.store(this.sched, this.base + SCHED.NOTIFIED, 0);
     this.turn(OP.wake, a, i, value, ThreadState.Blocked);
     const why = Atomics.load(this.sched, this.base + SCHED.WAKE);
     const after = Atomics.load(a, i);
@@ -159,8 +161,23 @@ export class ControlledMem implements SharedMem {
   }
 
   /** Not a scheduling point: blocked threads are woken by the value they wait on changing. */
-  notify(): number {
-    return 0;
+  /** A step: wake up to `count` threads blocked on this word (lowest thread first), as Atomics.notify. */
+  notify(a: Int32Array, i: number, count = Infinity): number {
+    this.turn(OP.notify, a, i, count === Infinity ? -1 : count);
+    const [buf, addr] = this.where(a, i);
+    const s = this.sched;
+    let woken = 0;
+    for (let t = 0; t < SCHED.MAX_THREADS && woken < count; t++) {
+      const b = SCHED.THREADS + t * SCHED.THREAD_WORDS;
+      if (b === this.base || Atomics.load(s, b + SCHED.STATE) !== ThreadState.Blocked) continue;
+      if (Atomics.load(s, b + SCHED.BUF) !== buf || Atomics.load(s, b + SCHED.ADDR) !== addr) continue;
+      if (Atomics.load(s, b + SCHED.NOTIFIED) !== 0) continue;
+      Atomics.store(s, b + SCHED.NOTIFIED, 1);
+      woken++;
+    }
+    const v = Atomics.load(a, i);
+    this.done(v, v, woken);
+    return woken;
   }
 
   /** The thread's script finished (or threw): report and let the scheduler go on. */

@@ -12,6 +12,7 @@ export type Verdict = (typeof VERDICTS)[number];
 export const STEP_LIMIT = 'step limit reached (a livelock, or raise --max-steps)';
 export const THREAD_ERROR = 'a thread threw';
 export const DEADLOCK = 'deadlock: every thread kept waiting on words nobody changed';
+export const LOST_WAKEUP = 'lost wake-up: a waiter was never notified and went on only when its wait timed out';
 
 export interface ThreadCtx {
   mem: SharedMem;

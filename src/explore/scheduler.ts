@@ -4,7 +4,7 @@
 import { OPS, SCHED, SCHED_ERROR_CHARS, ThreadState, schedErrorBase, type OpName } from '../machine/layout.js';
 import { Machine } from '../machine/machine.js';
 import type { Variant } from '../run/types.js';
-import { DEADLOCK, STEP_LIMIT, THREAD_ERROR, type Scenario } from './scenario.js';
+import { DEADLOCK, LOST_WAKEUP, STEP_LIMIT, THREAD_ERROR, verdictOf, type Scenario } from './scenario.js';
 
 /** Forced timeouts in one schedule beyond which it is called a deadlock. */
 export const DEADLOCK_TIMEOUTS = 32;
@@ -90,13 +90,6 @@ export class ScheduleRunner {
     }
   }
 
-  private valueAt(t: number): number {
-    const b = this.base(t);
-    const buf = Atomics.load(this.sched, b + SCHED.BUF);
-    const addr = Atomics.load(this.sched, b + SCHED.ADDR);
-    return Atomics.load(buf === 0 ? this.all : this.scratch, addr);
-  }
-
   /** Name of a word, for traces: region[index] in the machine, or scratch[index]. */
   addressName(buf: number, addr: number): string {
     if (buf === 1) return `scratch[${addr}]`;
@@ -142,7 +135,7 @@ export class ScheduleRunner {
         if (s === ThreadState.Ready) enabled.push(t);
         else if (s === ThreadState.Blocked) {
           blocked++;
-          if (this.valueAt(t) !== Atomics.load(sched, this.base(t) + SCHED.VALUE)) enabled.push(t);
+          if (Atomics.load(sched, this.base(t) + SCHED.NOTIFIED) !== 0) enabled.push(t); // woken by a notify
         }
       }
       let timeout = false;
@@ -211,7 +204,12 @@ export class ScheduleRunner {
     if (deadlocked) outcome = DEADLOCK;
     else if (limited) outcome = STEP_LIMIT;
     else if (errors.length > 0) outcome = THREAD_ERROR;
-    else outcome = this.scenario.outcome(results, this.m, this.scratch);
+    else {
+      outcome = this.scenario.outcome(results, this.m, this.scratch);
+      // Every live thread waiting is a lost wake-up here (each scenario thread ends by itself and
+      // wakes whoever waits for it); unless something worse happened, that is the outcome.
+      if (forcedTimeouts > 0 && verdictOf(this.scenario, outcome) !== 'FORBIDDEN') outcome = LOST_WAKEUP;
+    }
     return { outcome, steps: choices.length, choices, results, trace, timeouts: forcedTimeouts, ...(errors.length ? { errors } : {}) };
   }
 

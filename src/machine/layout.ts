@@ -181,6 +181,7 @@ export function iovaDepotBase(iovaPages: number, order: number): number {
 // generation is still in flight. See src/mem/iotlb.ts.
 export const IOTLB_LOG = {
   GEN: 0,
+  HOST_PARKED: 1, // the host sleeps in drain() until the device's access ends
   ACTIVE: LINE_WORDS,
   ENTRIES: LINE_WORDS * 2, // [iova, pages] per generation, indexed gen % SIZE
   SIZE: 64,
@@ -332,7 +333,7 @@ export const SCHED = {
   BUF: 3, // 0 = machine buffer, 1 = scenario scratch
   ADDR: 4, // word index in that buffer
   VALUE: 5, // operand (wait, compareExchange: expected value)
-  WAKE: 6, // why a blocked wait returns: 1 ok, 2 timed out
+  WAKE: 6, // why a blocked wait returns: 1 notified, 2 timed out (written when it is resumed)
   RESULT: 7, // the thread's result code when DONE
   PREV_BEFORE: 8,
   PREV_AFTER: 9,
@@ -340,6 +341,7 @@ export const SCHED = {
   ABORT: 11,
   SPIN_STOP: 12, // the scheduler picked another thread: stop spinning for GO and park
   VALUE2: 13, // compareExchange: the replacement
+  NOTIFIED: 14, // a notify on the word this blocked thread waits on has woken it
   THREAD_WORDS: LINE_WORDS,
   MAX_THREADS: 8,
   /** Scenario scratch words (mailboxes between scenario threads). */
@@ -354,5 +356,5 @@ export const schedWords = (): number => schedErrorBase(SCHED.MAX_THREADS);
 export const ThreadState = { Idle: 0, Running: 1, Ready: 2, Blocked: 3, Done: 4, Error: 5 } as const;
 
 /** Operation codes of the SharedMem interface, as the scheduler and traces see them. */
-export const OPS = ['load', 'store', 'add', 'sub', 'or', 'and', 'compareExchange', 'wait', 'wake'] as const;
+export const OPS = ['load', 'store', 'add', 'sub', 'or', 'and', 'compareExchange', 'wait', 'wake', 'notify'] as const;
 export type OpName = (typeof OPS)[number];

@@ -16,7 +16,7 @@
 import { IOTLB_LOG, STAT } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
-import { spinUntilChanged } from '../notify/park.js';
+import { parkUntilChanged, spinUntilChanged, wakeIfParked } from '../notify/park.js';
 
 /**
  * Memory reads one walk costs. The flat shadow table stands for a 4-level radix table (VT-d
@@ -68,9 +68,11 @@ export class Iotlb {
     if (g !== this.gen) this.applyFlushes(g);
   }
 
-  /** End the access: no translation of this device is in flight any more. */
+  /** End the access: no translation of this device is in flight any more (wake a draining host). */
   end(): void {
-    this.mem.store(this.m.iotlbLog, IOTLB_LOG.ACTIVE, IOTLB_LOG.IDLE);
+    const log = this.m.iotlbLog;
+    this.mem.store(log, IOTLB_LOG.ACTIVE, IOTLB_LOG.IDLE);
+    wakeIfParked(this.mem, log, IOTLB_LOG.ACTIVE, log, IOTLB_LOG.HOST_PARKED);
   }
 
   /** Translate one IOVA page (between begin and end). The frame, or -1 for a fault. */
@@ -183,7 +185,7 @@ export class IotlbFlusher {
       // An access is one page of DMA: short, unless its thread was descheduled. Spin, then nap.
       if (spinUntilChanged(mem, log, IOTLB_LOG.ACTIVE, a, 20)) continue;
       if (deadline === 0) deadline = performance.now() + this.timeoutMs;
-      mem.wait(log, IOTLB_LOG.ACTIVE, a, 1);
+      parkUntilChanged(mem, log, IOTLB_LOG.ACTIVE, a, log, IOTLB_LOG.HOST_PARKED, 1);
       if (performance.now() > deadline)
         throw new IotlbTimeoutError(`device IOTLB flush not acknowledged within ${this.timeoutMs} ms (device stuck in an access?)`);
     }

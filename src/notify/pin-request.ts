@@ -5,7 +5,7 @@
 import { CTL, SLOT, SLOT_MAX_PAGES, STAT } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
-import type { NotifyPath } from '../run/types.js';
+import type { NotifyPath, Variant } from '../run/types.js';
 import { parkUntilChanged, spinUntilChanged, wakeIfParked } from './park.js';
 
 export class RequestTimeoutError extends Error {}
@@ -31,6 +31,7 @@ export class SlotRequester implements PinRequester {
     private readonly timeoutMs: number,
     /** Guest stats block: exits and sidecore wake-ups are counted here. */
     private readonly stats: Float64Array,
+    private readonly variant: Variant = 'none',
   ) {
     this.base = vcpu * SLOT.WORDS;
   }
@@ -46,7 +47,8 @@ export class SlotRequester implements PinRequester {
     if (this.path === 'trap') {
       // The doorbell write is the exit: bump it and wake the host thread if it sleeps.
       this.stats[STAT.EXITS]++;
-      mem.add(m.control, CTL.HOST_DOORBELL, 1);
+      // planted bug: a sleeping host that re-checks the doorbell before it sleeps misses this request
+      if (this.variant !== 'doorbell-without-bump') mem.add(m.control, CTL.HOST_DOORBELL, 1);
       wakeIfParked(mem, m.control, CTL.HOST_DOORBELL, m.control, CTL.HOST_PARKED);
     } else if (mem.load(m.control, CTL.SIDECORE_PARKED) !== 0) {
       this.stats[STAT.SIDECORE_WAKEUPS]++;

@@ -52,7 +52,7 @@ export class GuestRole extends RoleBase {
       const iovas = new IovaAllocator(mem, m, undefined, cfg.watchdogMs, unmapLog && ((iova) => unmapLog.forget(iova)));
       policy = new ViommuGuest(mem, m, queue, iovas, mode, cfg.viommu, stats, unmapLog);
     } else {
-      const requester = new SlotRequester(cfg.notify, mem, m, vcpu, spin, cfg.watchdogMs, stats);
+      const requester = new SlotRequester(cfg.notify, mem, m, vcpu, spin, cfg.watchdogMs, stats, cfg.variant);
       policy = new CoiommuGuest(mem, m, new TimedRequester(requester, pinHist), stats, cfg.variant);
     }
     const identity = !isViommu(cfg.policy);

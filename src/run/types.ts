@@ -52,6 +52,7 @@ export const VARIANTS = [
   'pinned-before-map', // host sets PINNED before the host IOMMU mapping exists
   'no-pin-lock', // pin and unpin without the pin-state lock
   'wait-before-flush', // vIOMMU host completes the wait descriptor before it flushes the device IOTLB
+  'doorbell-without-bump', // a trapping vCPU notifies the host without bumping the doorbell: a lost wake-up
 ] as const;
 export type Variant = (typeof VARIANTS)[number];
 

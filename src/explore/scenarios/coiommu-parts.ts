@@ -8,6 +8,7 @@ import { DmaEngine } from '../../mem/dma.js';
 import { readStamp } from '../../mem/payload.js';
 import { HostMemory } from '../../mem/host-memory.js';
 import { NO_LOCK, PinStateLock, type Lock } from '../../notify/lock.js';
+import { parkUntilChanged, wakeIfParked } from '../../notify/park.js';
 import { SlotRequester, serveSlots } from '../../notify/pin-request.js';
 import { CoiommuGuest } from '../../protocol/coiommu-guest.js';
 import { CoiommuHost } from '../../protocol/coiommu-host.js';
@@ -52,7 +53,7 @@ export function hostParts(ctx: ThreadCtx) {
 export function guestParts(ctx: ThreadCtx, vcpu: number) {
   const { mem, m, variant } = ctx;
   const stats = m.statsBlock(ctx.thread);
-  const requester = new SlotRequester('trap', mem, m, vcpu, 0, LOCK_TIMEOUT_MS, stats);
+  const requester = new SlotRequester('trap', mem, m, vcpu, 0, LOCK_TIMEOUT_MS, stats, variant);
   const guest = new CoiommuGuest(mem, m, requester, stats, variant);
   const dma = new DmaEngine(mem, m, stats, new Oracle(m.control, 'device', 0));
   return { guest, dma, stats };
@@ -78,24 +79,36 @@ export function mapDmaUnmap(ctx: ThreadCtx, vcpu: number, g: number, verify = tr
   }
   if (stats[STAT.PIN_REQUESTS] > 0) res |= VCPU.REQUESTED;
   mem.add(scratch, SCRATCH.DONE, 1);
-  mem.add(m.control, CTL.HOST_DOORBELL, 1);
+  ringHost(ctx);
   return res;
 }
 
+/** Ring the host's doorbell as a trapping vCPU does: bump it, notify if the host sleeps. */
+export function ringHost(ctx: ThreadCtx): void {
+  const { mem, m } = ctx;
+  mem.add(m.control, CTL.HOST_DOORBELL, 1);
+  wakeIfParked(mem, m.control, CTL.HOST_DOORBELL, m.control, CTL.HOST_PARKED);
+}
+
 /**
- * The hypervisor's trap service, reduced to its loop: serve raised slots with the real pin
- * handler, sleep on the doorbell, leave once every vCPU is done. The doorbell value is read
- * before the slots, so a request raised after the scan still changes it.
+ * The hypervisor's trap loop, reduced to its core: do one round of work, leave once `vcpus`
+ * vCPUs are done, else sleep on the doorbell (raising HOST_PARKED, as the hypervisor role does).
+ * The doorbell value is read before the work, so a request raised after it still wakes the host.
  */
-export function servePinRequests(ctx: ThreadCtx, vcpus: number, coiommu: CoiommuHost): number {
+export function hostLoop(ctx: ThreadCtx, vcpus: number, work: () => number): number {
   const { mem, m, scratch } = ctx;
-  let served = 0;
+  let done = 0;
   for (;;) {
     const seq = mem.load(m.control, CTL.HOST_DOORBELL);
-    served += serveSlots(mem, m, (g) => coiommu.pin(g));
-    if (mem.load(scratch, SCRATCH.DONE) >= vcpus) return served;
-    mem.wait(m.control, CTL.HOST_DOORBELL, seq, 1000);
+    done += work();
+    if (mem.load(scratch, SCRATCH.DONE) >= vcpus) return done;
+    parkUntilChanged(mem, m.control, CTL.HOST_DOORBELL, seq, m.control, CTL.HOST_PARKED, 1000);
   }
+}
+
+/** The hypervisor's trap service for pin requests: the real pin handler over the raised slots. */
+export function servePinRequests(ctx: ThreadCtx, vcpus: number, coiommu: CoiommuHost): number {
+  return hostLoop(ctx, vcpus, () => serveSlots(ctx.mem, ctx.m, (g) => coiommu.pin(g)));
 }
 
 /** Set-up: page g pinned by the host as the real pin handler would leave it, map count 0. */

@@ -41,7 +41,7 @@ export const mapVsUnpin: Scenario = {
     'A vCPU maps page G (pinned, idle: the entry is exactly PINNED) and the device DMAs into it, while the lazy ' +
     'unpin worker runs one scan round and the pin handler serves requests. The unpin must never win against a map.',
   threads: ['vcpu0', 'pin-handler', 'unpin-scan'],
-  variants: ['none', 'pinned-check-before-add', 'unpin-load-store', 'no-pin-lock'],
+  variants: ['none', 'pinned-check-before-add', 'unpin-load-store', 'no-pin-lock', 'doorbell-without-bump'],
   spec: SPEC(1),
   setup(m) {
     pinFreeRunning(m, G, false);

@@ -2,7 +2,6 @@
 // against a device that holds the IOVA's translation in its IOTLB and accesses it again. Once the
 // guest has seen the wait descriptor complete, no device access that starts afterwards may
 // translate the IOVA: the host must flush the IOTLB before it completes the wait.
-import { CTL } from '../../machine/layout.js';
 import type { Machine } from '../../machine/machine.js';
 import { freeRunning } from '../../machine/shared-mem.js';
 import { HostMemory } from '../../mem/host-memory.js';
@@ -14,12 +13,12 @@ import { ViommuGuest } from '../../protocol/viommu-guest.js';
 import { ViommuHost } from '../../protocol/viommu-host.js';
 import type { ViommuConfig } from '../../run/types.js';
 import type { Scenario, ThreadCtx } from '../scenario.js';
-import { lockFor } from './coiommu-parts.js';
+import { SCRATCH, hostLoop, lockFor, ringHost } from './coiommu-parts.js';
 
 const G = 1; // guest page
 const I = 2; // its IOVA page
 const TIMEOUT_MS = 30_000;
-const S = { DONE: 0, UNMAPPED: 1 } as const;
+const S = { UNMAPPED: 1 } as const; // word 0 is SCRATCH.DONE
 const CFG: ViommuConfig = {
   queueEntries: 4,
   iotlbEntries: 4,
@@ -42,23 +41,17 @@ function vcpu(ctx: ThreadCtx): number {
   const guest = new ViommuGuest(mem, m, queue, new IovaAllocator(mem, m, 8, TIMEOUT_MS), 'strict', CFG, stats);
   guest.unmap(I, G, 1); // strict: clear the entry, invalidate, wait for the wait descriptor
   mem.store(scratch, S.UNMAPPED, 1); // from here on, the IOVA must fault
-  mem.add(scratch, S.DONE, 1);
-  mem.add(m.control, CTL.HOST_DOORBELL, 1);
+  mem.add(scratch, SCRATCH.DONE, 1);
+  ringHost(ctx);
   return 0;
 }
 
-/** The hypervisor's trap service for the invalidation queue, reduced to its loop. */
+/** The hypervisor's trap service for the invalidation queue. */
 function host(ctx: ThreadCtx): number {
-  const { mem, m, scratch } = ctx;
+  const { mem, m } = ctx;
   const stats = m.statsBlock(ctx.thread);
   const h = new ViommuHost(mem, m, new HostMemory(mem, m, stats), lockFor(mem, m, 'none'), stats, ctx.variant, TIMEOUT_MS);
-  let consumed = 0;
-  for (;;) {
-    const seq = mem.load(m.control, CTL.HOST_DOORBELL);
-    consumed += h.processQueue();
-    if (mem.load(scratch, S.DONE) >= 1) return consumed;
-    mem.wait(m.control, CTL.HOST_DOORBELL, seq, 1000);
-  }
+  return hostLoop(ctx, 1, () => h.processQueue());
 }
 
 /** Two accesses to IOVA I through the device IOTLB; the first fills it (if I is still mapped). */
