@@ -1,6 +1,7 @@
 // Benchmark results: every figure is a ratio against a baseline measured in the same run, taken
 // in the direction its target states, then printed as a table or as JSON.
 import { mergeHistograms, percentilesUs } from '../../src/run/latency.js';
+import { grid } from '../../src/run/table.js';
 import type { Percentiles } from '../../src/run/types.js';
 import type { RoundTrips } from './messages.js';
 
@@ -109,15 +110,6 @@ export function describeRoundTrips(s: RoundTripSummary, extra = ''): string {
 
 // ---- output ----
 
-function grid(header: string[], rows: string[][], right: Set<number>): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
-}
 
 export function formatTable(results: BenchResult[]): string {
   const header = ['benchmark', 'value', 'baseline', 'unit', 'ratio', 'target', 'result', 'spinning'];
@@ -131,7 +123,7 @@ export function formatTable(results: BenchResult[]): string {
     r.pass === null ? '-' : r.pass ? 'PASS' : 'FAIL',
     String(r.spinningThreads),
   ]);
-  const out = grid(header, rows, new Set([1, 2, 4, 7]));
+  const out = grid(header, rows, new Set([1, 2, 4, 7])).split('\n');
   out.push('');
   for (const r of results) {
     out.push(`${r.name}: ratio = ${r.ratioOf}, target ${r.target}`);

@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { ConfigError } from '../run/config.js';
-import { fmtInt } from '../run/table.js';
+import { fmtInt, grid } from '../run/table.js';
 import { ScheduleDivergedError } from './choosers.js';
 import {
   DEFAULT_MAX_STEPS,
@@ -111,12 +111,6 @@ function writableFile(field: string, file: string): void {
 
 // ---- human output -----------------------------------------------------------------------------
 
-function table(head: string[], rows: string[][], right: number[] = []): string {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const cell = (c: string, i: number) => (right.includes(i) ? c.padStart(w[i]) : c.padEnd(w[i]));
-  const line = (r: string[]) => r.map(cell).join('  ').trimEnd();
-  return [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
-}
 
 export function formatExplore(r: ExploreResult): string {
   const s = scenarioByName(r.scenario);
@@ -153,7 +147,7 @@ export function formatExplore(r: ExploreResult): string {
         `per schedule (n=${r.pct.threads} threads, k=${r.pct.steps} steps); all ${fmtInt(o.budget)} schedules miss it with ` +
         `probability <= ${r.pct.missAll.toPrecision(3)}`,
     );
-  lines.push('', table(['verdict', 'count', 'outcome'], rows, [1]), '');
+  lines.push('', grid(['verdict', 'count', 'outcome'], rows, new Set([1])), '');
   if (r.firstForbidden) {
     lines.push(`FORBIDDEN outcomes: ${fmtInt(r.forbidden)}. First: ${r.firstForbidden.outcome}`);
     lines.push(`  schedule: ${r.firstForbidden.schedule}`, `  replay:   ${r.firstForbidden.replay}`);

@@ -135,7 +135,7 @@ export class DfsSearch {
   }
 
   /** Run, but not counted: a repeat from a lower bound, or another slice's schedule. */
-  skip(): boolean {
+  uncounted(): boolean {
     return this.repeated() || !this.counts();
   }
 

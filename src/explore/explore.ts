@@ -147,7 +147,7 @@ export function explore(
     for (let i = 0; i < budget && !stopped(); ) {
       const chooser = dfs.next();
       if (!chooser) break;
-      if (record(chooser, i * slice.count + slice.index, () => dfs.skip())) i++;
+      if (record(chooser, i * slice.count + slice.index, () => dfs.uncounted())) i++;
       else repeats++;
     }
     res.exhausted = !dfs.hasMore();

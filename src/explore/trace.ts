@@ -2,6 +2,7 @@
 // one track per scenario thread (open it at ui.perfetto.dev or chrome://tracing).
 import { CTL, SLOT } from '../machine/layout.js';
 import type { Scenario } from './scenario.js';
+import { grid } from '../run/table.js';
 import type { TraceStep } from './scheduler.js';
 
 const nameOf = (table: Record<string, number>, value: number): string | undefined =>
@@ -29,10 +30,7 @@ export function formatTrace(s: Scenario, trace: readonly TraceStep[]): string {
     t.op === 'load' ? '' : t.replacement !== undefined ? `${hex(t.operand)} => ${hex(t.replacement)}` : hex(t.operand),
     `${hex(t.before)} -> ${hex(t.after)}${t.timedOut ? ' (timed out)' : ''}`,
   ]);
-  const head = ['step', 'thread', 'op', 'word', 'operand', 'before -> after'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+  return grid(['step', 'thread', 'op', 'word', 'operand', 'before -> after'], rows) + '\n';
 }
 
 interface TraceEvent {

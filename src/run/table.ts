@@ -59,7 +59,7 @@ function firstViolationLine(r: RunReport): string | undefined {
 }
 
 /** Lays out rows under a header; columns listed in `right` are right-aligned. */
-function grid(header: string[], rows: string[][], right: Set<number>): string {
+export function grid(header: string[], rows: string[][], right: Set<number> = new Set()): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
     cells
