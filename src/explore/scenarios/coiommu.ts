@@ -20,6 +20,14 @@ const G = 1;
 const LOST_UPDATE = 'the scan unpinned a page a vCPU mapped meanwhile, and the vCPU saw it pinned (a lost DTT update)';
 const SPEC = (vcpus: number) => ({ guestPages: 4, vcpus, hostFrames: 4, dataFrames: 4, ringEntries: 2 });
 
+/** What every coIOMMU scenario forbids (safetyOutcome's answers). */
+const SAFETY = {
+  [MAP_FAILED]: 'FORBIDDEN',
+  [UNSAFE_DMA]: 'FORBIDDEN',
+  [BAD_ACCOUNTING]: 'FORBIDDEN',
+  [LOST_PAYLOAD]: 'FORBIDDEN',
+} as const;
+
 /**
  * Violations first: whatever else happened, an unsafe DMA, a lost payload or broken accounting is
  * the outcome. Contents are checked where one vCPU owns the page (two DMAs into one shared page
@@ -66,10 +74,7 @@ export const mapVsUnpin: Scenario = {
     'map came first: the scan backed off, no pin request': 'ACCEPTABLE',
     'scan came first: the page was unpinned, the vCPU asked for it again': 'INTERESTING',
     [LOST_UPDATE]: 'FORBIDDEN',
-    [MAP_FAILED]: 'FORBIDDEN',
-    [UNSAFE_DMA]: 'FORBIDDEN',
-    [BAD_ACCOUNTING]: 'FORBIDDEN',
-    [LOST_PAYLOAD]: 'FORBIDDEN',
+    ...SAFETY,
   },
 };
 
@@ -97,10 +102,7 @@ export const twoVcpusSamePage: Scenario = {
   outcomes: {
     'both vCPUs asked for the pin': 'ACCEPTABLE',
     'one vCPU asked, the other found the page pinned': 'ACCEPTABLE',
-    [MAP_FAILED]: 'FORBIDDEN',
-    [UNSAFE_DMA]: 'FORBIDDEN',
-    [BAD_ACCOUNTING]: 'FORBIDDEN',
-    [LOST_PAYLOAD]: 'FORBIDDEN',
+    ...SAFETY,
   },
 };
 
@@ -144,9 +146,6 @@ export const forceUnpinVsMap: Scenario = {
     'reclaimed first: the vCPU faulted the page back in and pinned it': 'INTERESTING',
     'reclaimed after the vCPU was done with the page': 'ACCEPTABLE',
     'force-unpinned, but the vCPU pinned it again before the reclaim': 'INTERESTING',
-    [MAP_FAILED]: 'FORBIDDEN',
-    [UNSAFE_DMA]: 'FORBIDDEN',
-    [BAD_ACCOUNTING]: 'FORBIDDEN',
-    [LOST_PAYLOAD]: 'FORBIDDEN',
+    ...SAFETY,
   },
 };
