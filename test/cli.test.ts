@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { main, type RunScenario } from '../src/cli.js';
-import type { RunReport, ScenarioConfig } from '../src/run/types.js';
+import { main, type RunScenario } from '../src/cli/main.js';
+import type { RunReport } from '../src/core/types.js';
+import type { ScenarioConfig } from '../src/lab/scenario.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -96,7 +97,7 @@ describe('usage errors exit 2 and name the flag and the value', () => {
     expect(msg).toContain('--reuse-distance');
   });
   it('unknown flag', () => expectUsageError(['run', '--polcy', 'static'], "unknown option '--polcy'"));
-  it('unknown command', () => expectUsageError(['bench'], "unknown command 'bench'"));
+  it('unknown command', () => expectUsageError(['frobnicate'], "unknown command 'frobnicate'"));
   it('missing option argument', () => expectUsageError(['run', '--seed'], '--seed'));
   it('excess arguments', () => expectUsageError(['run', 'static'], 'too many arguments'));
   it('bad --cost key', async () => {
@@ -259,6 +260,60 @@ describe('runs (with a stand-in orchestrator)', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('viommu-lab: run failed: device worker crashed: boom\n');
   });
+
+  it('a failed run --json still prints one JSON object, with the error', async () => {
+    const r = await cli(['run', '--json', '--policy', 'coiommu'], async () => {
+      throw new Error('watchdog: sidecore made no progress');
+    });
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout) as { error: string; policy: string };
+    expect(out.error).toContain('watchdog: sidecore');
+    expect(out.policy).toBe('coiommu');
+  });
+
+  it('compare keeps and prints the runs that finished before one failed, and marks the failed row', async () => {
+    const r = await cli(['compare', '--policies', 'static/trap,coiommu/trap,coiommu/sidecore'], async (cfg) => {
+      if (cfg.policy === 'coiommu' && cfg.notify === 'trap') throw new Error('guest vCPU 0 crashed');
+      return fakeReport(cfg);
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^static\s+-\s+411,522/m);
+    expect(r.stdout).toMatch(/^coiommu\s+trap\s+FAILED/m);
+    expect(r.stdout).not.toMatch(/coiommu\s+sidecore/);
+    expect(r.stderr).toContain('coiommu/trap: guest vCPU 0 crashed');
+  });
+
+  it('refuses a notify path the policy does not have', async () => {
+    await expectUsageError(['compare', '--policies', 'static/sidecore'], '--policies "static/sidecore"', 'static runs on trap only');
+    await expectUsageError(['run', '--policy', 'passthrough', '--notify', 'sidecore'], '--notify "sidecore"', 'trap only');
+    // without --notify, a policy that sends the host nothing simply runs on its own path
+    const seen: string[] = [];
+    const r = await cli(['run', '--policy', 'static', '--json'], async (cfg) => (seen.push(cfg.notify), fakeReport(cfg)));
+    expect(r.code).toBe(0);
+    expect(seen).toEqual(['trap']);
+  });
+
+  it('prints - for figures that do not apply to the policy', async () => {
+    const r = await cli(['run', '--policy', 'viommu-strict', '--notify', 'trap'], async (cfg) => fakeReport(cfg));
+    expect(r.stdout).toMatch(/pin request:\s+-\n/);
+    expect(r.stdout).toMatch(/pin requests:\s+-\n/);
+    const c = await cli(['run', '--policy', 'coiommu', '--notify', 'trap'], async (cfg) => fakeReport(cfg));
+    expect(c.stdout).toMatch(/inval submit:\s+-\n/);
+  });
+});
+
+describe('version and benchmarks', () => {
+  it('--version prints the package version', async () => {
+    const r = await cli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('bench --list names the benchmarks', async () => {
+    const r = await cli(['bench', '--list']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('net-dma');
+  });
 });
 
 describe('the bin launcher', () => {
@@ -273,5 +328,12 @@ describe('the bin launcher', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('viommu-lab: invalid --policy "nope": allowed values are static, coiommu');
     expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('stops quietly when its reader goes away (| head)', () => {
+    const r = spawnSync('bash', ['-c', `node ${join(root, 'bin/viommu-lab.js')} run --help | head -1`], { cwd: root, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(0);
+    expect(r.stderr).not.toMatch(/EPIPE|Error/);
+    expect(r.stdout).toContain('Usage: viommu-lab run');
   });
 });

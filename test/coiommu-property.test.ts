@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { CTL, STAT } from '../src/machine/layout.js';
 import { freeRunning } from '../src/machine/shared-mem.js';
 import { readStamp } from '../src/mem/payload.js';
-import { OLD_GENERATION_PERIOD } from '../src/protocol/coiommu-host.js';
-import { ACCESSED, MAP_COUNT_MASK, PINNED } from '../src/protocol/dtt.js';
+import { OLD_GENERATION_PERIOD } from '../src/policies/coiommu/host.js';
+import { ACCESSED, MAP_COUNT_MASK, PINNED } from '../src/policies/coiommu/dtt.js';
 import { makeRig, type Rig } from './helpers/inline-host.js';
 
 const P = 6; // guest pages

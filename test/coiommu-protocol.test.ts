@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { CTL, SLOT_MAX_PAGES, STAT } from '../src/machine/layout.js';
 import { freeRunning } from '../src/machine/shared-mem.js';
 import { readStamp } from '../src/mem/payload.js';
-import { OLD_GENERATION_PERIOD } from '../src/protocol/coiommu-host.js';
-import { ACCESSED, PINNED, maxMapCount } from '../src/protocol/dtt.js';
+import { OLD_GENERATION_PERIOD } from '../src/policies/coiommu/host.js';
+import { ACCESSED, PINNED, maxMapCount } from '../src/policies/coiommu/dtt.js';
 import { makeRig, type Rig } from './helpers/inline-host.js';
 
 /** Everything the host keeps about one pinned page agrees: DTT PINNED, IOMMU entry, frame owner and pin. */

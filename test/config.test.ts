@@ -5,12 +5,12 @@ import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
   DEFAULT_COST_TABLE,
-  ScenarioSchema,
   defaultScenario,
   loadConfigFile,
   resolveScenario,
   type PartialScenario,
-} from '../src/run/config.js';
+} from '../src/lab/config.js';
+import { scenarioSchema } from '../src/lab/scenario.js';
 
 /** The ConfigError a call throws (fails the test if it does not throw one). */
 function configError(fn: () => unknown): ConfigError {
@@ -28,7 +28,7 @@ const bad = (partial: unknown) => configError(() => resolveScenario(partial as P
 describe('defaults', () => {
   it('are valid and match the design', () => {
     const d = defaultScenario();
-    expect(ScenarioSchema.safeParse(d).success).toBe(true);
+    expect(scenarioSchema().safeParse(d).success).toBe(true);
     expect(resolveScenario({})).toEqual(d);
     expect(d.guestPages * 4096).toBe(2 ** 30);
     expect(d.costTable).toEqual(DEFAULT_COST_TABLE);

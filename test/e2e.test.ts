@@ -1,8 +1,8 @@
 // End to end on real workers over real shared memory: every policy x notify path runs the net
 // workload with the oracle on, and the shape the papers predict holds.
 import { describe, expect, it } from 'vitest';
-import { runScenario } from '../src/run/orchestrator.js';
-import type { RunReport } from '../src/run/types.js';
+import { runScenario } from '../src/lab/orchestrator.js';
+import type { RunReport } from '../src/core/types.js';
 import { smallScenario } from './helpers/scenario.js';
 
 function expectClean(r: RunReport): void {

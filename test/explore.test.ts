@@ -8,15 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli.js';
+import { main } from '../src/cli/main.js';
 import { RandomChooser } from '../src/explore/choosers.js';
 import { explore, mergeResults, type SearchOptions, type Strategy } from '../src/explore/explore.js';
 import { exploreParallel } from '../src/explore/parallel.js';
 import { replay } from '../src/explore/replay.js';
-import { STEP_LIMIT, verdictOf } from '../src/explore/scenario.js';
-import { scenarioByName } from '../src/explore/scenarios/index.js';
+import { STEP_LIMIT, verdictOf } from '../src/core/scenario.js';
+import { scenarioByName } from '../src/explore/scenarios.js';
 import { ExploreSession } from '../src/explore/session.js';
-import type { Variant } from '../src/run/types.js';
+import type { Variant } from '../src/core/types.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -110,7 +110,7 @@ describe('determinism', () => {
     }
   });
 
-  const node = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  const node = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
 
   it('the same search gives the same result in two processes, and its schedule the same trace', () => {
     const args = ['explore', '--scenario', 'coiommu-map-vs-unpin', '--variant', 'unpin-load-store', '--strategy', 'random', '--seed', '7', '--budget', '80', '--json'];

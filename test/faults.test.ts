@@ -1,7 +1,7 @@
 // A role that crashes or hangs ends the run with an error naming it, and no worker survives.
 import { describe, expect, it } from 'vitest';
-import { RunError } from '../src/run/errors.js';
-import { runScenario } from '../src/run/orchestrator.js';
+import { RunError } from '../src/core/errors.js';
+import { runScenario } from '../src/lab/orchestrator.js';
 import { smallScenario } from './helpers/scenario.js';
 
 describe('fault injection', () => {

@@ -3,9 +3,9 @@
 // DMA-safety check; the real protocol under the same interleaving is not.
 import { describe, expect, it } from 'vitest';
 import { CTL } from '../src/machine/layout.js';
-import { ACCESSED, PINNED } from '../src/protocol/dtt.js';
-import { VIOLATION_DETAILS } from '../src/run/oracle.js';
-import type { Variant } from '../src/run/types.js';
+import { ACCESSED, PINNED } from '../src/policies/coiommu/dtt.js';
+import { VIOLATION_DETAILS } from '../src/core/oracle.js';
+import type { Variant } from '../src/core/types.js';
 import { at, makeInterposedRig, type Access } from './helpers/inline-host.js';
 
 const G = 5;

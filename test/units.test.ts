@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/run/config.js';
-import { formatBytes, formatDuration, parseDuration, parseSize } from '../src/run/units.js';
+import { ConfigError } from '../src/lab/config.js';
+import { formatBytes, formatDuration, parseDuration, parseSize } from '../src/core/units.js';
 
 describe('parseSize', () => {
   it.each([

@@ -1,8 +1,8 @@
 // End to end on real workers: the emulated vIOMMU family (and passthrough) on both notify paths,
 // with the oracle on. Each run is a 16 MiB guest for 0.7 s; the shape the papers predict holds.
 import { describe, expect, it } from 'vitest';
-import { runScenario } from '../src/run/orchestrator.js';
-import type { NotifyPath, RunReport } from '../src/run/types.js';
+import { runScenario } from '../src/lab/orchestrator.js';
+import type { NotifyPath, RunReport } from '../src/core/types.js';
 import { smallScenario } from './helpers/scenario.js';
 
 function expectClean(r: RunReport): void {

@@ -13,7 +13,7 @@ import { freeRunning } from '../src/machine/shared-mem.js';
 import { readStamp } from '../src/mem/payload.js';
 import { InvalidationQueue, consumeInvalidationQueue, statusWord } from '../src/notify/invalidation-queue.js';
 import { INVQ } from '../src/machine/layout.js';
-import type { TeardownMode } from '../src/protocol/viommu-guest.js';
+import type { TeardownMode } from '../src/policies/viommu/guest.js';
 import { makeViommuRig } from './helpers/viommu-rig.js';
 
 describe('invalidation queue vs a reference model', () => {

@@ -13,11 +13,11 @@ import {
   statusWord,
   type InvalidationHandler,
 } from '../src/notify/invalidation-queue.js';
-import { isPresent, pteGfn } from '../src/protocol/io-page-table.js';
-import { IovaAllocator, orderOf } from '../src/protocol/iova-allocator.js';
-import { newHistogram } from '../src/run/latency.js';
-import { Prober, UnmapLog } from '../src/run/protection.js';
-import type { Variant } from '../src/run/types.js';
+import { isPresent, pteGfn } from '../src/policies/viommu/io-page-table.js';
+import { IovaAllocator, orderOf } from '../src/policies/viommu/iova-allocator.js';
+import { newHistogram } from '../src/core/latency.js';
+import { Prober, UnmapLog } from '../src/core/protection.js';
+import type { Variant } from '../src/core/types.js';
 import { at, Interposer } from './helpers/inline-host.js';
 import { makeViommuRig } from './helpers/viommu-rig.js';
 
@@ -379,13 +379,15 @@ describe('IOVAs that change vCPU', () => {
 
 describe('modeled clock for the vIOMMU', () => {
   it("reproduces the vIOMMU paper's per-(un)map cycles: 34,969 trapped, 9,225 with a sidecore, 6,909 bare", async () => {
-    const { unmapCycles, modelCycles } = await import('../src/run/cost-model.js');
-    const { DEFAULT_COST_TABLE } = await import('../src/run/config.js');
+    const { unmapCycles, modelCycles } = await import('../src/lab/cost-model.js');
+    const { DEFAULT_COST_TABLE } = await import('../src/lab/config.js');
     const t = DEFAULT_COST_TABLE;
     expect([unmapCycles(t, 'trap'), unmapCycles(t, 'sidecore'), unmapCycles(t, 'bare')]).toEqual([34_969, 9_225, 6_909]);
     // strict, trap, one page per buffer: 2 submissions, 1 pin, 1 unpin, 1 IOTLB miss (4 reads) per DMA
+    const { policyByName } = await import('../src/policies/index.js');
     const m = modelCycles(
-      { policy: 'viommu-strict', notify: 'trap', dmaOps: 10, dttOps: 0, pinRequests: 0, invSubmits: 20, pins: 10, unpins: 10, walkReads: 40, guestPages: 64 },
+      policyByName('viommu-strict'),
+      { notify: 'trap', dmaOps: 10, dttOps: 0, pinRequests: 0, invSubmits: 20, pins: 10, unpins: 10, walkReads: 40 },
       t,
     );
     expect(m.breakdown.invalidations).toBe(2 * (2_000 + 26_060));

@@ -4,7 +4,7 @@
 // small SharedArrayBuffer (the "bench block"), never through messages.
 import type { MessagePort } from 'node:worker_threads';
 import { ringWords, type MachineSpec } from '../../src/machine/layout.js';
-import type { NotifyPath } from '../../src/run/types.js';
+import type { NotifyPath } from '../../src/core/types.js';
 
 // ---- the bench block: Int32 words, each group on its own 64-byte line ----
 export const BB = {

@@ -7,19 +7,18 @@ import type { MessagePort } from 'node:worker_threads';
 import { CTL, RING, STAT } from '../../src/machine/layout.js';
 import { Machine } from '../../src/machine/machine.js';
 import { freeRunning } from '../../src/machine/shared-mem.js';
-import { HostMemory } from '../../src/mem/host-memory.js';
-import { PinStateLock } from '../../src/notify/lock.js';
 import { parkUntilChanged, spinUntilChanged, wakeIfParked } from '../../src/notify/park.js';
 import { InvalidationQueue } from '../../src/notify/invalidation-queue.js';
 import { SlotRequester } from '../../src/notify/pin-request.js';
-import { IovaAllocator } from '../../src/protocol/iova-allocator.js';
-import { ViommuGuest } from '../../src/protocol/viommu-guest.js';
-import { ViommuHost } from '../../src/protocol/viommu-host.js';
+import { IovaAllocator } from '../../src/policies/viommu/iova-allocator.js';
+import { ViommuGuest } from '../../src/policies/viommu/guest.js';
+import { viommuHost } from '../../src/policies/viommu/host.js';
+import { buildHost } from '../../src/policies/wiring.js';
 import { SpscRing } from '../../src/notify/ring.js';
-import { CoiommuHost } from '../../src/protocol/coiommu-host.js';
-import { defaultScenario } from '../../src/run/config.js';
-import { nodeEndpoint } from '../../src/run/comlink-node.js';
-import { encodeHistogram, newHistogram, type Histogram } from '../../src/run/latency.js';
+import { coiommuHost, type CoiommuHost } from '../../src/policies/coiommu/host.js';
+import { defaultScenario } from '../../src/lab/config.js';
+import { nodeEndpoint } from '../../src/core/comlink-node.js';
+import { encodeHistogram, newHistogram, type Histogram } from '../../src/core/latency.js';
 import { bareAwaitChange, bareParks, resetBareParks } from './bare.js';
 import { BB, STOP_VALUE, ringView, type BenchRequest, type RingProduced, type RingRun, type RoundTrips } from './messages.js';
 
@@ -168,10 +167,8 @@ function viommuMap(r: Extract<BenchRequest, { mode: 'viommu-map' }>): RoundTrips
   if (r.path === 'inline') {
     // No vIOMMU exit and no other thread: the host's handling runs right here, as a bare-metal
     // driver would program its IOMMU itself.
-    const hs = m.statsBlock(0);
-    const lock = new PinStateLock(freeRunning, m.control, CTL.PIN_LOCK, r.timeoutMs);
-    const host = new ViommuHost(freeRunning, m, new HostMemory(freeRunning, m, hs), lock, hs, 'none', r.timeoutMs);
-    queue.onTailWrite = () => void host.processQueue();
+    const host = buildHost({ host: viommuHost }, freeRunning, m, cfg, m.statsBlock(0), r.timeoutMs).policy!;
+    queue.onTailWrite = () => void host.serve();
   }
   const guest = new ViommuGuest(freeRunning, m, queue, new IovaAllocator(freeRunning, m), 'strict', cfg.viommu, stats);
   const hist = newHistogram();
@@ -195,14 +192,7 @@ function pinComlinkHost(r: Extract<BenchRequest, { mode: 'pin-comlink-host' }>):
   const m = new Machine(r.sab, r.spec);
   const stats = m.statsBlock(0);
   const cfg = defaultScenario();
-  const host = new CoiommuHost(
-    freeRunning,
-    m,
-    new HostMemory(freeRunning, m, stats),
-    new PinStateLock(freeRunning, m.control, CTL.PIN_LOCK, cfg.watchdogMs),
-    cfg.coiommu,
-    stats,
-  );
+  const host = buildHost({ host: coiommuHost }, freeRunning, m, cfg, stats).policy as CoiommuHost;
   const service: PinService = {
     pin(gfns) {
       let failed = 0;

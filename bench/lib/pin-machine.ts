@@ -4,15 +4,15 @@
 import { STAT, STAT_BLOCK } from '../../src/machine/layout.js';
 import { Machine } from '../../src/machine/machine.js';
 import { freeRunning } from '../../src/machine/shared-mem.js';
-import { HostMemory } from '../../src/mem/host-memory.js';
-import { PinStateLock } from '../../src/notify/lock.js';
-import { CoiommuHost } from '../../src/protocol/coiommu-host.js';
-import { PINNED } from '../../src/protocol/dtt.js';
-import { CTL } from '../../src/machine/layout.js';
-import { defaultScenario } from '../../src/run/config.js';
-import { machineSpecFor } from '../../src/run/orchestrator.js';
+import type { CoiommuHost } from '../../src/policies/coiommu/host.js';
+import { isPinned } from '../../src/policies/coiommu/dtt.js';
+import { defaultScenario } from '../../src/lab/config.js';
+import { machineSpecFor } from '../../src/lab/orchestrator.js';
 import type { RoleInit } from '../../src/roles/role.js';
-import type { NotifyPath, RoleName, ScenarioConfig } from '../../src/run/types.js';
+import type { NotifyPath, RoleName } from '../../src/core/types.js';
+import type { ScenarioConfig } from '../../src/lab/scenario.js';
+import { coiommuHost } from '../../src/policies/coiommu/host.js';
+import { buildHost } from '../../src/policies/wiring.js';
 
 /** The page every request asks for. */
 export const BENCH_GFN = 7;
@@ -42,9 +42,8 @@ export function pinBenchMachine(notify: NotifyPath): PinBenchMachine {
   const machine = Machine.create(spec);
   // Pin the page with the real handler, as a first request would have.
   const stats = new Float64Array(STAT.WORDS);
-  const lock = new PinStateLock(freeRunning, machine.control, CTL.PIN_LOCK, cfg.watchdogMs);
-  const host = new CoiommuHost(freeRunning, machine, new HostMemory(freeRunning, machine, stats), lock, cfg.coiommu, stats);
-  if (!host.pin(BENCH_GFN) || (Atomics.load(machine.dtt, BENCH_GFN) & PINNED) === 0)
+  const host = buildHost({ host: coiommuHost }, freeRunning, machine, cfg, stats).policy as CoiommuHost;
+  if (!host.pin(BENCH_GFN) || !isPinned(Atomics.load(machine.dtt, BENCH_GFN)))
     throw new Error(`could not pre-pin guest page ${BENCH_GFN}`);
   return {
     cfg,
@@ -60,5 +59,5 @@ export function servedBy(m: Machine, role: 'sidecore' | 'hypervisor'): number {
 
 /** The page must still be pinned after the run (nothing unpinned it behind the benchmark's back). */
 export function stillPinned(m: Machine): boolean {
-  return (Atomics.load(m.dtt, BENCH_GFN) & PINNED) !== 0;
+  return isPinned(Atomics.load(m.dtt, BENCH_GFN));
 }

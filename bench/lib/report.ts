@@ -1,8 +1,8 @@
 // Benchmark results: every figure is a ratio against a baseline measured in the same run, taken
 // in the direction its target states, then printed as a table or as JSON.
-import { mergeHistograms, percentilesUs } from '../../src/run/latency.js';
-import { grid } from '../../src/run/table.js';
-import type { Percentiles } from '../../src/run/types.js';
+import { mergeHistograms, percentilesUs } from '../../src/core/latency.js';
+import { grid } from '../../src/lab/table.js';
+import type { Percentiles } from '../../src/core/types.js';
 import type { RoundTrips } from './messages.js';
 
 /**

@@ -6,8 +6,8 @@ import type { Transferable, Worker } from 'node:worker_threads';
 import { CTL, RunState } from '../../src/machine/layout.js';
 import type { RoleApi } from '../../src/roles/role-server.js';
 import type { RoleInit, RoleResult } from '../../src/roles/role.js';
-import { nodeEndpoint } from '../../src/run/comlink-node.js';
-import { spawnWorker } from '../../src/run/spawn.js';
+import { nodeEndpoint } from '../../src/core/comlink-node.js';
+import { spawnWorker } from '../../src/core/spawn.js';
 import type { BenchEnvelope, BenchReply, BenchRequest } from './messages.js';
 
 const live = new Set<Worker>();

@@ -6,8 +6,8 @@ import { Bench, type FnReturnedObject } from 'tinybench';
 import { Machine } from '../../src/machine/machine.js';
 import { freeRunning } from '../../src/machine/shared-mem.js';
 import type { PinRequester } from '../../src/notify/pin-request.js';
-import { CoiommuGuest } from '../../src/protocol/coiommu-guest.js';
-import { ACCESSED, PINNED } from '../../src/protocol/dtt.js';
+import { CoiommuGuest } from '../../src/policies/coiommu/guest.js';
+import { ACCESSED, PINNED } from '../../src/policies/coiommu/dtt.js';
 import type { Benchmark } from '../lib/context.js';
 import { fmtNum, makeResult } from '../lib/report.js';
 

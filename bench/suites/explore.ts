@@ -11,7 +11,7 @@
 //                 reported there, and held to >= 1.3x with 4 cores or more.
 import { exploreParallel } from '../../src/explore/parallel.js';
 import type { ExploreResult, SearchOptions } from '../../src/explore/explore.js';
-import { SCENARIOS } from '../../src/explore/scenarios/index.js';
+import { allScenarios } from '../../src/explore/scenarios.js';
 import type { Benchmark, BenchContext } from '../lib/context.js';
 import { newBenchBlock, type RoundTrips } from '../lib/messages.js';
 import { describeRoundTrips, fmtNum, makeResult, summarise } from '../lib/report.js';
@@ -51,8 +51,8 @@ function measureScenarios(ctx: BenchContext): Promise<{ one: ExploreResult[]; po
     const one: ExploreResult[] = [];
     const pool: ExploreResult[] = [];
     // a warm-up search: the first workers pay for module loading
-    await exploreParallel(search(SCENARIOS[0].name, 50), { index: 0, count: 1 }, { threads: 1 });
-    for (const s of SCENARIOS) {
+    await exploreParallel(search(allScenarios()[0].name, 50), { index: 0, count: 1 }, { threads: 1 });
+    for (const s of allScenarios()) {
       ctx.log(`explore: ${s.name}, ${BUDGET} random schedules on 1 thread, then on a 2-thread pool`);
       one.push(await exploreParallel(search(s.name), { index: 0, count: 1 }, { threads: 1 }));
       pool.push(await exploreParallel(search(s.name), { index: 0, count: 1 }, { threads: 2 }));

@@ -1,8 +1,9 @@
 // The `net` workload end to end: DMA ops/s of coIOMMU with a sidecore vs static pinning, both run
 // by the orchestrator (runScenario) in this process, after a short warm-up scenario.
-import { defaultScenario } from '../../src/run/config.js';
-import { runScenario } from '../../src/run/orchestrator.js';
-import type { RunReport, ScenarioConfig } from '../../src/run/types.js';
+import { defaultScenario } from '../../src/lab/config.js';
+import { runScenario } from '../../src/lab/orchestrator.js';
+import type { RunReport } from '../../src/core/types.js';
+import type { ScenarioConfig } from '../../src/lab/scenario.js';
 import type { Benchmark } from '../lib/context.js';
 import { spinnerNotes } from '../lib/context.js';
 import { fmtNum, makeResult } from '../lib/report.js';

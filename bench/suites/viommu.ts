@@ -10,11 +10,13 @@
 //       `net` DMA ops/s of every policy relative to static, all in this run.
 //   invq-vcpus
 //       invalidation-queue submit latency (viommu-strict, trap) as vCPUs go 1 -> 2 -> 4.
-import { defaultScenario } from '../../src/run/config.js';
-import { unmapCycles } from '../../src/run/cost-model.js';
-import { machineSpecFor, runScenario } from '../../src/run/orchestrator.js';
+import { defaultScenario } from '../../src/lab/config.js';
+import { unmapCycles } from '../../src/lab/cost-model.js';
+import { machineSpecFor, runScenario } from '../../src/lab/orchestrator.js';
 import { Machine } from '../../src/machine/machine.js';
-import { COMPARISON_PAIRS, type NotifyPath, type Policy, type RunReport, type ScenarioConfig } from '../../src/run/types.js';
+import type { NotifyPath, PolicyName as Policy, RunReport } from '../../src/core/types.js';
+import type { ScenarioConfig } from '../../src/lab/scenario.js';
+import { comparisonPairs } from '../../src/policies/index.js';
 import type { Benchmark, BenchContext } from '../lib/context.js';
 import { spinnerNotes } from '../lib/context.js';
 import type { RoundTrips } from '../lib/messages.js';
@@ -178,7 +180,7 @@ const describeNet = (r: RunReport) =>
   `${r.parallelism.threads} threads, ${r.parallelism.spinners} steady spinners${r.parallelism.oversubscribed ? ' (oversubscribed)' : ''}`;
 
 /** Every pair of the default comparison but static, which is the baseline of each. */
-const NET_PAIRS = COMPARISON_PAIRS.filter(([p]) => p !== 'static');
+const NET_PAIRS = comparisonPairs().filter(([p]) => p !== 'static');
 
 export const netPolicies: Benchmark[] = NET_PAIRS.map(([policy, notify]) => ({
   name: `net-${policy.replace('viommu-', 'v-')}-${notify}`,

@@ -6,10 +6,10 @@
 import { type ExploreSession } from './session.js';
 import { NonPreemptive, PctChooser, RandomChooser, pctBound, scheduleSeed } from './choosers.js';
 import { DfsSearch } from './dfs.js';
-import { verdictOf, type Scenario, type Verdict } from './scenario.js';
+import { verdictOf, type Scenario, type Verdict } from '../core/scenario.js';
 import type { Chooser } from './scheduler.js';
 import { encodeChoices } from './schedule-string.js';
-import type { Variant } from '../run/types.js';
+import type { Variant } from '../core/types.js';
 
 export const STRATEGIES = ['random', 'pct', 'dfs'] as const;
 export type Strategy = (typeof STRATEGIES)[number];

@@ -2,7 +2,7 @@
 // the pool's threads, each running its own scenario workers. The main thread only waits, and
 // reads one shared counter for progress.
 import { Piscina } from 'piscina';
-import { workerEntry } from '../run/spawn.js';
+import { workerEntry } from '../core/spawn.js';
 import { PROGRESS, mergeResults, type ExploreResult, type SearchOptions, type Slice } from './explore.js';
 import { availableParallelism } from 'node:os';
 import type { SliceTask } from './pool-task.js';

@@ -1,6 +1,6 @@
 // One explorer slice as a piscina task: its own scenario threads, its own schedules, its result.
 import { explore, type ExploreResult, type SearchOptions, type Slice } from './explore.js';
-import { scenarioByName } from './scenarios/index.js';
+import { scenarioByName } from './scenarios.js';
 import { ExploreSession } from './session.js';
 
 export interface SliceTask {

@@ -1,7 +1,7 @@
 // Replay: run one recorded schedule again, with its trace.
 import { FollowChooser, ScheduleDivergedError } from './choosers.js';
-import { verdictOf, type Verdict } from './scenario.js';
-import { scenarioByName } from './scenarios/index.js';
+import { verdictOf, type Verdict } from '../core/scenario.js';
+import { scenarioByName } from './scenarios.js';
 import type { TraceStep } from './scheduler.js';
 import { ScheduleSyntaxError, decodeChoices, encodeChoices } from './schedule-string.js';
 import { DEFAULT_MAX_STEPS } from './explore.js';

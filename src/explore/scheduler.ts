@@ -3,8 +3,8 @@
 // per step. A Chooser decides which; the scheduler records the choices and the trace.
 import { OPS, SCHED, SCHED_ERROR_CHARS, ThreadState, schedErrorBase, type OpName } from '../machine/layout.js';
 import { Machine } from '../machine/machine.js';
-import type { Variant } from '../run/types.js';
-import { DEADLOCK, LOST_WAKEUP, STEP_LIMIT, THREAD_ERROR, verdictOf, type Scenario } from './scenario.js';
+import type { Variant } from '../core/types.js';
+import { DEADLOCK, LOST_WAKEUP, STEP_LIMIT, THREAD_ERROR, verdictOf, type Scenario } from '../core/scenario.js';
 
 /** Forced timeouts in one schedule beyond which it is called a deadlock. */
 export const DEADLOCK_TIMEOUTS = 32;

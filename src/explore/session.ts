@@ -5,11 +5,11 @@ import * as Comlink from 'comlink';
 import type { Worker } from 'node:worker_threads';
 import { SCHED, schedWords } from '../machine/layout.js';
 import { computeLayout } from '../machine/layout.js';
-import { nodeEndpoint } from '../run/comlink-node.js';
-import { spawnWorker } from '../run/spawn.js';
-import type { Variant } from '../run/types.js';
+import { nodeEndpoint } from '../core/comlink-node.js';
+import { spawnWorker } from '../core/spawn.js';
+import type { Variant } from '../core/types.js';
 import { ExplorerError, ScheduleRunner } from './scheduler.js';
-import type { Scenario } from './scenario.js';
+import type { Scenario } from '../core/scenario.js';
 import type { ThreadApi } from './thread-worker.js';
 
 export class UnknownVariantError extends Error {}

@@ -4,10 +4,10 @@ import * as Comlink from 'comlink';
 import { parentPort } from 'node:worker_threads';
 import { SCHED, SCHED_ERROR_CHARS, schedErrorBase } from '../machine/layout.js';
 import { Machine } from '../machine/machine.js';
-import { nodeEndpoint } from '../run/comlink-node.js';
-import type { Variant } from '../run/types.js';
+import { nodeEndpoint } from '../core/comlink-node.js';
+import type { Variant } from '../core/types.js';
 import { ControlledMem, ScheduleAborted } from './controlled-mem.js';
-import { scenarioByName } from './scenarios/index.js';
+import { scenarioByName } from './scenarios.js';
 
 export interface ThreadInit {
   scenario: string;

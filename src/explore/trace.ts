@@ -1,8 +1,8 @@
 // Traces of one schedule: a step-by-step text table, and Chrome / Perfetto trace-event JSON with
 // one track per scenario thread (open it at ui.perfetto.dev or chrome://tracing).
 import { CTL, SLOT } from '../machine/layout.js';
-import type { Scenario } from './scenario.js';
-import { grid } from '../run/table.js';
+import type { Scenario } from '../core/scenario.js';
+import { grid } from '../core/grid.js';
 import type { TraceStep } from './scheduler.js';
 
 const nameOf = (table: Record<string, number>, value: number): string | undefined =>

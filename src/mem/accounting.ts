@@ -1,24 +1,20 @@
 // Oracle item 4: the host's pinned-frame count, the frames marked pinned, the host IOMMU entries
-// and (coIOMMU) the PINNED bits of the DTT, or (vIOMMU) the shadow mappings, must all agree.
-// Checked under the pin-state lock.
+// and the policy's own record (coIOMMU: PINNED bits of the DTT; vIOMMU: shadow references) must
+// all agree. Checked under the pin-state lock.
 import { CTL } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
 import type { Lock } from '../notify/lock.js';
-import { DETAIL, type Oracle } from '../run/oracle.js';
-import { PINNED } from '../protocol/dtt.js';
+import { DETAIL, type Oracle } from '../core/oracle.js';
 import type { HostMemory } from './host-memory.js';
 
-export function checkAccounting(
-  mem: SharedMem,
-  m: Machine,
-  host: HostMemory,
-  lock: Lock,
-  oracle: Oracle,
-  withDtt: boolean,
-  /** vIOMMU: a page is pinned exactly while some shadow (IOVA) entry maps it. */
-  withShadow = false,
-): boolean {
+/** A policy's share of the check: its own record of each page, and rules of its own structures. */
+export interface PolicyAccounting {
+  pinnedFor?(g: number): boolean;
+  checkAccounting?(oracle: Oracle): boolean;
+}
+
+export function checkAccounting(mem: SharedMem, m: Machine, host: HostMemory, lock: Lock, oracle: Oracle, policy: PolicyAccounting = {}): boolean {
   lock.lock();
   try {
     const high = host.frameHigh();
@@ -31,32 +27,13 @@ export function checkAccounting(
       const p = mem.load(m.framePinned, f) !== 0;
       if (p) pinned++;
       const mapped = mem.load(m.iommu, g) === f + 1;
-      const dttPinned = withDtt ? (mem.load(m.dtt, g) & PINNED) !== 0 : p;
-      const shadowed = withShadow ? mem.load(m.shadowRefs, g) > 0 : p;
-      if (p !== mapped || p !== dttPinned || p !== shadowed) {
+      const recorded = policy.pinnedFor ? policy.pinnedFor(g) : p;
+      if (p !== mapped || p !== recorded) {
         oracle.report('accounting', g, f, DETAIL.pinCountMismatch);
         ok = false;
       }
     }
-    if (withShadow) {
-      // Every shadow entry points at a pinned frame, and the per-page reference counts add up.
-      let entries = 0;
-      let refs = 0;
-      for (let i = 0; i < m.iovaPages; i++) {
-        const s = mem.load(m.shadow, i) - 1;
-        if (s < 0) continue;
-        entries++;
-        if (mem.load(m.framePinned, s) === 0) {
-          oracle.report('accounting', mem.load(m.frameOwner, s) - 1, s, DETAIL.pinCountMismatch);
-          ok = false;
-        }
-      }
-      for (let g = 0; g < m.spec.guestPages; g++) refs += mem.load(m.shadowRefs, g);
-      if (entries !== refs) {
-        oracle.report('accounting', -1, -1, DETAIL.pinCountMismatch);
-        ok = false;
-      }
-    }
+    if (policy.checkAccounting && !policy.checkAccounting(oracle)) ok = false;
     if (pinned !== mem.load(m.control, CTL.PINNED_NOW)) {
       oracle.report('accounting', -1, -1, DETAIL.pinCountMismatch);
       ok = false;

@@ -4,7 +4,7 @@
 import { STAT } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
-import { DETAIL, type Oracle } from '../run/oracle.js';
+import { DETAIL, type Oracle } from '../core/oracle.js';
 import type { Iotlb } from './iotlb.js';
 import { allocDataFrame, writePayload } from './payload.js';
 

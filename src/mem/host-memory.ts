@@ -82,6 +82,11 @@ export class HostMemory {
     return true;
   }
 
+  /** Pinned pages right now, as the host counts them. */
+  pinnedNow(): number {
+    return this.mem.load(this.m.control, CTL.PINNED_NOW);
+  }
+
   /** Frames handed out so far: every resident frame has an index below this. */
   frameHigh(): number {
     return this.mem.load(this.m.control, CTL.FRAME_HIGH);

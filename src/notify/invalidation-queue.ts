@@ -10,11 +10,12 @@
 //              has consumed the queue.
 //   sidecore - the tail is plain shared memory that the sidecore polls; the vCPU spins (bounded,
 //              then parks) on its status word. A parked sidecore costs one notify, never an exit.
-import { CTL, DESC_TYPE, INVQ, LINE_WORDS, STAT } from '../machine/layout.js';
+import { DESC_TYPE, INVQ, LINE_WORDS, STAT } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
-import type { NotifyPath } from '../run/types.js';
+import type { NotifyPath } from '../core/types.js';
 import { PinStateLock } from './lock.js';
+import { Delivery } from './delivery.js';
 import { parkUntilChanged, spinUntilChanged, wakeIfParked } from './park.js';
 
 export class InvalidationTimeoutError extends Error {}
@@ -29,6 +30,7 @@ export class InvalidationQueue {
   private readonly lock: PinStateLock;
   private readonly entries: number;
   private readonly status: number;
+  private readonly delivery: Delivery;
   /** Test hook: what a tail write does in place of an exit / a sidecore poll (runs the host inline). */
   onTailWrite?: () => void;
   /** Submit latency (lock + descriptors + wait), in ns, when set. */
@@ -52,6 +54,7 @@ export class InvalidationQueue {
     // the next sequence number always differs from it.
     this.seq = mem.load(m.invq, this.status);
     this.lock = new PinStateLock(mem, m.invq, INVQ.LOCK, timeoutMs, 'invalidation queue lock');
+    this.delivery = new Delivery(path, mem, m, stats);
   }
 
   /**
@@ -93,16 +96,10 @@ export class InvalidationQueue {
       const before = mem.load(q, this.status);
       mem.store(q, INVQ.TAIL, tail); // the tail register write
       stats[STAT.INV_SUBMITS]++;
-      if (this.path === 'trap') stats[STAT.EXITS]++; // the emulated register write traps
-      if (this.onTailWrite) this.onTailWrite();
-      else if (this.path === 'trap') {
-        mem.add(m.control, CTL.HOST_DOORBELL, 1);
-        wakeIfParked(mem, m.control, CTL.HOST_DOORBELL, m.control, CTL.HOST_PARKED);
-      } else if (mem.load(m.control, CTL.SIDECORE_PARKED) !== 0) {
-        stats[STAT.SIDECORE_WAKEUPS]++;
-        mem.add(m.control, CTL.SIDECORE_DOORBELL, 1);
-        mem.notify(m.control, CTL.SIDECORE_DOORBELL);
-      }
+      if (this.onTailWrite) {
+        if (this.path === 'trap') stats[STAT.EXITS]++; // the emulated register write traps
+        this.onTailWrite();
+      } else this.delivery.deliver(); // trap: the emulated register write is the exit
       this.awaitStatus(before, seq, this.spinUs);
     } finally {
       this.lock.unlock();

@@ -2,10 +2,11 @@
 // slot, raises REQ, and waits until the host clears it. Only the delivery differs by path:
 //   trap     - ringing the host's doorbell is an exit; the vCPU blocks in Atomics.wait at once.
 //   sidecore - a plain store; the vCPU spins (bounded) and the polling sidecore picks it up.
-import { CTL, SLOT, SLOT_MAX_PAGES, STAT } from '../machine/layout.js';
+import { SLOT, SLOT_MAX_PAGES } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
-import type { NotifyPath, Variant } from '../run/types.js';
+import type { NotifyPath, Variant } from '../core/types.js';
+import { Delivery } from './delivery.js';
 import { parkUntilChanged, spinUntilChanged, wakeIfParked } from './park.js';
 
 export class RequestTimeoutError extends Error {}
@@ -16,9 +17,29 @@ export interface PinRequester {
   request(gfns: ArrayLike<number>, n: number): number;
 }
 
+/** Times each pin request round trip (the latency a first touch pays), in ns. */
+export class TimedRequester implements PinRequester {
+  constructor(
+    private readonly inner: PinRequester,
+    private readonly hist: { recordValue(ns: number): void },
+  ) {}
+  get path(): NotifyPath {
+    return this.inner.path;
+  }
+  request(gfns: ArrayLike<number>, n: number): number {
+    const t0 = performance.now();
+    const r = this.inner.request(gfns, n);
+    this.hist.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1e6)));
+    return r;
+  }
+}
+
 export class SlotRequester implements PinRequester {
   private seq = 0;
   private readonly base: number;
+  private readonly delivery: Delivery;
+  /** Test hook: what raising the slot does in place of an exit / a sidecore poll (runs the host inline). */
+  onRaise?: () => void;
 
   constructor(
     readonly path: NotifyPath,
@@ -30,10 +51,12 @@ export class SlotRequester implements PinRequester {
     /** A host that has not answered after this long is declared stuck. */
     private readonly timeoutMs: number,
     /** Guest stats block: exits and sidecore wake-ups are counted here. */
-    private readonly stats: Float64Array,
-    private readonly variant: Variant = 'none',
+    stats: Float64Array,
+    variant: Variant = 'none',
   ) {
     this.base = vcpu * SLOT.WORDS;
+    // planted bug: a sleeping host that re-checks the doorbell before it sleeps misses this request
+    this.delivery = new Delivery(path, mem, m, stats, variant === 'doorbell-without-bump');
   }
 
   request(gfns: ArrayLike<number>, n: number): number {
@@ -44,17 +67,8 @@ export class SlotRequester implements PinRequester {
     mem.store(s, base + SLOT.COUNT, n);
     const req = (this.seq = (this.seq % 0x7ffffffe) + 1);
     mem.store(s, base + SLOT.REQ, req);
-    if (this.path === 'trap') {
-      // The doorbell write is the exit: bump it and wake the host thread if it sleeps.
-      this.stats[STAT.EXITS]++;
-      // planted bug: a sleeping host that re-checks the doorbell before it sleeps misses this request
-      if (this.variant !== 'doorbell-without-bump') mem.add(m.control, CTL.HOST_DOORBELL, 1);
-      wakeIfParked(mem, m.control, CTL.HOST_DOORBELL, m.control, CTL.HOST_PARKED);
-    } else if (mem.load(m.control, CTL.SIDECORE_PARKED) !== 0) {
-      this.stats[STAT.SIDECORE_WAKEUPS]++;
-      mem.add(m.control, CTL.SIDECORE_DOORBELL, 1);
-      mem.notify(m.control, CTL.SIDECORE_DOORBELL);
-    }
+    if (this.onRaise) this.onRaise();
+    else this.delivery.deliver(); // trap: the doorbell write is the exit
     this.awaitAnswer(req);
     return mem.load(s, base + SLOT.STATUS);
   }

@@ -1,29 +1,25 @@
-// The device: serves the descriptor rings, spinning briefly when idle and then parking. With a
-// vIOMMU (or passthrough) it translates through its own IOTLB; with the protection oracle on it
-// also probes recently unmapped DMA addresses between DMAs.
+// The device: serves the workload's queues, spinning briefly when idle and then parking. When the
+// policy gives it an IOMMU table to walk it translates through its own IOTLB; with the protection
+// oracle on it also probes recently unmapped DMA addresses between DMAs.
+import { encodeHistogram, newHistogram } from '../core/latency.js';
+import { Prober } from '../core/protection.js';
+import { DmaEngine } from '../mem/dma.js';
 import { Iotlb } from '../mem/iotlb.js';
-import { encodeHistogram, newHistogram } from '../run/latency.js';
-import { Prober } from '../run/protection.js';
-import { isViommu, usesIotlb } from '../run/types.js';
-import { NetDevice } from '../workload/net-device.js';
+import { policyByName } from '../policies/index.js';
+import { workloadByName } from '../workloads/index.js';
 import { RoleBase, type RoleResult } from './role.js';
 
 export class DeviceRole extends RoleBase {
   run(t0: number): RoleResult {
     this.begin(t0);
     const { mem, m, cfg, stats } = this;
-    let iotlb: Iotlb | undefined;
-    if (usesIotlb(cfg.policy)) {
-      // vIOMMU: the physical IOMMU walks the host's shadow table (IOVA -> frame); passthrough:
-      // the host IOMMU table itself (guest physical -> frame).
-      const table = isViommu(cfg.policy) ? m.shadow : m.iommu;
-      iotlb = new Iotlb(mem, m, cfg.viommu.iotlbEntries, cfg.viommu.iotlbWays, stats, (a) => mem.load(table, a) - 1);
-    }
+    const t = policyByName(cfg.policy).deviceIotlb?.(m, cfg);
+    const iotlb = t ? new Iotlb(mem, m, t.entries, t.ways, stats, (a) => mem.load(t.table, a) - 1) : undefined;
     const windows = newHistogram();
-    let device: NetDevice | undefined = undefined;
-    const prober =
-      cfg.protection.probe === 'unmapped' ? new Prober(m, t0, (dma: number) => device!.dma.probe(dma), stats, windows) : undefined;
-    device = new NetDevice(mem, m, stats, this.oracle, iotlb, prober);
+    // probes translate as the device's DMAs do
+    const probeEngine = new DmaEngine(mem, m, stats, this.oracle, iotlb);
+    const prober = cfg.protection.probe === 'unmapped' ? new Prober(m, t0, (dma: number) => probeEngine.probe(dma), stats, windows) : undefined;
+    const device = workloadByName(cfg.workload).device({ mem, m, cfg, stats, oracle: this.oracle, iotlb, prober });
     const spinMs = cfg.notifyPath.spinUs / 1000;
     let lastWork = performance.now();
     while (this.serving()) {

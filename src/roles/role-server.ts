@@ -2,14 +2,14 @@
 // the shared run state says stop; nothing on the data path goes through here.
 import * as Comlink from 'comlink';
 import { parentPort } from 'node:worker_threads';
-import { nodeEndpoint } from '../run/comlink-node.js';
-import type { Role, RoleInit, RoleResult } from './role.js';
+import { nodeEndpoint } from '../core/comlink-node.js';
+import type { Role, RoleInit, RoleResult, SetupResult, TeardownResult } from './role.js';
 
 export interface RoleApi {
   init(init: RoleInit): void;
-  setup(): unknown;
+  setup(): SetupResult | undefined;
   run(t0: number): RoleResult;
-  teardown(): unknown;
+  teardown(): TeardownResult | undefined;
 }
 
 export function serveRole(make: (init: RoleInit) => Role): void {

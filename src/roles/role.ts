@@ -3,13 +3,13 @@
 import { CTL, RunState, STAT, STAT_BLOCK, type MachineSpec } from '../machine/layout.js';
 import { Machine } from '../machine/machine.js';
 import { freeRunning, type SharedMem } from '../machine/shared-mem.js';
-import { Oracle } from '../run/oracle.js';
-import type { RoleName, ScenarioConfig } from '../run/types.js';
+import { Oracle } from '../core/oracle.js';
+import type { BaseScenario, RoleName, SectionBag } from '../core/types.js';
 
 export interface RoleInit {
   sab: SharedArrayBuffer;
   spec: MachineSpec;
-  cfg: ScenarioConfig;
+  cfg: BaseScenario & SectionBag;
   role: RoleName;
   /** vCPU index for guests, 0 otherwise. */
   index: number;
@@ -22,11 +22,23 @@ export interface RoleResult {
   histograms?: Record<string, string>;
 }
 
+/** VM creation (the hypervisor): what pinning at creation did. */
+export interface SetupResult {
+  staticPinnedPages: number;
+  staticPinMs: number;
+}
+
+/** VM destruction (the hypervisor): pages unpinned, and what was left mapped, queued or raised. */
+export interface TeardownResult {
+  unpinned: number;
+  leftovers: string[];
+}
+
 export interface Role {
-  setup?(): unknown;
+  setup?(): SetupResult;
   /** t0: run start on the shared clock (performance.timeOrigin + performance.now()). */
   run(t0: number): RoleResult;
-  teardown?(): unknown;
+  teardown?(): TeardownResult;
 }
 
 export class InjectedCrashError extends Error {}
@@ -34,7 +46,7 @@ export class InjectedCrashError extends Error {}
 export abstract class RoleBase implements Role {
   readonly m: Machine;
   readonly mem: SharedMem = freeRunning;
-  readonly cfg: ScenarioConfig;
+  readonly cfg: BaseScenario & SectionBag;
   readonly stats: Float64Array;
   oracle: Oracle;
   private t0 = performance.timeOrigin + performance.now();

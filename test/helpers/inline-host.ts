@@ -9,14 +9,16 @@ import { freeRunning, type SharedMem, type WaitResult } from '../../src/machine/
 import { checkAccounting } from '../../src/mem/accounting.js';
 import { HostMemory } from '../../src/mem/host-memory.js';
 import { Reclaimer } from '../../src/mem/reclaimer.js';
-import { NO_LOCK, PinStateLock, type Lock } from '../../src/notify/lock.js';
-import type { PinRequester } from '../../src/notify/pin-request.js';
-import { CoiommuGuest } from '../../src/protocol/coiommu-guest.js';
-import { CoiommuHost } from '../../src/protocol/coiommu-host.js';
-import { ACCESSED, MAP_COUNT_MASK, PINNED } from '../../src/protocol/dtt.js';
-import { Oracle, readViolations } from '../../src/run/oracle.js';
-import type { CoiommuConfig, NotifyPath, Variant } from '../../src/run/types.js';
-import { NetDevice } from '../../src/workload/net-device.js';
+import type { Lock } from '../../src/notify/lock.js';
+import { pinStateLock } from '../../src/policies/wiring.js';
+import { SlotRequester, type PinRequester } from '../../src/notify/pin-request.js';
+import { CoiommuGuest } from '../../src/policies/coiommu/guest.js';
+import { CoiommuHost } from '../../src/policies/coiommu/host.js';
+import { ACCESSED, MAP_COUNT_MASK, isPinned } from '../../src/policies/coiommu/dtt.js';
+import type { CoiommuConfig } from '../../src/policies/coiommu/config.js';
+import { Oracle, readViolations } from '../../src/core/oracle.js';
+import type { NotifyPath, Variant } from '../../src/core/types.js';
+import { NetDevice } from '../../src/workloads/net/device.js';
 
 export const DEFAULT_COIOMMU: CoiommuConfig = {
   unpinIntervalMs: 10,
@@ -25,20 +27,23 @@ export const DEFAULT_COIOMMU: CoiommuConfig = {
   speculativePages: 0,
 };
 
-/** The test-thread stand-in for the hypervisor's pin handler: every request is served at once. */
+/**
+ * The real notify slot, with the hypervisor's real pin handler (CoiommuHost.serve) run inline the
+ * moment the slot is raised; it records every request, as the list of pages it asked for.
+ */
 export class InlinePinRequester implements PinRequester {
   readonly path: NotifyPath = 'trap';
-  /** Every request, as the list of pages it asked for. */
   readonly requests: number[][] = [];
+  private readonly slot: SlotRequester;
 
-  constructor(private readonly pin: (g: number) => boolean) {}
+  constructor(mem: SharedMem, m: Machine, vcpu: number, stats: Float64Array, host: CoiommuHost) {
+    this.slot = new SlotRequester('trap', mem, m, vcpu, 0, 1000, stats);
+    this.slot.onRaise = () => void host.serve();
+  }
 
   request(gfns: ArrayLike<number>, n: number): number {
-    const pages = Array.from({ length: n }, (_, k) => gfns[k]);
-    this.requests.push(pages);
-    let failed = 0;
-    for (const g of pages) if (!this.pin(g)) failed++;
-    return failed;
+    this.requests.push(Array.from({ length: n }, (_, k) => gfns[k]));
+    return this.slot.request(gfns, n);
   }
 }
 
@@ -115,15 +120,14 @@ export function makeRig(o: RigOptions = {}): Rig {
   const hostOracle = new Oracle(m.control, 'hypervisor', 0);
   const deviceOracle = new Oracle(m.control, 'device', 0);
   const hostMemory = new HostMemory(hostMem, m, hostStats);
-  const lock: Lock =
-    variant === 'no-pin-lock' ? NO_LOCK : new PinStateLock(hostMem, m.control, CTL.PIN_LOCK, o.lockTimeoutMs ?? 200);
+  const lock = pinStateLock(hostMem, m, variant, o.lockTimeoutMs ?? 200);
   const host = new CoiommuHost(hostMem, m, hostMemory, lock, cfg, hostStats, variant);
   const device = new NetDevice(deviceMem, m, deviceStats, deviceOracle);
   const requesters: InlinePinRequester[] = [];
   const guests: CoiommuGuest[] = [];
   const guestStats: Float64Array[] = [];
   for (let v = 0; v < spec.vcpus; v++) {
-    const r = new InlinePinRequester((g) => host.pin(g));
+    const r = new InlinePinRequester(guestMem, m, v, m.guestStats(v), host);
     requesters.push(r);
     guestStats.push(m.guestStats(v));
     guests.push(new CoiommuGuest(guestMem, m, r, m.guestStats(v), variant));
@@ -148,11 +152,11 @@ export function makeRig(o: RigOptions = {}): Rig {
     requester: requesters[0],
     reclaimer: (budget, force = (g) => host.forceUnpin(g)) =>
       new Reclaimer(hostMem, m, hostMemory, lock, budget, hostStats, force),
-    checkAccounting: () => checkAccounting(freeRunning, m, hostMemory, lock, hostOracle, true),
+    checkAccounting: () => checkAccounting(freeRunning, m, hostMemory, lock, hostOracle, host),
     violations: () => readViolations(m.control),
     entry: (g) => Atomics.load(m.dtt, g),
     count: (g) => Atomics.load(m.dtt, g) & MAP_COUNT_MASK,
-    pinned: (g) => (Atomics.load(m.dtt, g) & PINNED) !== 0,
+    pinned: (g) => isPinned(Atomics.load(m.dtt, g)),
     accessed: (g) => (Atomics.load(m.dtt, g) & ACCESSED) !== 0,
     iommuFrame: (g) => Atomics.load(m.iommu, g) - 1,
     pinnedNow: () => Atomics.load(m.control, CTL.PINNED_NOW),

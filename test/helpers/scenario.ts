@@ -1,6 +1,5 @@
 // Small scenarios for end-to-end tests: a 16 MiB guest and short runs, so a test costs ~1 s.
-import { defaultScenario } from '../../src/run/config.js';
-import type { ScenarioConfig } from '../../src/run/types.js';
+import { defaultScenario, type ScenarioConfig } from '../../src/lab/config.js';
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 

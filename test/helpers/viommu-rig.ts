@@ -12,12 +12,14 @@ import { HostMemory } from '../../src/mem/host-memory.js';
 import { Iotlb } from '../../src/mem/iotlb.js';
 import { InvalidationQueue } from '../../src/notify/invalidation-queue.js';
 import { PinStateLock } from '../../src/notify/lock.js';
-import { IovaAllocator } from '../../src/protocol/iova-allocator.js';
-import { ViommuGuest, type TeardownMode } from '../../src/protocol/viommu-guest.js';
-import { ViommuHost } from '../../src/protocol/viommu-host.js';
-import { Oracle, readViolations } from '../../src/run/oracle.js';
-import type { NotifyPath, Variant, ViommuConfig } from '../../src/run/types.js';
-import { defaultScenario } from '../../src/run/config.js';
+import { IovaAllocator } from '../../src/policies/viommu/iova-allocator.js';
+import { ViommuGuest, type TeardownMode } from '../../src/policies/viommu/guest.js';
+import { viommuHost, type ViommuHost } from '../../src/policies/viommu/host.js';
+import { Oracle, readViolations } from '../../src/core/oracle.js';
+import type { NotifyPath, Variant } from '../../src/core/types.js';
+import type { ViommuConfig } from '../../src/policies/viommu/config.js';
+import { buildHost } from '../../src/policies/wiring.js';
+import { defaultScenario } from '../../src/lab/config.js';
 import { CTL } from '../../src/machine/layout.js';
 
 export interface ViommuRigOptions {
@@ -55,10 +57,11 @@ export function makeViommuRig(o: ViommuRigOptions = {}) {
   const dmem = o.deviceMem ?? freeRunning;
   const hostStats = m.statsBlock(0);
   const deviceStats = m.statsBlock(2);
-  const hostMemory = new HostMemory(hmem, m, hostStats);
-  const lock = new PinStateLock(hmem, m.control, CTL.PIN_LOCK, 1000);
-  const host = new ViommuHost(hmem, m, hostMemory, lock, hostStats, o.variant ?? 'none', 200);
   const cfg: ViommuConfig = { ...defaultScenario().viommu, ...o.viommu };
+  const scenario = { ...defaultScenario(), variant: o.variant ?? 'none', viommu: cfg };
+  const parts = buildHost({ host: viommuHost }, hmem, m, scenario, hostStats, 200);
+  const { host: hostMemory, lock } = parts;
+  const host = parts.policy as ViommuHost;
   const queues: InvalidationQueue[] = [];
   const iovas: IovaAllocator[] = [];
   const guests: ViommuGuest[] = [];
@@ -93,7 +96,7 @@ export function makeViommuRig(o: ViommuRigOptions = {}) {
     guestStats: (v = 0) => m.guestStats(v),
     stat: (block: Float64Array, name: keyof typeof STAT) => block[STAT[name]],
     violations: () => readViolations(m.control),
-    checkAccounting: () => checkAccounting(freeRunning, m, hostMemory, lock, hostOracle, false, true),
+    checkAccounting: () => checkAccounting(freeRunning, m, hostMemory, lock, hostOracle, host),
     shadowFrame: (iova: number) => Atomics.load(m.shadow, iova) - 1,
     pinnedNow: () => Atomics.load(m.control, CTL.PINNED_NOW),
   };

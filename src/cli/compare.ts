@@ -1,0 +1,59 @@
+// `compare`: several policy/notify pairs in turn on the same base scenario, side by side. A run
+// that fails ends the comparison, but the runs that finished are still printed.
+import type { Command } from 'commander';
+import { ConfigError } from '../core/errors.js';
+import { NOTIFY_PATHS, type NotifyPath } from '../core/types.js';
+import { defaultScenario, resolveScenario, type Labeler } from '../lab/config.js';
+import { formatCompareTable } from '../lab/table.js';
+import { comparisonPairs, policyByName, policyNames } from '../policies/index.js';
+import type { Ctx, Opts, SetCode } from './context.js';
+import { COMPARE_EXAMPLES, guide } from './help.js';
+import { runAll } from './runner.js';
+import { addScenarioOptions, scenarioInput } from './scenario-flags.js';
+
+/** compare's per-run duration unless --duration (or --config) says otherwise: 10 runs stay under ~35 s. */
+const COMPARE_DURATION_MS = 2000;
+
+const pairsText = () => comparisonPairs().map((p) => p.join('/')).join(',');
+
+function parsePairs(raw: string): [string, NotifyPath][] {
+  const allowed =
+    `must be a comma list of <policy>/<notify> with policy one of ${policyNames().join(', ')}` +
+    ` and notify one of ${NOTIFY_PATHS.join(', ')} (e.g. static/trap,coiommu/sidecore)`;
+  const items = raw.split(',').map((s) => s.trim());
+  if (items.every((s) => s === '')) throw new ConfigError('--policies', raw, allowed);
+  return items.map((item) => {
+    const [p, n, extra] = item.split('/');
+    if (extra !== undefined || !policyNames().includes(p) || !(NOTIFY_PATHS as readonly string[]).includes(n)) {
+      throw new ConfigError('--policies', item, allowed);
+    }
+    const paths = policyByName(p).notifyPaths;
+    if (!(paths as readonly string[]).includes(n)) throw new ConfigError('--policies', item, `${p} runs on ${paths.join(', ')} only (it has no ${n} path)`);
+    return [p, n as NotifyPath];
+  });
+}
+
+export function registerCompare(program: Command, ctx: Ctx, setCode: SetCode): void {
+  const compare = program
+    .command('compare')
+    .description(`run ${pairsText().replaceAll(',', ', ')} in turn on the same scenario (${COMPARE_DURATION_MS / 1000} s each unless --duration says otherwise) and print them side by side`);
+  addScenarioOptions(compare, 'compare', `${COMPARE_DURATION_MS / 1000}s per run`)
+    .option('--policies <list>', `comma list of policy/notify pairs (default ${pairsText()})`)
+    .addHelpText('after', guide() + COMPARE_EXAMPLES)
+    .action(async (o: Opts) => {
+      const pairs = typeof o.policies === 'string' ? parsePairs(o.policies) : comparisonPairs();
+      const input = scenarioInput(o);
+      if (input.partial.durationMs === undefined) input.partial.durationMs = COMPARE_DURATION_MS;
+      // Validate every scenario before running any.
+      const configs = pairs.map(([policy, notify]) => {
+        const raw = `${policy}/${notify}`;
+        const label: Labeler = (p) => ((p === 'policy' || p === 'notify') && o.policies ? { field: '--policies', raw, given: true } : input.label(p));
+        return resolveScenario({ ...input.partial, policy, notify }, defaultScenario(), label);
+      });
+      const { reports, failed } = await runAll(configs, o, ctx);
+      if (o.json) ctx.out(`${JSON.stringify(failed ? [...reports, { error: failed.message, policy: failed.cfg.policy, notify: failed.cfg.notify }] : reports, null, 2)}\n`);
+      else if (reports.length > 0 || !failed) ctx.out(formatCompareTable(reports, failed && { label: `${failed.cfg.policy}/${failed.cfg.notify}`, message: failed.message }));
+      if (failed) throw new Error(failed.message);
+      setCode(0);
+    });
+}

@@ -1,0 +1,46 @@
+// A scenario, jcstress style: a tiny machine, a few threads running real protocol code, and a
+// table that classifies every outcome the threads can observe.
+import type { MachineSpec } from '../machine/layout.js';
+import type { Machine } from '../machine/machine.js';
+import type { SharedMem } from '../machine/shared-mem.js';
+import type { Variant } from './types.js';
+
+export const VERDICTS = ['ACCEPTABLE', 'INTERESTING', 'FORBIDDEN'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+/** Outcomes every scenario can produce besides its own. */
+export const STEP_LIMIT = 'step limit reached (a livelock, or raise --max-steps)';
+export const THREAD_ERROR = 'a thread threw';
+export const DEADLOCK = 'deadlock: every thread kept waiting on words nobody changed';
+export const LOST_WAKEUP = 'lost wake-up: a waiter was never notified and went on only when its wait timed out';
+
+export interface ThreadCtx {
+  mem: SharedMem;
+  m: Machine;
+  /** Scenario mailboxes between threads (a separate small shared buffer). */
+  scratch: Int32Array;
+  variant: Variant;
+  thread: number;
+}
+
+export interface Scenario {
+  name: string;
+  description: string;
+  /** Thread names, in scheduling index order. */
+  threads: string[];
+  /** The planted bugs this scenario is built to expose ('none' = the real protocol). */
+  variants: Variant[];
+  spec: MachineSpec;
+  /** Initial state, written free-running before each schedule (memory is zeroed first). */
+  setup(m: Machine, scratch: Int32Array, variant: Variant): void;
+  /** One thread's body; returns a small result code that the outcome may use. */
+  run(ctx: ThreadCtx): number;
+  /** What the threads observed, from their results and the final state. */
+  outcome(results: number[], m: Machine, scratch: Int32Array): string;
+  outcomes: Record<string, Verdict>;
+}
+
+export function verdictOf(s: Scenario, outcome: string): Verdict {
+  if (outcome === STEP_LIMIT) return 'INTERESTING';
+  return s.outcomes[outcome] ?? 'FORBIDDEN'; // an outcome nobody declared is a finding
+}

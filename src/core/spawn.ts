@@ -1,0 +1,32 @@
+// The one place that knows how to start a worker: from the built dist/ the sibling .js entry;
+// from sources (tsx, vitest) a small JS bootstrap that registers tsx and imports the .ts entry.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+
+export type WorkerName = 'guest' | 'hypervisor' | 'sidecore' | 'device' | 'bench' | 'pool-task' | 'explore-thread';
+
+const here = dirname(fileURLToPath(import.meta.url)); // .../src/core or .../dist/src/core
+const fromDist = fileURLToPath(import.meta.url).endsWith('.js');
+const workersDir = join(here, '..', '..', 'workers');
+
+/** File to hand to `new Worker` / piscina, and the workerData that tells the bootstrap what to load. */
+export function workerEntry(name: WorkerName): { filename: string; bootstrapTarget?: string } {
+  if (fromDist) {
+    const js = join(workersDir, `${name}.js`);
+    if (existsSync(js)) return { filename: js };
+  }
+  const ts = join(workersDir, `${name}.ts`);
+  const sourceWorkers = fromDist ? join(here, '..', '..', '..', 'workers') : workersDir;
+  const target = existsSync(ts) ? ts : join(sourceWorkers, `${name}.ts`);
+  return { filename: join(sourceWorkers, 'tsx-bootstrap.mjs'), bootstrapTarget: pathToFileURL(target).href };
+}
+
+export function spawnWorker(name: WorkerName, options: WorkerOptions = {}): Worker {
+  const entry = workerEntry(name);
+  const workerData = entry.bootstrapTarget
+    ? { ...(options.workerData ?? {}), bootstrapTarget: entry.bootstrapTarget }
+    : options.workerData;
+  return new Worker(entry.filename, { ...options, workerData });
+}

@@ -1,0 +1,153 @@
+// The scenario a run executes and the report it produces. These two shapes are the contract
+// between the CLI, the orchestrator and scripts that read `--json`.
+
+/** A policy's name (`coiommu`, `viommu-strict`, ...): the registry in src/policies/ knows them all. */
+export type PolicyName = string;
+/** A workload's name (`net`, ...): the registry in src/workloads/ knows them all. */
+export type WorkloadName = string;
+/** A planted protocol bug's name (`none` = the real protocol); each policy declares its own. */
+export type Variant = string;
+
+export const PROBE_MODES = ['off', 'unmapped'] as const;
+export type ProbeMode = (typeof PROBE_MODES)[number];
+
+export const NOTIFY_PATHS = ['trap', 'sidecore'] as const;
+export type NotifyPath = (typeof NOTIFY_PATHS)[number];
+
+export const ROLES = ['guest', 'hypervisor', 'sidecore', 'device'] as const;
+export type RoleName = (typeof ROLES)[number];
+
+/** Cycle costs of the modeled clock. Defaults come from the papers (DESIGN section 2). */
+export interface CostTable {
+  /** CPU frequency used to turn nanosecond figures into cycles. */
+  cpuGhz: number;
+  /** Guest-side DTT update per page (a few atomic instructions). */
+  dttUpdateCycles: number;
+  /** Bare-metal IOMMU map or unmap of one page (vIOMMU, ATC'11: 6,909). */
+  iommuMapCycles: number;
+  /** Direct cost of one VM exit (~2,000). */
+  exitCycles: number;
+  /** A request delivered by trap-and-emulate, on top of the exit and the work itself (34,969 - 6,909 - 2,000). */
+  trapRequestCycles: number;
+  /** A request delivered to a polling sidecore, on top of the work itself (9,225 - 6,909). */
+  sidecoreRequestCycles: number;
+  /** Host pin of one page: fault in + get_user_pages-like accounting, without the IOMMU map. */
+  pinPageCycles: number;
+  /** One IOTLB miss costs this many memory reads' worth of ns (F&S, SOSP'24: ~197 ns each). */
+  iotlbMissReadNs: number;
+}
+
+export interface ProtectionConfig {
+  /** `unmapped`: the device also probes recently unmapped DMA addresses (DESIGN 3.2). */
+  probe: ProbeMode;
+}
+
+export interface HostConfig {
+  /** Resident host frames the reclaimer tries to stay under; 0 = no memory pressure. */
+  memoryPages: number;
+  /** Data frames for payloads: only pages that DMA actually touches get one. */
+  dataFrames: number;
+}
+
+export interface NotifyConfig {
+  /** Modeled exit delay, busy-waited by the host before it handles a trapped request. */
+  exitDelayUs: number;
+  /** How long a waiting role spins before it parks in Atomics.wait. */
+  spinUs: number;
+}
+
+export interface FaultInjection {
+  role: RoleName;
+  afterMs: number;
+}
+
+/**
+ * The part of a scenario every layer knows. Policies and workloads add their own sections
+ * (`coiommu`, `viommu`, `net`, ...) under their config key; src/lab/scenario.ts has the full type.
+ */
+export interface BaseScenario {
+  policy: PolicyName;
+  notify: NotifyPath;
+  workload: WorkloadName;
+  guestPages: number;
+  vcpus: number;
+  durationMs: number;
+  seed: number;
+  protection: ProtectionConfig;
+  host: HostConfig;
+  notifyPath: NotifyConfig;
+  /** A role whose heartbeat stalls this long is declared hung. */
+  watchdogMs: number;
+  /** Idle time after the guests stop, during which lazy unpinning keeps running. */
+  drainMs: number;
+  costTable: CostTable;
+  faults: { crash?: FaultInjection; hang?: FaultInjection };
+  variant: Variant;
+}
+
+export interface Percentiles {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export interface ViolationRecord {
+  kind: 'dmaToUnpinned' | 'lostPayloads' | 'accounting';
+  role: RoleName;
+  gfn: number;
+  frame: number;
+  atMs: number;
+  detail: string;
+}
+
+export interface RunReport {
+  policy: PolicyName;
+  notify: NotifyPath;
+  workload: WorkloadName;
+  variant: Variant;
+  guestPages: number;
+  vcpus: number;
+  dmaOps: number;
+  seconds: number;
+  opsPerSecond: number;
+  exits: number;
+  exitsPer1kDma: number;
+  pinRequests: number;
+  /** Maps the policy refused (no host frame to pin, IOVA space exhausted): the buffer waited. */
+  mapFailures: number;
+  pins: number;
+  unpins: number;
+  pinnedPages: { peak: number; end: number };
+  host: {
+    residentPeak: number;
+    residentEnd: number;
+    reclaimed: number;
+    restored: number;
+    forceUnpins: number;
+    reclaimablePagesEnd: number;
+  };
+  staticPin?: { pages: number; ms: number; modeledMs: number };
+  violations: { dmaToUnpinned: number; lostPayloads: number; accounting: number; first?: ViolationRecord };
+  latencyUs: { map: Percentiles; pinRequest: Percentiles; invSubmit: Percentiles };
+  /** IOTLB invalidation descriptors the host processed (vIOMMU; 0 otherwise). */
+  invalidations: number;
+  /** Invalidation-queue submissions (each: descriptors + one wait descriptor). */
+  invSubmits: number;
+  /** Submissions that found the invalidation queue's lock held by another vCPU. */
+  invQueueLockWaits: number;
+  /** Device IOTLB: hits, misses and the (modeled) memory reads of the walks on misses. */
+  iotlb: { hits: number; misses: number; walkReads: number };
+  /** Protection oracle: probes of recently unmapped DMA addresses, how many got through, for how long. */
+  protection: { probes: number; leaks: number; windowUs: { p50: number; max: number } };
+  exitsPerDma: number;
+  modeled: { cyclesPerDma: number; costTable: CostTable; breakdown: Record<string, number> };
+  parallelism: { cores: number; threads: number; spinners: number; oversubscribed: boolean };
+  /** What teardown found still mapped, queued or raised (each is also an accounting violation). */
+  teardownLeftovers: string[];
+  /** The whole scenario: the base fields plus every section. */
+  config: BaseScenario & SectionBag;
+}
+
+/** Policy and workload sections of a scenario, by config key (typed in src/lab/scenario.ts). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type SectionBag = { [section: string]: any };

@@ -1,0 +1,262 @@
+// Human-readable reports: the side-by-side table of `compare` and the key/value view of `run`.
+import type { CostTable, Percentiles, RunReport } from '../core/types.js';
+import { grid } from '../core/grid.js';
+import { formatBytes, formatDuration } from '../core/units.js';
+import { PAGE_SIZE } from '../machine/layout.js';
+import { policyByName } from '../policies/index.js';
+import { workloadByName } from '../workloads/index.js';
+
+export { grid } from '../core/grid.js';
+
+const intFmt = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+/** Integer with thousands separators. */
+export function fmtInt(n: number): string {
+  return Number.isFinite(n) ? intFmt.format(Math.round(n)) : '-';
+}
+
+/** About three significant digits, thousands separators above 100. */
+export function fmtNum(n: number): string {
+  if (!Number.isFinite(n)) return '-';
+  const a = Math.abs(n);
+  const digits = a === 0 || a >= 100 ? 0 : a >= 10 ? 1 : a >= 0.1 ? 2 : 3;
+  return new Intl.NumberFormat('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(n);
+}
+
+const label = (r: RunReport) => `${r.policy}/${r.notify}`;
+const violationCount = (r: RunReport) => r.violations.dmaToUnpinned + r.violations.lostPayloads + r.violations.accounting;
+const pcts = (p: Percentiles) => `p50 ${fmtNum(p.p50)}  p99 ${fmtNum(p.p99)}  max ${fmtNum(p.max)}`;
+const costLine = (c: CostTable) =>
+  Object.entries(c)
+    .map(([k, v]) => `${k} ${fmtCost(v)}`)
+    .join(', ');
+const fmtCost = (v: number) => (Number.isInteger(v) ? fmtInt(v) : String(v));
+const guestLine = (r: RunReport) =>
+  `${formatBytes(r.guestPages * PAGE_SIZE)} (${fmtInt(r.guestPages)} pages), ${r.vcpus} vCPU${r.vcpus === 1 ? '' : 's'}`;
+
+const workloadLine = (r: RunReport): string => workloadByName(r.workload).describe(r.config);
+/** Does the policy send the host requests of this kind? (else the figure prints as `-`) */
+const asks = (r: RunReport, kind: 'pin' | 'invalidation'): boolean => policyByName(r.policy).requests === kind;
+const pctsIf = (yes: boolean, p: Percentiles) => (yes ? pcts(p) : '-');
+
+function parallelismLine(p: RunReport['parallelism']): string {
+  return `${p.cores} cores, ${p.threads} threads, ${p.spinners} spinner${p.spinners === 1 ? '' : 's'}`;
+}
+
+function oversubscribedWarning(r: RunReport): string {
+  const p = r.parallelism;
+  return (
+    `WARNING: ${label(r)} was oversubscribed (${p.spinners} spinning of ${p.threads} threads on ${p.cores} cores): ` +
+    'its latency tails include OS scheduler ticks, not only protocol costs'
+  );
+}
+
+function staticPinLine(r: RunReport): string | undefined {
+  const s = r.staticPin;
+  if (!s) return undefined;
+  return `${fmtInt(s.pages)} pages (${formatBytes(s.pages * PAGE_SIZE)}) pinned at VM creation in ${formatDuration(s.ms)} measured, ${formatDuration(s.modeledMs)} modeled`;
+}
+
+function firstViolationLine(r: RunReport): string | undefined {
+  const v = r.violations.first;
+  if (!v) return undefined;
+  return `${v.kind} seen by ${v.role} at ${formatDuration(v.atMs)}, gfn ${v.gfn}, frame ${v.frame}: ${v.detail}`;
+}
+
+const allSame = <T>(xs: T[], key: (x: T) => string) => xs.every((x) => key(x) === key(xs[0]));
+
+function iotlbHitPct(r: RunReport): string {
+  const t = r.iotlb ? r.iotlb.hits + r.iotlb.misses : 0;
+  return t > 0 ? fmtNum((100 * r.iotlb.hits) / t) : '-';
+}
+
+/** Side-by-side comparison of several runs of the same base scenario, with a footer of what was run. */
+export function formatCompareTable(reports: RunReport[], failed?: { label: string; message: string }): string {
+  if (reports.length === 0) return failed ? `FAILED:      ${failed.label}: ${failed.message}\n` : '(no runs)\n';
+  const header = [
+    'policy',
+    'notify',
+    'DMA ops/s',
+    'exits/1k DMA',
+    'inval/DMA',
+    'pins',
+    'unpins',
+    'pinned peak/end',
+    'map p50/p99 µs',
+    'IOTLB hit %',
+    'leaks/probes',
+    'cycles/DMA*',
+    'violations',
+  ];
+  const rows = reports.map((r) => [
+    r.policy,
+    // a policy that sends the host no requests has no notify path
+    policyByName(r.policy).requests === 'none' ? '-' : r.notify,
+    fmtInt(r.opsPerSecond),
+    fmtNum(r.exitsPer1kDma),
+    fmtNum(r.dmaOps > 0 ? (r.invSubmits ?? 0) / r.dmaOps : 0),
+    fmtInt(r.pins),
+    fmtInt(r.unpins),
+    `${fmtInt(r.pinnedPages.peak)}/${fmtInt(r.pinnedPages.end)}`,
+    `${fmtNum(r.latencyUs.map.p50)}/${fmtNum(r.latencyUs.map.p99)}`,
+    iotlbHitPct(r),
+    r.protection ? `${fmtInt(r.protection.leaks)}/${fmtInt(r.protection.probes)}` : '-',
+    fmtInt(r.modeled.cyclesPerDma),
+    fmtInt(violationCount(r)),
+  ]);
+  if (failed) rows.push([failed.label.split('/')[0], failed.label.split('/')[1], 'FAILED', ...header.slice(3).map(() => '-')]);
+  const out = [grid(header, rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])), ''];
+  if (failed) out.push(`FAILED:      ${failed.label}: ${failed.message}`);
+
+  const r0 = reports[0];
+  const c = r0.config;
+  out.push(`guest:       ${guestLine(r0)}`);
+  out.push(`workload:    ${workloadLine(r0)}`);
+  out.push(
+    `duration:    ${formatDuration(c.durationMs)} per run + ${formatDuration(c.drainMs)} drain, seed ${c.seed}; measured ` +
+      reports.map((r) => `${fmtNum(r.seconds)} s`).join(', '),
+  );
+  if (c.variant !== 'none') out.push(`variant:     ${c.variant} (a planted bug, not the real protocol)`);
+  if (allSame(reports, (r) => parallelismLine(r.parallelism))) out.push(`parallelism: ${parallelismLine(r0.parallelism)}`);
+  else if (allSame(reports, (r) => String(r.parallelism.cores))) {
+    const each = reports.map((r) => `${label(r)} ${r.parallelism.threads} threads, ${r.parallelism.spinners} spinning`);
+    out.push(`parallelism: ${r0.parallelism.cores} cores; ${each.join('; ')}`);
+  } else out.push(`parallelism: ${reports.map((r) => `${label(r)} ${parallelismLine(r.parallelism)}`).join('; ')}`);
+  for (const r of reports) if (r.parallelism.oversubscribed) out.push(oversubscribedWarning(r));
+  const footers = new Set(reports.map((r) => policyByName(r.policy).footer?.(c)).filter((x): x is string => !!x));
+  out.push(...footers);
+  if (reports.some((r) => r.protection?.probes)) {
+    out.push('protection:  leaks = probes of unmapped addresses that still translated; strict must show 0, the others pay a window');
+    const windows = reports.filter((r) => r.protection?.leaks);
+    if (windows.length)
+      out.push(
+        `window:      how long an unmapped address still translated, p50/max µs: ` +
+          windows.map((r) => `${label(r)} ${fmtNum(r.protection.windowUs.p50)}/${fmtNum(r.protection.windowUs.max)}`).join('; '),
+      );
+  }
+  out.push('* modeled: counts x the cost table below, projected onto hardware');
+  if (allSame(reports, (r) => costLine(r.modeled.costTable))) out.push(`cost table:  ${costLine(r0.modeled.costTable)}`);
+  else for (const r of reports) out.push(`cost table (${label(r)}): ${costLine(r.modeled.costTable)}`);
+  for (const r of reports) {
+    const s = staticPinLine(r);
+    if (s) out.push(`static pin:  ${reports.filter((x) => x.staticPin).length > 1 ? `${label(r)}: ` : ''}${s}`);
+  }
+  for (const r of reports) {
+    if (r.teardownLeftovers?.length) out.push(`LEFTOVERS:   ${label(r)}: ${r.teardownLeftovers.join('; ')}`);
+  }
+  for (const r of reports) {
+    const v = firstViolationLine(r);
+    if (v) out.push(`VIOLATION:   ${label(r)}: first ${v}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** One run as grouped `key: value` lines. */
+export function formatRunReport(r: RunReport): string {
+  const groups: [string, [string, string | undefined][]][] = [
+    [
+      'scenario',
+      [
+        ['policy', r.policy],
+        ['notify', r.notify],
+        ['workload', workloadLine(r)],
+        ['variant', r.variant === 'none' ? 'none' : `${r.variant} (a planted bug, not the real protocol)`],
+        ['guest', guestLine(r)],
+        ['duration', `${fmtNum(r.seconds)} s measured (${formatDuration(r.config.durationMs)} configured, then ${formatDuration(r.config.drainMs)} drain)`],
+        ['seed', String(r.config.seed)],
+      ],
+    ],
+    [
+      'throughput',
+      [
+        ['DMA ops', fmtInt(r.dmaOps)],
+        ['DMA ops/s', fmtInt(r.opsPerSecond)],
+        ['exits', `${fmtInt(r.exits)} (${fmtNum(r.exitsPer1kDma)} per 1k DMA)`],
+        ['map failures', r.mapFailures ? `${fmtInt(r.mapFailures)} (the buffer waited and was tried again)` : undefined],
+      ],
+    ],
+    [
+      'vIOMMU and protection',
+      [
+        ['invalidations', r.invSubmits ? `${fmtInt(r.invalidations)} descriptors in ${fmtInt(r.invSubmits)} submissions` : undefined],
+        ['queue lock', r.invQueueLockWaits ? `found held on ${fmtInt(r.invQueueLockWaits)} submissions` : undefined],
+        ['exits per DMA', fmtNum(r.exitsPerDma ?? 0)],
+        ['submit latency', r.invSubmits ? `${pcts(r.latencyUs.invSubmit)} µs` : undefined],
+        [
+          'IOTLB',
+          r.iotlb && r.iotlb.hits + r.iotlb.misses > 0
+            ? `${fmtInt(r.iotlb.hits)} hits, ${fmtInt(r.iotlb.misses)} misses, ${fmtInt(r.iotlb.walkReads)} walk reads`
+            : undefined,
+        ],
+        [
+          'protection',
+          r.protection
+            ? `${fmtInt(r.protection.leaks)} of ${fmtInt(r.protection.probes)} probes got through` +
+              (r.protection.leaks > 0 ? `, window p50 ${fmtNum(r.protection.windowUs.p50)} µs, max ${fmtNum(r.protection.windowUs.max)} µs` : '')
+            : undefined,
+        ],
+      ],
+    ],
+    [
+      'pinning',
+      [
+        ['pin requests', asks(r, 'pin') ? fmtInt(r.pinRequests) : '-'],
+        ['pins', fmtInt(r.pins)],
+        ['unpins', fmtInt(r.unpins)],
+        ['pinned pages', `peak ${fmtInt(r.pinnedPages.peak)}, end ${fmtInt(r.pinnedPages.end)}`],
+        ['static pin', staticPinLine(r)],
+      ],
+    ],
+    [
+      'host memory (pages)',
+      [
+        ['resident', `peak ${fmtInt(r.host.residentPeak)}, end ${fmtInt(r.host.residentEnd)}`],
+        ['reclaimed', fmtInt(r.host.reclaimed)],
+        ['restored', fmtInt(r.host.restored)],
+        ['force unpins', fmtInt(r.host.forceUnpins)],
+        ['reclaimable at end', fmtInt(r.host.reclaimablePagesEnd)],
+      ],
+    ],
+    [
+      'latency (µs)',
+      [
+        ['map', pcts(r.latencyUs.map)],
+        ['pin request', pctsIf(asks(r, 'pin'), r.latencyUs.pinRequest)],
+        ['inval submit', pctsIf(asks(r, 'invalidation'), r.latencyUs.invSubmit)],
+      ],
+    ],
+    [
+      'modeled cost',
+      [
+        ['cycles/DMA', fmtInt(r.modeled.cyclesPerDma)],
+        ...Object.entries(r.modeled.breakdown).map(([k, v]): [string, string] => [`  ${k}`, fmtNum(v)]),
+        ['cost table', costLine(r.modeled.costTable)],
+      ],
+    ],
+    [
+      'parallelism',
+      [
+        ['machine', parallelismLine(r.parallelism)],
+        ['warning', r.parallelism.oversubscribed ? oversubscribedWarning(r) : undefined],
+      ],
+    ],
+    [
+      'violations',
+      [
+        ['total', fmtInt(violationCount(r))],
+        ['DMA to unpinned', fmtInt(r.violations.dmaToUnpinned)],
+        ['lost payloads', fmtInt(r.violations.lostPayloads)],
+        ['accounting', fmtInt(r.violations.accounting)],
+        ['first', firstViolationLine(r)],
+        ['teardown leftovers', r.teardownLeftovers?.length ? r.teardownLeftovers.join('; ') : undefined],
+      ],
+    ],
+  ];
+  const width = Math.max(...groups.flatMap(([, kv]) => kv.map(([k]) => k.length))) + 1;
+  const out: string[] = [];
+  for (const [title, kv] of groups) {
+    out.push(`${title}:`);
+    for (const [k, v] of kv) if (v !== undefined) out.push(`  ${`${k}:`.padEnd(width + 1)} ${v}`);
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,38 @@
+// coIOMMU (ATC'20): cooperative DMA buffer tracking through the DTT; the host pins on a page's
+// first DMA and unpins lazily when the page is idle (DESIGN 1.1).
+import { perDmaOf, requestCycles } from '../../core/cost-table.js';
+import type { Policy } from '../policy.js';
+import { COIOMMU_SECTION, type CoiommuConfig } from './config.js';
+import { coiommuGuest } from './guest.js';
+import { coiommuHost } from './host.js';
+import { COIOMMU_SCENARIOS } from './scenarios.js';
+
+export const coiommuPolicy: Policy = {
+  name: 'coiommu',
+  family: 'coiommu',
+  help: `the guest marks pages in a DMA tracking table (DTT); the host
+pins a page on its first DMA and unpins it lazily when idle`,
+  notifyPaths: ['trap', 'sidecore'],
+  compareOn: ['trap', 'sidecore'],
+  pinsAtCreation: false,
+  requests: 'pin',
+  identityDma: true,
+  config: COIOMMU_SECTION,
+  hostTimerMs: (cfg) => (cfg.coiommu as CoiommuConfig).unpinIntervalMs,
+  guest: coiommuGuest,
+  host: coiommuHost,
+  cost: (c, t) => ({
+    dtt: perDmaOf(c.dmaOps, c.dttOps * t.dttUpdateCycles),
+    requests: perDmaOf(c.dmaOps, c.pinRequests * requestCycles(t, c.notify)),
+    pins: perDmaOf(c.dmaOps, c.pins * (t.pinPageCycles + t.iommuMapCycles)),
+    unpins: perDmaOf(c.dmaOps, c.unpins * t.iommuMapCycles),
+  }),
+  scenarios: COIOMMU_SCENARIOS,
+  variants: {
+    'pinned-check-before-add': 'guest tests PINNED before it raises the map count',
+    'unpin-load-store': 'unpin scan uses load-then-store instead of compareExchange',
+    'pinned-before-map': 'host sets PINNED before the host IOMMU mapping exists',
+    'no-pin-lock': 'pin and unpin without the pin-state lock',
+    'doorbell-without-bump': 'a trapping vCPU notifies the host without bumping the doorbell: a lost wake-up',
+  },
+};

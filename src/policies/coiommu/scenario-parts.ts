@@ -1,0 +1,97 @@
+// The real coIOMMU pieces, built over a scenario thread's SharedMem. Scenario threads run the
+// same classes the role workers run; only the harness loops around them are the scenario's own.
+import { CTL, STAT } from '../../machine/layout.js';
+import type { Machine } from '../../machine/machine.js';
+import { freeRunning } from '../../machine/shared-mem.js';
+import { checkAccounting } from '../../mem/accounting.js';
+import { DmaEngine } from '../../mem/dma.js';
+import { readStamp } from '../../mem/payload.js';
+import { HostMemory } from '../../mem/host-memory.js';
+import { NO_LOCK } from '../../notify/lock.js';
+import { Oracle } from '../../core/oracle.js';
+import { hostThread, scenarioConfig, vcpuDone } from '../scenario-kit.js';
+import { buildGuest, buildHost } from '../wiring.js';
+import type { CoiommuConfig } from './config.js';
+import { ACCESSED, PINNED, isPinned } from './dtt.js';
+
+import { coiommuGuest } from './guest.js';
+import { coiommuHost, type CoiommuHost } from './host.js';
+import type { ThreadCtx } from '../../core/scenario.js';
+
+/** One scan round unpins everything idle; no old generation, no speculation (fewer steps). */
+export const SCENARIO_COIOMMU: CoiommuConfig = {
+  unpinIntervalMs: 1,
+  unpinGenThreshold: 1000,
+  unpinLimit: 0,
+  speculativePages: 0,
+};
+
+export const STAMP = 0x5eed;
+
+const cfgOf = (ctx: ThreadCtx) => scenarioConfig(ctx.variant, { coiommu: SCENARIO_COIOMMU });
+
+/** The host's parts, wired as the hypervisor wires them. */
+export function hostParts(ctx: ThreadCtx) {
+  const stats = ctx.m.statsBlock(ctx.thread);
+  const parts = buildHost({ host: coiommuHost }, ctx.mem, ctx.m, cfgOf(ctx), stats);
+  return { ...parts, coiommu: parts.policy as CoiommuHost, stats };
+}
+
+/** A vCPU on the trap path (spin 0: a spinning vCPU would make the schedule depend on time). */
+export function guestParts(ctx: ThreadCtx, vcpu: number) {
+  const { mem, m } = ctx;
+  const stats = m.statsBlock(ctx.thread);
+  const guest = buildGuest({ guest: coiommuGuest }, mem, m, cfgOf(ctx), vcpu, stats);
+  const dma = new DmaEngine(mem, m, stats, new Oracle(m.control, 'device', 0));
+  return { guest, dma, stats };
+}
+
+/** Result bits of a vCPU thread. */
+export const VCPU = { MAPPED: 1, REQUESTED: 2, LOST: 4 } as const;
+
+/**
+ * Map page g, let the device DMA into it, read the payload back (as the net driver does before it
+ * unmaps), unmap; then say so to the pin handler.
+ */
+export function mapDmaUnmap(ctx: ThreadCtx, vcpu: number, g: number, verify = true): number {
+  const { mem, m, scratch } = ctx;
+  const { guest, dma, stats } = guestParts(ctx, vcpu);
+  let res = 0;
+  const r = guest.map(g, 1);
+  if (r >= 0) {
+    res |= VCPU.MAPPED;
+    dma.write(r, g, STAMP + vcpu);
+    if (verify && readStamp(mem, m, g) !== STAMP + vcpu) res |= VCPU.LOST;
+    guest.unmap(r, g, 1);
+  }
+  if (stats[STAT.PIN_REQUESTS] > 0) res |= VCPU.REQUESTED;
+  vcpuDone(ctx);
+  return res;
+}
+
+/** The hypervisor's trap service for pin requests: the real pin handler over the raised slots. */
+export function servePinRequests(ctx: ThreadCtx, vcpus: number, coiommu: CoiommuHost): number {
+  return hostThread(ctx, vcpus, coiommu);
+}
+
+/** Set-up: page g pinned by the host as the real pin handler would leave it, map count 0. */
+export function pinFreeRunning(m: Machine, g: number, accessed: boolean): void {
+  const host = new HostMemory(freeRunning, m);
+  if (!host.pin(g)) throw new Error(`scenario set-up could not pin page ${g}`);
+  Atomics.or(m.dtt, g, PINNED | (accessed ? ACCESSED : 0));
+}
+
+/** What the oracle saw, after the schedule: DMA safety, pin accounting, and page g's contents. */
+export function verdictWords(m: Machine, g: number, stamps: number[]): { unsafeDma: number; accountingOk: boolean; contentsOk: boolean } {
+  const unsafeDma = Atomics.load(m.control, CTL.VIOL_DMA);
+  const silent = new Oracle(new Int32Array(CTL.WORDS), 'hypervisor', 0);
+  const accountingOk = checkAccounting(freeRunning, m, new HostMemory(freeRunning, m), NO_LOCK, silent, { pinnedFor: (g) => isPinned(Atomics.load(m.dtt, g)) });
+  // resident or reclaimed to swap, the page still holds the last payload a DMA wrote into it
+  const contentsOk = stamps.includes(readStamp(freeRunning, m, g));
+  return { unsafeDma, accountingOk, contentsOk };
+}
+
+export const UNSAFE_DMA = 'DMA reached a page the host IOMMU did not map for it';
+export const BAD_ACCOUNTING = 'pin accounting broken (PINNED bits, IOMMU entries and pinned frames disagree)';
+export const MAP_FAILED = 'a map failed (the host could not pin)';
+export const LOST_PAYLOAD = 'a payload was lost (the guest read back something else, or the page lost its contents)';

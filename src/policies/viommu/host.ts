@@ -1,0 +1,198 @@
+// Emulated VT-d in caching mode, host side (DESIGN 1.2). The host keeps a shadow table IOVA ->
+// host frame, the table the physical IOMMU (here: the device's IOTLB walks) really uses. It learns
+// about the guest's IO page table only through invalidations: for each IOTLB invalidation
+// descriptor it walks the guest table over the range, pins pages that became present and drops
+// shadow entries that went away; before it completes a wait descriptor it flushes the device IOTLB
+// for every range it tore down and only then unpins those pages. All of it under the pin-state
+// lock and through HostMemory, exactly like coIOMMU's pin and unpin.
+import type { Machine } from '../../machine/machine.js';
+import { IOTLB_LOG, STAT } from '../../machine/layout.js';
+import type { SharedMem } from '../../machine/shared-mem.js';
+import type { HostMemory } from '../../mem/host-memory.js';
+import { IotlbFlusher } from '../../mem/iotlb.js';
+import { consumeInvalidationQueue, invalidationPending, type InvalidationHandler } from '../../notify/invalidation-queue.js';
+import type { Lock } from '../../notify/lock.js';
+import { DETAIL, type Oracle } from '../../core/oracle.js';
+import type { Variant } from '../../core/types.js';
+import type { HostContext, HostPolicy, Leftover } from '../policy.js';
+import { isPresent, pteGfn } from './io-page-table.js';
+
+export class ShadowPinError extends Error {}
+
+export class ViommuHost implements InvalidationHandler, HostPolicy {
+  readonly flusher: IotlbFlusher;
+  /** Torn-down ranges of this batch (iova, pages pairs), flushed before the next completion. */
+  private flushRanges: number[] = [];
+  /** Guest pages whose shadow entries were removed: unpinned only after the flush. */
+  private unpins: number[] = [];
+  private readonly waitFirst: boolean;
+
+  constructor(
+    private readonly mem: SharedMem,
+    private readonly m: Machine,
+    private readonly host: HostMemory,
+    private readonly lock: Lock,
+    private readonly stats: Float64Array,
+    variant: Variant = 'none',
+    timeoutMs = 5000,
+  ) {
+    this.flusher = new IotlbFlusher(mem, m, stats, timeoutMs);
+    this.waitFirst = variant === 'wait-before-flush';
+  }
+
+  /** Anything queued and not yet consumed? */
+  pending(): boolean {
+    return invalidationPending(this.mem, this.m);
+  }
+
+  /** The emulated tail-register write (or the sidecore's poll): consume the queue once. */
+  serve(beforeEach?: () => void): number {
+    if (!this.pending()) return 0;
+    beforeEach?.();
+    return this.processQueue() > 0 ? 1 : 0;
+  }
+
+  /** A page is pinned exactly while some shadow (IOVA) entry maps it. */
+  pinnedFor(g: number): boolean {
+    return this.mem.load(this.m.shadowRefs, g) > 0;
+  }
+
+  /** Every shadow entry points at a pinned frame, and the per-page reference counts add up. */
+  checkAccounting(oracle: Oracle): boolean {
+    const { mem, m } = this;
+    let entries = 0;
+    let refs = 0;
+    let ok = true;
+    for (let i = 0; i < m.iovaPages; i++) {
+      const s = mem.load(m.shadow, i) - 1;
+      if (s < 0) continue;
+      entries++;
+      if (mem.load(m.framePinned, s) === 0) {
+        oracle.report('accounting', mem.load(m.frameOwner, s) - 1, s, DETAIL.pinCountMismatch);
+        ok = false;
+      }
+    }
+    for (let g = 0; g < m.spec.guestPages; g++) refs += mem.load(m.shadowRefs, g);
+    if (entries !== refs) {
+      oracle.report('accounting', -1, -1, DETAIL.pinCountMismatch);
+      ok = false;
+    }
+    return ok;
+  }
+
+  /** Teardown: nothing may still be queued or shadowed. */
+  checkTeardown(leftover: Leftover): void {
+    if (this.pending()) leftover('invalidation queue not empty');
+    const live = this.shadowEntries();
+    if (live > 0) leftover(`${live} shadow (IOVA) mappings still live at teardown`);
+  }
+
+  releasePage(g: number): void {
+    this.mem.store(this.m.shadowRefs, g, 0);
+  }
+
+  clearTables(): void {
+    for (let i = 0; i < this.m.iovaPages; i++) this.mem.store(this.m.shadow, i, 0);
+  }
+
+  /** Process the invalidation queue once: every descriptor queued so far. Returns how many. */
+  processQueue(): number {
+    if (!invalidationPending(this.mem, this.m)) return 0; // a polling sidecore: no lock traffic when idle
+    this.lock.lock();
+    try {
+      const n = consumeInvalidationQueue(this.mem, this.m, this);
+      this.flushAndUnpin(); // a batch without a wait descriptor still tears down what it names
+      return n;
+    } finally {
+      this.lock.unlock();
+    }
+  }
+
+  /** IOTLB invalidation descriptor: bring the shadow table in line with the guest's IO page table. */
+  invalidate(iova: number, pages: number): void {
+    this.stats[STAT.INV_DESCS]++;
+    let tornDown = false;
+    const end = Math.min(iova + pages, this.m.iovaPages);
+    for (let i = Math.max(0, iova); i < end; i++) if (this.sync(i)) tornDown = true;
+    if (tornDown) this.flushRanges.push(iova, pages);
+  }
+
+  /** Wait descriptor: everything before it is done (flushed, unpinned) before the status flips. */
+  wait(complete: () => void): void {
+    if (this.waitFirst) {
+      // planted bug: the guest is told the unmap is done while the device may still hold a translation
+      complete();
+      this.flushAndUnpin();
+    } else {
+      this.flushAndUnpin();
+      complete();
+    }
+  }
+
+  /** One IOVA page: returns true if a shadow entry was removed or replaced (needs an IOTLB flush). */
+  private sync(i: number): boolean {
+    const { mem, m } = this;
+    const pte = mem.load(m.iopt, i);
+    const s = mem.load(m.shadow, i) - 1;
+    const oldGfn = s >= 0 ? mem.load(m.frameOwner, s) - 1 : -1;
+    if (isPresent(pte)) {
+      const g = pteGfn(pte);
+      if (s >= 0 && oldGfn === g) return false; // unchanged (a re-map of a live mapping)
+      if (s >= 0) this.removeShadow(i, oldGfn);
+      this.addShadow(i, g);
+      return s >= 0;
+    }
+    if (s < 0) return false;
+    this.removeShadow(i, oldGfn);
+    return true;
+  }
+
+  private addShadow(i: number, g: number): void {
+    const { mem, m, host, stats } = this;
+    const refs = mem.load(m.shadowRefs, g);
+    if (refs === 0) {
+      if (!host.pin(g)) throw new ShadowPinError(`vIOMMU: no host frame to pin guest page ${g} for IOVA ${i}`);
+      stats[STAT.PINS]++;
+    }
+    mem.store(m.shadowRefs, g, refs + 1);
+    mem.store(m.shadow, i, host.pinnedFrame(g) + 1);
+    stats[STAT.SHADOW_MAPS]++;
+  }
+
+  private removeShadow(i: number, g: number): void {
+    this.mem.store(this.m.shadow, i, 0);
+    this.stats[STAT.SHADOW_UNMAPS]++;
+    this.unpins.push(g); // the page stays pinned until the device can no longer reach it
+  }
+
+  /** Flush the device IOTLB for every torn-down range, wait for it, then unpin. */
+  private flushAndUnpin(): void {
+    const { mem, m, host, stats, flushRanges, unpins } = this;
+    if (flushRanges.length > 0) {
+      let g = 0;
+      // A big batch (a lazy flush queue) would lap the device's flush log: flush it all at once,
+      // as a domain-selective invalidation does.
+      if (flushRanges.length / 2 > IOTLB_LOG.SIZE / 2) g = this.flusher.post(0, -1);
+      else for (let k = 0; k < flushRanges.length; k += 2) g = this.flusher.post(flushRanges[k], flushRanges[k + 1]);
+      this.flusher.drain(g);
+      flushRanges.length = 0;
+    }
+    for (const g of unpins) {
+      const refs = mem.load(m.shadowRefs, g) - 1;
+      mem.store(m.shadowRefs, g, refs);
+      if (refs === 0 && host.unpin(g)) stats[STAT.UNPINS]++;
+    }
+    unpins.length = 0;
+  }
+
+  /** Shadow entries right now (accounting, teardown). */
+  shadowEntries(): number {
+    let n = 0;
+    for (let i = 0; i < this.m.iovaPages; i++) if (this.mem.load(this.m.shadow, i) !== 0) n++;
+    return n;
+  }
+}
+
+export function viommuHost(ctx: HostContext): ViommuHost {
+  return new ViommuHost(ctx.mem, ctx.m, ctx.host, ctx.lock, ctx.stats, ctx.cfg.variant, ctx.timeoutMs);
+}

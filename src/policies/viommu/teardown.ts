@@ -1,0 +1,71 @@
+// How a vIOMMU guest tears a mapping down: strict (at once), through a flush queue (lazy), or
+// optimistically (left live for a while in case the buffer comes back). Each is a small class
+// behind one interface; the map path (guest.ts) is the same for all three.
+import type { InvalidationQueue } from '../../notify/invalidation-queue.js';
+import type { SharedMem } from '../../machine/shared-mem.js';
+import type { Machine } from '../../machine/machine.js';
+import type { IovaAllocator } from './iova-allocator.js';
+
+export type TeardownMode = 'strict' | 'lazy' | 'optimistic';
+
+/** The guest's IO page table, invalidation queue and IOVA allocator, as teardown uses them. */
+export class ViommuIo {
+  private readonly one = new Int32Array(2);
+
+  constructor(
+    private readonly mem: SharedMem,
+    private readonly m: Machine,
+    private readonly queue: InvalidationQueue,
+    readonly iovas: IovaAllocator,
+  ) {}
+
+  /** Clear the IO page-table entries of [iova, iova + n). */
+  clear(iova: number, n: number): void {
+    for (let p = 0; p < n; p++) this.mem.store(this.m.iopt, iova + p, 0);
+  }
+
+  /** One invalidation of [iova, iova + n) and its wait descriptor. */
+  submitOne(iova: number, n: number): void {
+    this.one[0] = iova;
+    this.one[1] = n;
+    this.queue.submit(this.one, 1);
+  }
+
+  /** Invalidate every (iova, pages) range with one wait descriptor, then give the IOVAs back. */
+  submitAndFree(ranges: ArrayLike<number>): void {
+    this.queue.submit(ranges, ranges.length / 2);
+    for (let k = 0; k < ranges.length; k += 2) this.iovas.free(ranges[k], ranges[k + 1]);
+  }
+}
+
+export interface Teardown {
+  /** A still-live mapping of exactly (gfn, n) to hand out again, or -1. */
+  reuse(gfn: number, n: number): number;
+  unmap(iova: number, gfn: number, n: number): void;
+  /** Timers (flush timeout, optimistic time limit); called from the vCPU loop. */
+  poll(): void;
+  /** Tear down everything deferred now; false if nothing was. */
+  release(): boolean;
+  /** Unmaps the host has not been told about yet. */
+  pending(): number;
+}
+
+/** Strict: clear, invalidate, wait, and only then free the IOVA. */
+export class StrictTeardown implements Teardown {
+  constructor(private readonly io: ViommuIo) {}
+  reuse(): number {
+    return -1;
+  }
+  unmap(iova: number, _gfn: number, n: number): void {
+    this.io.clear(iova, n);
+    this.io.submitOne(iova, n);
+    this.io.iovas.free(iova, n);
+  }
+  poll(): void {}
+  release(): boolean {
+    return false;
+  }
+  pending(): number {
+    return 0;
+  }
+}

@@ -1,0 +1,43 @@
+// The one wiring of a host and of a vCPU's DMA policy. The roles, the explorer's scenarios, the
+// benchmarks and the test helpers all build their parts here.
+import type { GuestDmaPolicy } from '../core/guest-dma-policy.js';
+import { newHistogram } from '../core/latency.js';
+import { CTL } from '../machine/layout.js';
+import type { Machine } from '../machine/machine.js';
+import type { SharedMem } from '../machine/shared-mem.js';
+import { HostMemory } from '../mem/host-memory.js';
+import { Reclaimer } from '../mem/reclaimer.js';
+import { NO_LOCK, PinStateLock, type Lock } from '../notify/lock.js';
+import type { GuestContext, HostPolicy, Policy, Scenario_ } from './policy.js';
+
+export interface HostParts {
+  host: HostMemory;
+  lock: Lock;
+  /** The policy's host half (absent for policies whose guest asks the host nothing). */
+  policy?: HostPolicy;
+  reclaimer: Reclaimer;
+}
+
+/** The pin-state lock, or none for the planted bug `no-pin-lock`. A lock held past `timeoutMs` is a hang. */
+export function pinStateLock(mem: SharedMem, m: Machine, variant: string, timeoutMs: number): Lock {
+  return variant === 'no-pin-lock' ? NO_LOCK : new PinStateLock(mem, m.control, CTL.PIN_LOCK, timeoutMs);
+}
+
+/** Host memory, the pin-state lock, the policy's host half and the reclaimer, over one stats block. */
+export function buildHost(p: Pick<Policy, 'host'>, mem: SharedMem, m: Machine, cfg: Scenario_, stats: Float64Array, timeoutMs = cfg.watchdogMs): HostParts {
+  const host = new HostMemory(mem, m, stats);
+  const lock = pinStateLock(mem, m, cfg.variant, timeoutMs);
+  const policy = p.host?.({ mem, m, cfg, stats, host, lock, timeoutMs });
+  const force = policy?.forceUnpin ? (g: number) => policy.forceUnpin!(g) : undefined;
+  const reclaimer = new Reclaimer(mem, m, host, lock, cfg.host?.memoryPages ?? 0, stats, force);
+  return { host, lock, policy, reclaimer };
+}
+
+export type GuestOptions = Partial<Pick<GuestContext, 'latency' | 'unmapLog' | 'spinUs' | 'timeoutMs'>>;
+
+/** One vCPU's half of the policy. On the trap path the vCPU never spins: the exit stops it. */
+export function buildGuest(p: Pick<Policy, 'guest'>, mem: SharedMem, m: Machine, cfg: Scenario_, vcpu: number, stats: Float64Array, o: GuestOptions = {}): GuestDmaPolicy {
+  const spinUs = o.spinUs ?? (cfg.notify === 'trap' ? 0 : cfg.notifyPath.spinUs);
+  const latency = o.latency ?? { pinRequest: newHistogram(), invSubmit: newHistogram() };
+  return p.guest({ mem, m, cfg, vcpu, stats, spinUs, timeoutMs: o.timeoutMs ?? cfg.watchdogMs, latency, unmapLog: o.unmapLog });
+}

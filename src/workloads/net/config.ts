@@ -1,0 +1,46 @@
+// The `net` workload's settings: ring depth, doorbell batch, buffer size, reuse distance, rotation.
+import { section, sectionDefaults } from '../../core/settings.js';
+
+export interface NetConfig {
+  /** Receive buffers in flight per vCPU. */
+  queueDepth: number;
+  /** Descriptors posted (and completions reaped) per ring doorbell. */
+  batch: number;
+  /** Guest pages per buffer. */
+  bufferPages: number;
+  /** How many other buffers are mapped before a freed buffer is mapped again. */
+  reuseDistance: number;
+  /** Move the buffer pool to fresh guest memory every this many ms (0 = never). */
+  rotateMs: number;
+}
+
+export const NET_SECTION = section<NetConfig>(
+  'net',
+  [
+    { key: 'queueDepth', flag: '--queue-depth', kind: 'int', min: 1, max: 1024, default: 64, help: 'receive buffers in flight per vCPU' },
+    { key: 'batch', flag: '--batch', kind: 'int', min: 1, max: 256, note: 'and at most the queue depth', default: 16, help: 'descriptors per doorbell, at most the queue depth' },
+    { key: 'bufferPages', flag: '--buffer-pages', kind: 'int', min: 1, max: 16, default: 1, help: 'guest pages per buffer' },
+    { key: 'reuseDistance', flag: '--reuse-distance', kind: 'int', min: 0, max: 65_536, default: 256, help: 'buffers mapped before a freed one is reused' },
+    { key: 'rotateMs', flag: '--rotate', kind: 'ms', min: 0, unit: 'ms', note: '0 = never', default: 500, help: 'move the buffer pool to fresh guest memory this often' },
+  ],
+  (cfg, fail, name) => {
+    const n = cfg.net as NetConfig;
+    if (n.batch > n.queueDepth) {
+      const why = 'a doorbell cannot post more descriptors than the ring holds';
+      fail(['net.batch', 'net.queueDepth'], `${name('net.batch')} (${n.batch}) must be at most ${name('net.queueDepth')} (${n.queueDepth}): ${why}`);
+    }
+    const poolPages = cfg.vcpus * (n.reuseDistance + n.queueDepth) * n.bufferPages;
+    if (poolPages > cfg.guestPages) {
+      const shrink = ['vcpus', 'net.reuseDistance', 'net.queueDepth', 'net.bufferPages'];
+      fail(
+        ['guestPages', ...shrink],
+        `the buffer pools need ${name('vcpus')} × (${name('net.reuseDistance')} + ${name('net.queueDepth')}) × ${name('net.bufferPages')}` +
+          ` = ${cfg.vcpus} × (${n.reuseDistance} + ${n.queueDepth}) × ${n.bufferPages} = ${poolPages} guest pages,` +
+          ` but ${name('guestPages')} gives only ${cfg.guestPages} pages; raise ${name('guestPages')}` +
+          ` or lower ${shrink.map(name).slice(0, -1).join(', ')} or ${name(shrink[shrink.length - 1])}`,
+      );
+    }
+  },
+);
+
+export const netDefaults = (): NetConfig => sectionDefaults(NET_SECTION);

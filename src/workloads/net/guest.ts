@@ -1,0 +1,188 @@
+// The `net` workload, guest driver half: a NIC-like receive path. Buffers come from a pool with a
+// tunable reuse distance; each is mapped, posted on the descriptor ring, filled by the device,
+// verified (stamp and checksum), unmapped and recycled. The pool can move to fresh guest memory
+// every rotateMs, which is what lets the lazy unpin worker find idle pages.
+import { RING, STAT } from '../../machine/layout.js';
+import type { Machine } from '../../machine/machine.js';
+import type { SharedMem } from '../../machine/shared-mem.js';
+import { readStamp } from '../../mem/payload.js';
+import { parkUntilChanged, spinUntilChanged } from '../../notify/park.js';
+import { SpscRing } from '../../notify/ring.js';
+import type { GuestDmaPolicy } from '../../core/guest-dma-policy.js';
+import type { Histogram } from '../../core/latency.js';
+import { DETAIL, type Oracle } from '../../core/oracle.js';
+import type { UnmapLog } from '../../core/protection.js';
+import { deviceDoorbell } from '../../notify/delivery.js';
+import type { Doorbell } from '../../notify/doorbell.js';
+import type { WorkloadGuest, WorkloadGuestContext } from '../workload.js';
+import type { NetConfig } from './config.js';
+
+/** Descriptor: [dma page, guest page, pages, stamp]. Completion: [guest page, pages, stamp, dma page]. */
+export const DESC = { DMA: 0, GFN: 1, PAGES: 2, STAMP: 3 } as const;
+export const COMP = { GFN: 0, PAGES: 1, STAMP: 2, DMA: 3 } as const;
+
+export class NetGuest implements WorkloadGuest {
+  private readonly desc: SpscRing;
+  private readonly comp: SpscRing;
+  private readonly poolBuffers: number;
+  private readonly poolPages: number;
+  private readonly lo: number;
+  private readonly hi: number;
+  private regionBase: number;
+  /** Free buffers, oldest first: reuse distance = how many others are taken before one comes back. */
+  private readonly free: Int32Array;
+  private freeHead = 0;
+  private freeCount = 0;
+  /** Per buffer (by first page): the stamp it held when it was unmapped, to catch lost contents. */
+  private readonly lastStamp = new Map<number, number>();
+  private seq = 0;
+  inflight = 0;
+  private lastRotate = performance.now();
+
+  private readonly mem: SharedMem;
+  private readonly m: Machine;
+  private readonly vcpu: number;
+  private readonly policy: GuestDmaPolicy;
+  private readonly stats: Float64Array;
+  private readonly oracle: Oracle;
+  private readonly mapLatency: Histogram;
+  private readonly spinUs: number;
+  /** Protection oracle: unmapped DMA addresses are logged here for the device to probe. */
+  private readonly unmapLog?: UnmapLog;
+  /** The policy's DMA address is the guest page (static, passthrough, coIOMMU). */
+  private readonly identityDma: boolean;
+  private readonly device: Doorbell;
+
+  constructor(
+    ctx: WorkloadGuestContext,
+    private readonly cfg: NetConfig,
+  ) {
+    const { mem, m, vcpu } = ctx;
+    this.mem = mem;
+    this.m = m;
+    this.vcpu = vcpu;
+    this.policy = ctx.policy;
+    this.stats = ctx.stats;
+    this.oracle = ctx.oracle;
+    this.mapLatency = ctx.mapLatency;
+    this.spinUs = ctx.cfg.notifyPath.spinUs;
+    this.unmapLog = ctx.unmapLog;
+    this.identityDma = ctx.identityDma;
+    this.device = deviceDoorbell(mem, m);
+    this.desc = new SpscRing(mem, m.descRing(vcpu), m.spec.ringEntries);
+    this.comp = new SpscRing(mem, m.compRing(vcpu), m.spec.ringEntries);
+    this.poolBuffers = cfg.reuseDistance + cfg.queueDepth;
+    this.poolPages = this.poolBuffers * cfg.bufferPages;
+    const share = Math.floor(m.spec.guestPages / m.spec.vcpus);
+    this.lo = vcpu * share;
+    this.hi = this.lo + share;
+    if (this.poolPages > share) throw new RangeError(`net: buffer pool (${this.poolPages} pages) does not fit in vCPU ${vcpu}'s ${share} pages`);
+    this.regionBase = this.lo;
+    this.free = new Int32Array(this.poolBuffers);
+    this.fillPool();
+  }
+
+  private fillPool(): void {
+    this.freeHead = 0;
+    this.freeCount = 0;
+    for (let b = 0; b < this.poolBuffers; b++) this.pushFree(this.regionBase + b * this.cfg.bufferPages);
+  }
+
+  private pushFree(gfn: number): void {
+    this.free[(this.freeHead + this.freeCount++) % this.poolBuffers] = gfn;
+  }
+
+  private takeFree(): number {
+    const g = this.free[this.freeHead];
+    this.freeHead = (this.freeHead + 1) % this.poolBuffers;
+    this.freeCount--;
+    return g;
+  }
+
+  private inRegion(gfn: number): boolean {
+    return gfn >= this.regionBase && gfn < this.regionBase + this.poolPages;
+  }
+
+  /** Move the pool to the next stretch of this vCPU's memory; in-flight buffers retire when done. */
+  private rotate(): void {
+    let next = this.regionBase + this.poolPages;
+    if (next + this.poolPages > this.hi) next = this.lo;
+    if (next === this.regionBase) return; // only room for one pool: nowhere to move
+    this.regionBase = next;
+    this.fillPool(); // in-flight buffers of the old stretch are not recycled when they complete
+  }
+
+  /** Post up to one batch of buffers. Returns how many were posted. */
+  post(): number {
+    const { cfg, stats } = this;
+    if (cfg.rotateMs > 0 && performance.now() - this.lastRotate >= cfg.rotateMs) {
+      this.lastRotate = performance.now();
+      this.rotate();
+    }
+    let n = 0;
+    while (n < cfg.batch && this.inflight < cfg.queueDepth && this.freeCount > 0 && this.desc.space() > 0) {
+      const gfn = this.takeFree();
+      if (this.identityDma) this.unmapLog?.forget(gfn); // mapped again: no longer an unmapped address
+      const t0 = performance.now();
+      const dma = this.policy.map(gfn, cfg.bufferPages);
+      this.mapLatency.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1e6)));
+      stats[STAT.MAPS]++;
+      if (dma < 0) {
+        this.pushFree(gfn);
+        break;
+      }
+      this.checkUnchanged(gfn);
+      this.seq = (this.seq + 1) & 0x3ffffff;
+      if (this.seq === 0) this.seq = 1;
+      const stamp = (this.vcpu << 26) | this.seq;
+      this.desc.put(dma, gfn, cfg.bufferPages, stamp);
+      this.inflight++;
+      n++;
+    }
+    if (n > 0) {
+      this.desc.publish();
+      if (this.device.kick()) stats[STAT.DEVICE_KICKS]++;
+    }
+    return n;
+  }
+
+  /** Reap completions: verify each payload, unmap, recycle. Returns how many were reaped. */
+  reap(): number {
+    const { comp, stats } = this;
+    const n = comp.available();
+    for (let i = 0; i < n; i++) {
+      const gfn = comp.peek(i, COMP.GFN);
+      const pages = comp.peek(i, COMP.PAGES);
+      const stamp = comp.peek(i, COMP.STAMP);
+      const dma = comp.peek(i, COMP.DMA);
+      for (let k = 0; k < pages; k++) {
+        if (readStamp(this.mem, this.m, gfn + k) !== stamp) this.oracle.report('lostPayloads', gfn + k, -1, DETAIL.badPayload);
+      }
+      this.policy.unmap(dma, gfn, pages);
+      this.unmapLog?.record(dma);
+      stats[STAT.UNMAPS]++;
+      stats[STAT.DMA_OPS]++;
+      this.lastStamp.set(gfn, stamp);
+      this.inflight--;
+      if (this.inRegion(gfn)) this.pushFree(gfn);
+    }
+    if (n > 0) comp.release(n);
+    return n;
+  }
+
+  /** A buffer mapped again must still hold what it held when it was unmapped (reclaim + restore). */
+  private checkUnchanged(gfn: number): void {
+    const want = this.lastStamp.get(gfn);
+    if (want === undefined) return;
+    for (let k = 0; k < this.cfg.bufferPages; k++)
+      if (readStamp(this.mem, this.m, gfn + k) !== want) this.oracle.report('lostPayloads', gfn + k, -1, DETAIL.contentsChanged);
+  }
+
+  /** Nothing to do: spin briefly on the completion ring, then park on it. */
+  idle(sliceMs: number): void {
+    const ring = this.comp.words;
+    const tail = this.comp.tail();
+    if (spinUntilChanged(this.mem, ring, RING.TAIL, tail, this.spinUs)) return;
+    parkUntilChanged(this.mem, ring, RING.TAIL, tail, ring, RING.CONSUMER_PARKED, sliceMs);
+  }
+}
