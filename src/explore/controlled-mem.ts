@@ -2,7 +2,7 @@
 // uses, but every operation first announces itself on the scheduling block and waits for its turn.
 // Exactly one scenario thread runs between two turns, so a run is one interleaving, chosen by
 // the scheduler, and replays exactly.
-import { OPS, SCHED, ThreadState, type OpName } from '../machine/layout.js';
+import { OPS, SCHED, ThreadState, type OpName } from './sched-layout.js';
 import type { SharedMem, WaitResult } from '../machine/shared-mem.js';
 
 /** The scheduler cut the schedule off (step limit): unwind without touching shared memory. */

@@ -10,7 +10,7 @@
 // shards than options), so each leaf belongs to exactly one shard and shards need not talk.
 // Slices nest (a shard of a machine, then a thread of the shard's pool): once a subtree belongs to
 // one shard, that shard's threads are dealt out over it in the same way.
-import type { Slice } from './explore.js';
+import type { Slice } from './slice.js';
 import type { Chooser } from './scheduler.js';
 
 interface Owners {

@@ -32,10 +32,9 @@ export interface SearchOptions {
 }
 
 /** Which part of the search this process runs: `index` of `count`. */
-export interface Slice {
-  index: number;
-  count: number;
-}
+import type { Slice } from './slice.js';
+
+export type { Slice } from './slice.js';
 
 export interface FirstForbidden {
   schedule: string;

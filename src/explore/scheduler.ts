@@ -1,14 +1,14 @@
 // The controlled executor, scheduler side: runs one schedule on the scenario's threads (real
 // workers, parked between turns), letting exactly one of them execute one shared-memory operation
 // per step. A Chooser decides which; the scheduler records the choices and the trace.
-import { OPS, SCHED, SCHED_ERROR_CHARS, ThreadState, schedErrorBase, type OpName } from '../machine/layout.js';
+import { OPS, SCHED, SCHED_ERROR_CHARS, ThreadState, schedErrorBase, type OpName } from './sched-layout.js';
 import { Machine } from '../machine/machine.js';
 import type { Variant } from '../core/types.js';
 import { DEADLOCK, LOST_WAKEUP, STEP_LIMIT, THREAD_ERROR, verdictOf, type Scenario } from '../core/scenario.js';
 
 /** Forced timeouts in one schedule beyond which it is called a deadlock. */
 export const DEADLOCK_TIMEOUTS = 32;
-import { wordName } from './trace.js';
+import { wordName, type TraceStep } from './trace-step.js';
 import { spinFor } from './controlled-mem.js';
 
 export interface Chooser {
@@ -16,20 +16,7 @@ export interface Chooser {
   choose(enabled: readonly number[], step: number, last: number): number;
 }
 
-export interface TraceStep {
-  step: number;
-  thread: number;
-  op: OpName;
-  where: string;
-  /** For a wait or compareExchange: the expected value. For writes: the operand. */
-  operand: number;
-  /** compareExchange: the replacement. */
-  replacement?: number;
-  before: number;
-  after: number;
-  /** A blocked wait that returned because its timeout fired (every thread was blocked). */
-  timedOut?: true;
-}
+export type { TraceStep } from './trace-step.js';
 
 export interface ScheduleResult {
   outcome: string;

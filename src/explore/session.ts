@@ -3,7 +3,7 @@
 // tells them to quit and terminates them, whatever happened.
 import * as Comlink from 'comlink';
 import type { Worker } from 'node:worker_threads';
-import { SCHED, schedWords } from '../machine/layout.js';
+import { SCHED, schedWords } from './sched-layout.js';
 import { computeLayout } from '../machine/layout.js';
 import { nodeEndpoint } from '../core/comlink-node.js';
 import { spawnWorker } from '../core/spawn.js';

@@ -2,7 +2,7 @@
 // the controlled executor, reports its result, and waits for the next schedule.
 import * as Comlink from 'comlink';
 import { parentPort } from 'node:worker_threads';
-import { SCHED, SCHED_ERROR_CHARS, schedErrorBase } from '../machine/layout.js';
+import { SCHED, SCHED_ERROR_CHARS, schedErrorBase } from './sched-layout.js';
 import { Machine } from '../machine/machine.js';
 import { nodeEndpoint } from '../core/comlink-node.js';
 import type { Variant } from '../core/types.js';

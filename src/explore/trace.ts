@@ -1,23 +1,10 @@
 // Traces of one schedule: a step-by-step text table, and Chrome / Perfetto trace-event JSON with
 // one track per scenario thread (open it at ui.perfetto.dev or chrome://tracing).
-import { CTL, SLOT } from '../machine/layout.js';
 import type { Scenario } from '../core/scenario.js';
 import { grid } from '../core/grid.js';
-import type { TraceStep } from './scheduler.js';
+import type { TraceStep } from './trace-step.js';
 
-const nameOf = (table: Record<string, number>, value: number): string | undefined =>
-  Object.entries(table).find(([k, v]) => v === value && k !== 'WORDS')?.[0];
-
-/** A readable name for word `index` of region `region`: control words and notify slots by field. */
-export function wordName(region: string, index: number): string {
-  if (region === 'control') return `control.${nameOf(CTL, index) ?? index}`;
-  if (region === 'slots') {
-    const v = Math.floor(index / SLOT.WORDS);
-    const w = index % SLOT.WORDS;
-    return w >= SLOT.GFNS ? `slot${v}.GFNS[${w - SLOT.GFNS}]` : `slot${v}.${nameOf(SLOT, w) ?? w}`;
-  }
-  return `${region}[${index}]`;
-}
+export { wordName } from './trace-step.js';
 
 const hex = (v: number): string => (v < 0 || v > 0xffff ? `0x${(v >>> 0).toString(16)}` : String(v));
 

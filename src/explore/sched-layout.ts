@@ -1,0 +1,42 @@
+// The explorer's scheduling block: a SharedArrayBuffer of its own, apart from the machine's.
+import { LINE_WORDS } from '../machine/layout.js';
+
+// One line per scenario thread. A thread announces its next shared-memory operation here and waits
+// for GO to move; the scheduler picks one enabled thread per step. The thread also reports what
+// its previous operation did (before / after), so the scheduler can write the trace by itself.
+export const SCHED = {
+  CMD: 0, // schedule epoch; the scheduler bumps it to start a schedule, -1 = quit
+  SPIN_US: 1, // how long each side of a turn hand-off spins before it parks (0 = park at once)
+  THREADS: LINE_WORDS, // first thread line
+  // per-thread words
+  STATE: 0,
+  GO: 1,
+  OP: 2,
+  BUF: 3, // 0 = machine buffer, 1 = scenario scratch
+  ADDR: 4, // word index in that buffer
+  VALUE: 5, // operand (wait, compareExchange: expected value)
+  WAKE: 6, // why a blocked wait returns: 1 notified, 2 timed out (written when it is resumed)
+  RESULT: 7, // the thread's result code when DONE
+  PREV_BEFORE: 8,
+  PREV_AFTER: 9,
+  PREV_RET: 10,
+  ABORT: 11,
+  SPIN_STOP: 12, // the scheduler picked another thread: stop spinning for GO and park
+  VALUE2: 13, // compareExchange: the replacement
+  NOTIFIED: 14, // a notify on the word this blocked thread waits on has woken it
+  THREAD_WORDS: LINE_WORDS,
+  MAX_THREADS: 8,
+  /** Scenario scratch words (mailboxes between scenario threads). */
+  SCRATCH_WORDS: 64,
+} as const;
+/** Per-thread error text (UTF-16 code units) after the thread lines. */
+export const SCHED_ERROR_CHARS = 256;
+export const schedErrorBase = (thread: number): number =>
+  SCHED.THREADS + SCHED.MAX_THREADS * SCHED.THREAD_WORDS + thread * SCHED_ERROR_CHARS;
+export const schedWords = (): number => schedErrorBase(SCHED.MAX_THREADS);
+
+export const ThreadState = { Idle: 0, Running: 1, Ready: 2, Blocked: 3, Done: 4, Error: 5 } as const;
+
+/** Operation codes of the SharedMem interface, as the scheduler and traces see them. */
+export const OPS = ['load', 'store', 'add', 'sub', 'or', 'and', 'compareExchange', 'wait', 'wake', 'notify'] as const;
+export type OpName = (typeof OPS)[number];
