@@ -330,6 +330,14 @@ describe('the bin launcher', () => {
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 
+  it('a failed run exits as soon as the failure is known, not when --duration is over', () => {
+    const args = ['run', '--policy', 'coiommu', '--notify', 'trap', '--guest-mem', '16MiB', '--duration', '10m', '--inject-crash', 'device@300ms', '--json'];
+    const r = spawnSync(process.execPath, [join(root, 'bin/viommu-lab.js'), ...args], { cwd: root, encoding: 'utf8', timeout: 45_000 });
+    expect(r.signal, 'still running after 45 s of a 10 min run').toBeNull();
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout).error).toMatch(/device.*injected crash/);
+  });
+
   it('stops quietly when its reader goes away (| head)', () => {
     const r = spawnSync('bash', ['-c', `node ${join(root, 'bin/viommu-lab.js')} run --help | head -1`], { cwd: root, encoding: 'utf8', timeout: 30_000 });
     expect(r.status).toBe(0);

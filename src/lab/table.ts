@@ -70,25 +70,10 @@ function iotlbHitPct(r: RunReport): string {
   return t > 0 ? fmtNum((100 * r.iotlb.hits) / t) : '-';
 }
 
-/** Side-by-side comparison of several runs of the same base scenario, with a footer of what was run. */
-export function formatCompareTable(reports: RunReport[], failed?: { label: string; message: string }): string {
-  if (reports.length === 0) return failed ? `FAILED:      ${failed.label}: ${failed.message}\n` : '(no runs)\n';
-  const header = [
-    'policy',
-    'notify',
-    'DMA ops/s',
-    'exits/1k DMA',
-    'inval/DMA',
-    'pins',
-    'unpins',
-    'pinned peak/end',
-    'map p50/p99 µs',
-    'IOTLB hit %',
-    'leaks/probes',
-    'cycles/DMA*',
-    'violations',
-  ];
-  const rows = reports.map((r) => [
+const HEADER = ['policy', 'notify', 'DMA ops/s', 'exits/1k DMA', 'inval/DMA', 'pins', 'unpins', 'pinned peak/end', 'map p50/p99 µs', 'IOTLB hit %', 'leaks/probes', 'cycles/DMA*', 'violations'];
+
+function compareRow(r: RunReport): string[] {
+  return [
     r.policy,
     // a policy that sends the host no requests has no notify path
     policyByName(r.policy).requests === 'none' ? '-' : r.notify,
@@ -103,100 +88,123 @@ export function formatCompareTable(reports: RunReport[], failed?: { label: strin
     r.protection ? `${fmtInt(r.protection.leaks)}/${fmtInt(r.protection.probes)}` : '-',
     fmtInt(r.modeled.cyclesPerDma),
     fmtInt(violationCount(r)),
-  ]);
-  if (failed) rows.push([failed.label.split('/')[0], failed.label.split('/')[1], 'FAILED', ...header.slice(3).map(() => '-')]);
-  const out = [grid(header, rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])), ''];
-  if (failed) out.push(`FAILED:      ${failed.label}: ${failed.message}`);
+  ];
+}
 
+/** Threads and spinners: once if every run had the same, else per run. */
+function parallelismFooter(reports: RunReport[]): string[] {
   const r0 = reports[0];
-  const c = r0.config;
-  out.push(`guest:       ${guestLine(r0)}`);
-  out.push(`workload:    ${workloadLine(r0)}`);
-  out.push(
-    `duration:    ${formatDuration(c.durationMs)} per run + ${formatDuration(c.drainMs)} drain, seed ${c.seed}; measured ` +
-      reports.map((r) => `${fmtNum(r.seconds)} s`).join(', '),
-  );
-  if (c.variant !== 'none') out.push(`variant:     ${c.variant} (a planted bug, not the real protocol)`);
+  const out: string[] = [];
   if (allSame(reports, (r) => parallelismLine(r.parallelism))) out.push(`parallelism: ${parallelismLine(r0.parallelism)}`);
   else if (allSame(reports, (r) => String(r.parallelism.cores))) {
     const each = reports.map((r) => `${label(r)} ${r.parallelism.threads} threads, ${r.parallelism.spinners} spinning`);
     out.push(`parallelism: ${r0.parallelism.cores} cores; ${each.join('; ')}`);
   } else out.push(`parallelism: ${reports.map((r) => `${label(r)} ${parallelismLine(r.parallelism)}`).join('; ')}`);
   for (const r of reports) if (r.parallelism.oversubscribed) out.push(oversubscribedWarning(r));
-  const footers = new Set(reports.map((r) => policyByName(r.policy).footer?.(c)).filter((x): x is string => !!x));
-  out.push(...footers);
-  if (reports.some((r) => r.protection?.probes)) {
-    out.push('protection:  leaks = probes of unmapped addresses that still translated; strict must show 0, the others pay a window');
-    const windows = reports.filter((r) => r.protection?.leaks);
-    if (windows.length)
-      out.push(
-        `window:      how long an unmapped address still translated, p50/max µs: ` +
-          windows.map((r) => `${label(r)} ${fmtNum(r.protection.windowUs.p50)}/${fmtNum(r.protection.windowUs.max)}`).join('; '),
-      );
-  }
-  out.push('* modeled: counts x the cost table below, projected onto hardware');
-  if (allSame(reports, (r) => costLine(r.modeled.costTable))) out.push(`cost table:  ${costLine(r0.modeled.costTable)}`);
+  return out;
+}
+
+function protectionFooter(reports: RunReport[]): string[] {
+  if (!reports.some((r) => r.protection?.probes)) return [];
+  const out = ['protection:  leaks = probes of unmapped addresses that still translated; strict must show 0, the others pay a window'];
+  const windows = reports.filter((r) => r.protection?.leaks);
+  if (windows.length)
+    out.push(
+      `window:      how long an unmapped address still translated, p50/max µs: ` +
+        windows.map((r) => `${label(r)} ${fmtNum(r.protection.windowUs.p50)}/${fmtNum(r.protection.windowUs.max)}`).join('; '),
+    );
+  return out;
+}
+
+/** The cost table, static pinning's one-time cost, and whatever went wrong, per run. */
+function costAndTroubleFooter(reports: RunReport[]): string[] {
+  const out = ['* modeled: counts x the cost table below, projected onto hardware'];
+  if (allSame(reports, (r) => costLine(r.modeled.costTable))) out.push(`cost table:  ${costLine(reports[0].modeled.costTable)}`);
   else for (const r of reports) out.push(`cost table (${label(r)}): ${costLine(r.modeled.costTable)}`);
+  const several = reports.filter((x) => x.staticPin).length > 1;
   for (const r of reports) {
     const s = staticPinLine(r);
-    if (s) out.push(`static pin:  ${reports.filter((x) => x.staticPin).length > 1 ? `${label(r)}: ` : ''}${s}`);
+    if (s) out.push(`static pin:  ${several ? `${label(r)}: ` : ''}${s}`);
   }
-  for (const r of reports) {
-    if (r.teardownLeftovers?.length) out.push(`LEFTOVERS:   ${label(r)}: ${r.teardownLeftovers.join('; ')}`);
-  }
+  for (const r of reports) if (r.teardownLeftovers?.length) out.push(`LEFTOVERS:   ${label(r)}: ${r.teardownLeftovers.join('; ')}`);
   for (const r of reports) {
     const v = firstViolationLine(r);
     if (v) out.push(`VIOLATION:   ${label(r)}: first ${v}`);
   }
+  return out;
+}
+
+/** Side-by-side comparison of several runs of the same base scenario, with a footer of what was run. */
+export function formatCompareTable(reports: RunReport[], failed?: { label: string; message: string }): string {
+  if (reports.length === 0) return failed ? `FAILED:      ${failed.label}: ${failed.message}\n` : '(no runs)\n';
+  const rows = reports.map(compareRow);
+  if (failed) rows.push([...failed.label.split('/'), 'FAILED', ...HEADER.slice(3).map(() => '-')]);
+  const out = [grid(HEADER, rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])), ''];
+  if (failed) out.push(`FAILED:      ${failed.label}: ${failed.message}`);
+  const c = reports[0].config;
+  out.push(`guest:       ${guestLine(reports[0])}`, `workload:    ${workloadLine(reports[0])}`);
+  const measured = reports.map((r) => `${fmtNum(r.seconds)} s`).join(', ');
+  out.push(`duration:    ${formatDuration(c.durationMs)} per run + ${formatDuration(c.drainMs)} drain, seed ${c.seed}; measured ${measured}`);
+  if (c.variant !== 'none') out.push(`variant:     ${c.variant} (a planted bug, not the real protocol)`);
+  out.push(...parallelismFooter(reports));
+  out.push(...new Set(reports.map((r) => policyByName(r.policy).footer?.(c)).filter((x): x is string => !!x)));
+  out.push(...protectionFooter(reports), ...costAndTroubleFooter(reports));
   return out.join('\n') + '\n';
 }
 
-/** One run as grouped `key: value` lines. */
-export function formatRunReport(r: RunReport): string {
-  const groups: [string, [string, string | undefined][]][] = [
+type Group = [string, [string, string | undefined][]];
+
+function scenarioGroup(r: RunReport): Group {
+  return [
+    'scenario',
     [
-      'scenario',
+      ['policy', r.policy],
+      ['notify', r.notify],
+      ['workload', workloadLine(r)],
+      ['variant', r.variant === 'none' ? 'none' : `${r.variant} (a planted bug, not the real protocol)`],
+      ['guest', guestLine(r)],
+      ['duration', `${fmtNum(r.seconds)} s measured (${formatDuration(r.config.durationMs)} configured, then ${formatDuration(r.config.drainMs)} drain)`],
+      ['seed', String(r.config.seed)],
+    ],
+  ];
+}
+
+function throughputGroup(r: RunReport): Group {
+  return [
+    'throughput',
+    [
+      ['DMA ops', fmtInt(r.dmaOps)],
+      ['DMA ops/s', fmtInt(r.opsPerSecond)],
+      ['exits', `${fmtInt(r.exits)} (${fmtNum(r.exitsPer1kDma)} per 1k DMA)`],
+      ['map failures', r.mapFailures ? `${fmtInt(r.mapFailures)} (the buffer waited and was tried again)` : undefined],
+    ],
+  ];
+}
+
+function protectionGroup(r: RunReport): Group {
+  const t = r.iotlb;
+  const p = r.protection;
+  return [
+    'vIOMMU and protection',
+    [
+      ['invalidations', r.invSubmits ? `${fmtInt(r.invalidations)} descriptors in ${fmtInt(r.invSubmits)} submissions` : undefined],
+      ['queue lock', r.invQueueLockWaits ? `found held on ${fmtInt(r.invQueueLockWaits)} submissions` : undefined],
+      ['exits per DMA', fmtNum(r.exitsPerDma ?? 0)],
+      ['submit latency', r.invSubmits ? `${pcts(r.latencyUs.invSubmit)} µs` : undefined],
+      ['IOTLB', t && t.hits + t.misses > 0 ? `${fmtInt(t.hits)} hits, ${fmtInt(t.misses)} misses, ${fmtInt(t.walkReads)} walk reads` : undefined],
       [
-        ['policy', r.policy],
-        ['notify', r.notify],
-        ['workload', workloadLine(r)],
-        ['variant', r.variant === 'none' ? 'none' : `${r.variant} (a planted bug, not the real protocol)`],
-        ['guest', guestLine(r)],
-        ['duration', `${fmtNum(r.seconds)} s measured (${formatDuration(r.config.durationMs)} configured, then ${formatDuration(r.config.drainMs)} drain)`],
-        ['seed', String(r.config.seed)],
+        'protection',
+        p
+          ? `${fmtInt(p.leaks)} of ${fmtInt(p.probes)} probes got through` +
+            (p.leaks > 0 ? `, window p50 ${fmtNum(p.windowUs.p50)} µs, max ${fmtNum(p.windowUs.max)} µs` : '')
+          : undefined,
       ],
     ],
-    [
-      'throughput',
-      [
-        ['DMA ops', fmtInt(r.dmaOps)],
-        ['DMA ops/s', fmtInt(r.opsPerSecond)],
-        ['exits', `${fmtInt(r.exits)} (${fmtNum(r.exitsPer1kDma)} per 1k DMA)`],
-        ['map failures', r.mapFailures ? `${fmtInt(r.mapFailures)} (the buffer waited and was tried again)` : undefined],
-      ],
-    ],
-    [
-      'vIOMMU and protection',
-      [
-        ['invalidations', r.invSubmits ? `${fmtInt(r.invalidations)} descriptors in ${fmtInt(r.invSubmits)} submissions` : undefined],
-        ['queue lock', r.invQueueLockWaits ? `found held on ${fmtInt(r.invQueueLockWaits)} submissions` : undefined],
-        ['exits per DMA', fmtNum(r.exitsPerDma ?? 0)],
-        ['submit latency', r.invSubmits ? `${pcts(r.latencyUs.invSubmit)} µs` : undefined],
-        [
-          'IOTLB',
-          r.iotlb && r.iotlb.hits + r.iotlb.misses > 0
-            ? `${fmtInt(r.iotlb.hits)} hits, ${fmtInt(r.iotlb.misses)} misses, ${fmtInt(r.iotlb.walkReads)} walk reads`
-            : undefined,
-        ],
-        [
-          'protection',
-          r.protection
-            ? `${fmtInt(r.protection.leaks)} of ${fmtInt(r.protection.probes)} probes got through` +
-              (r.protection.leaks > 0 ? `, window p50 ${fmtNum(r.protection.windowUs.p50)} µs, max ${fmtNum(r.protection.windowUs.max)} µs` : '')
-            : undefined,
-        ],
-      ],
-    ],
+  ];
+}
+
+function memoryGroups(r: RunReport): Group[] {
+  return [
     [
       'pinning',
       [
@@ -217,6 +225,11 @@ export function formatRunReport(r: RunReport): string {
         ['reclaimable at end', fmtInt(r.host.reclaimablePagesEnd)],
       ],
     ],
+  ];
+}
+
+function costGroups(r: RunReport): Group[] {
+  return [
     [
       'latency (µs)',
       [
@@ -240,18 +253,26 @@ export function formatRunReport(r: RunReport): string {
         ['warning', r.parallelism.oversubscribed ? oversubscribedWarning(r) : undefined],
       ],
     ],
+  ];
+}
+
+function violationsGroup(r: RunReport): Group {
+  return [
+    'violations',
     [
-      'violations',
-      [
-        ['total', fmtInt(violationCount(r))],
-        ['DMA to unpinned', fmtInt(r.violations.dmaToUnpinned)],
-        ['lost payloads', fmtInt(r.violations.lostPayloads)],
-        ['accounting', fmtInt(r.violations.accounting)],
-        ['first', firstViolationLine(r)],
-        ['teardown leftovers', r.teardownLeftovers?.length ? r.teardownLeftovers.join('; ') : undefined],
-      ],
+      ['total', fmtInt(violationCount(r))],
+      ['DMA to unpinned', fmtInt(r.violations.dmaToUnpinned)],
+      ['lost payloads', fmtInt(r.violations.lostPayloads)],
+      ['accounting', fmtInt(r.violations.accounting)],
+      ['first', firstViolationLine(r)],
+      ['teardown leftovers', r.teardownLeftovers?.length ? r.teardownLeftovers.join('; ') : undefined],
     ],
   ];
+}
+
+/** One run as grouped `key: value` lines. */
+export function formatRunReport(r: RunReport): string {
+  const groups = [scenarioGroup(r), throughputGroup(r), protectionGroup(r), ...memoryGroups(r), ...costGroups(r), violationsGroup(r)];
   const width = Math.max(...groups.flatMap(([, kv]) => kv.map(([k]) => k.length))) + 1;
   const out: string[] = [];
   for (const [title, kv] of groups) {

@@ -1,0 +1,148 @@
+// The report of one run, from the machine's counters and the roles' histograms: the measured
+// figures, the modeled cost, and what the oracle saw.
+import { availableParallelism } from 'node:os';
+import { mergeHistograms, percentilesUs } from '../core/latency.js';
+import { readViolations } from '../core/oracle.js';
+import type { RunReport } from '../core/types.js';
+import { CTL, STAT, STAT_BLOCK, statBlockCount, type StatName } from '../machine/layout.js';
+import type { Machine } from '../machine/machine.js';
+import { policyByName, runsSidecore } from '../policies/index.js';
+import type { RoleResult, SetupResult, TeardownResult } from '../roles/role.js';
+import { modelCycles, staticPinModeledMs } from './cost-model.js';
+import type { ScenarioConfig } from './scenario.js';
+
+/**
+ * Roles that poll without parking while work may come: the sidecore and the vCPUs waiting on it.
+ * A vCPU waiting for the queue lock sleeps in the futex (it does not spin), but it spins on its
+ * own wait descriptor once it holds the lock, so every vCPU counts. A policy may add threads that
+ * never park (the vIOMMU's device: every DMA sits between two submissions a few µs apart).
+ */
+function steadySpinners(cfg: ScenarioConfig): number {
+  if (!runsSidecore(cfg)) return 0;
+  return 1 + cfg.vcpus + (policyByName(cfg.policy).extraSpinners ?? 0);
+}
+
+const pinsAllMemoryAtCreation = (cfg: ScenarioConfig): boolean => policyByName(cfg.policy).pinsAtCreation;
+
+export function sumStat(m: Machine, vcpus: number, who: 'guest' | 'host' | 'device', name: StatName): number {
+  const blocks =
+    who === 'guest'
+      ? Array.from({ length: vcpus }, (_, v) => STAT_BLOCK.guest0 + v)
+      : who === 'host'
+        ? [STAT_BLOCK.hypervisor, STAT_BLOCK.sidecore]
+        : [STAT_BLOCK.device];
+  let s = 0;
+  for (const b of blocks) if (b < statBlockCount(vcpus)) s += m.statsBlock(b)[STAT[name]];
+  return s;
+}
+
+export interface RunFacts {
+  seconds: number;
+  setup: SetupResult;
+  teardown: TeardownResult;
+  pinnedEnd: number;
+  residentEnd: number;
+  guestResults: RoleResult[];
+  deviceResult?: RoleResult;
+  threads: number;
+}
+
+/** Counters summed over the roles that keep them. */
+function counters(m: Machine, vcpus: number) {
+  return {
+    g: (n: StatName) => sumStat(m, vcpus, 'guest', n),
+    h: (n: StatName) => sumStat(m, vcpus, 'host', n),
+    d: (n: StatName) => sumStat(m, vcpus, 'device', n),
+  };
+}
+
+/** The modeled clock: the run's counts priced by the policy's cost terms. */
+function modeled(cfg: ScenarioConfig, m: Machine): RunReport['modeled'] {
+  const { g, h, d } = counters(m, cfg.vcpus);
+  const model = modelCycles(
+    policyByName(cfg.policy),
+    {
+      notify: cfg.notify,
+      dmaOps: g('DMA_OPS'),
+      dttOps: g('DTT_OPS'),
+      pinRequests: g('PIN_REQUESTS'),
+      invSubmits: g('INV_SUBMITS'),
+      // pins at VM creation are a one-time cost (staticPin), not a per-DMA one
+      pins: pinsAllMemoryAtCreation(cfg) ? 0 : h('PINS') + h('SPECULATIVE_PINS'),
+      unpins: h('UNPINS'),
+      walkReads: d('IOTLB_WALK_READS'),
+    },
+    cfg.costTable,
+  );
+  return { cyclesPerDma: model.cyclesPerDma, costTable: cfg.costTable, breakdown: model.breakdown };
+}
+
+/** Host memory at the end of the run and at its peak. */
+function hostFigures(m: Machine, vcpus: number, f: RunFacts): RunReport['host'] {
+  const { h } = counters(m, vcpus);
+  return {
+    residentPeak: Atomics.load(m.control, CTL.RESIDENT_PEAK),
+    residentEnd: f.residentEnd,
+    reclaimed: h('RECLAIMED'),
+    restored: h('RESTORED'),
+    forceUnpins: h('FORCE_UNPINS'),
+    reclaimablePagesEnd: f.residentEnd - f.pinnedEnd,
+  };
+}
+
+/** Latency percentiles (guests), the protection oracle's probes and windows (device). */
+function latencyAndProtection(m: Machine, vcpus: number, f: RunFacts): Pick<RunReport, 'latencyUs' | 'protection'> {
+  const { d } = counters(m, vcpus);
+  const hist = (k: string) => percentilesUs(mergeHistograms(f.guestResults.map((r) => r.histograms?.[k] ?? '').filter(Boolean)));
+  const window = percentilesUs(mergeHistograms([f.deviceResult?.histograms?.protectionWindow ?? ''].filter(Boolean)));
+  return {
+    latencyUs: { map: hist('map'), pinRequest: hist('pinRequest'), invSubmit: hist('invSubmit') },
+    protection: { probes: d('PROBES'), leaks: d('PROBE_LEAKS'), windowUs: { p50: window.p50, max: window.max } },
+  };
+}
+
+function staticPinFigures(cfg: ScenarioConfig, f: RunFacts): Pick<RunReport, 'staticPin'> {
+  if (!pinsAllMemoryAtCreation(cfg)) return {};
+  const pages = f.setup.staticPinnedPages;
+  return { staticPin: { pages, ms: f.setup.staticPinMs, modeledMs: staticPinModeledMs(pages, cfg.costTable) } };
+}
+
+export function buildReport(cfg: ScenarioConfig, m: Machine, f: RunFacts): RunReport {
+  const { g, h, d } = counters(m, cfg.vcpus);
+  const dmaOps = g('DMA_OPS');
+  const exits = g('EXITS');
+  const per = (x: number) => (dmaOps > 0 ? x / dmaOps : 0);
+  const cores = availableParallelism();
+  const spinners = steadySpinners(cfg);
+  return {
+    policy: cfg.policy,
+    notify: cfg.notify,
+    workload: cfg.workload,
+    variant: cfg.variant,
+    guestPages: cfg.guestPages,
+    vcpus: cfg.vcpus,
+    dmaOps,
+    seconds: f.seconds,
+    opsPerSecond: f.seconds > 0 ? dmaOps / f.seconds : 0,
+    exits,
+    exitsPer1kDma: per(exits * 1000),
+    pinRequests: g('PIN_REQUESTS'),
+    mapFailures: g('MAP_FAILURES'),
+    pins: h('PINS') + h('SPECULATIVE_PINS'),
+    unpins: h('UNPINS'),
+    pinnedPages: { peak: Atomics.load(m.control, CTL.PINNED_PEAK), end: f.pinnedEnd },
+    host: hostFigures(m, cfg.vcpus, f),
+    ...staticPinFigures(cfg, f),
+    violations: readViolations(m.control),
+    ...latencyAndProtection(m, cfg.vcpus, f),
+    invalidations: h('INV_DESCS'),
+    invSubmits: g('INV_SUBMITS'),
+    invQueueLockWaits: g('QUEUE_LOCK_WAITS'),
+    iotlb: { hits: d('IOTLB_HITS'), misses: d('IOTLB_MISSES'), walkReads: d('IOTLB_WALK_READS') },
+    exitsPerDma: per(exits),
+    modeled: modeled(cfg, m),
+    parallelism: { cores, threads: f.threads, spinners, oversubscribed: spinners > cores },
+    teardownLeftovers: f.teardown.leftovers,
+    config: cfg,
+  };
+}
