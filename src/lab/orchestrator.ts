@@ -4,9 +4,9 @@
 import { CTL, RunState, STAT_BLOCK, type MachineSpec } from '../machine/layout.js';
 import { Machine } from '../machine/machine.js';
 import type { RunReport } from '../core/types.js';
-import { policyByName, runsSidecore } from '../policies/index.js';
+import { policyByName, policyModules, runsSidecore } from '../policies/index.js';
 import type { SetupResult } from '../roles/role.js';
-import { workloadByName } from '../workloads/index.js';
+import { workloadByName, workloadModules } from '../workloads/index.js';
 import { buildReport, sumStat } from './report.js';
 import { RunSession, type RoleHandle } from './run-session.js';
 import type { ScenarioConfig } from './scenario.js';
@@ -41,7 +41,8 @@ async function startRoles(s: RunSession, cfg: ScenarioConfig, spec: MachineSpec)
   s.start('device', 0, STAT_BLOCK.device, 'device');
   if (runsSidecore(cfg)) s.start('sidecore', 0, STAT_BLOCK.sidecore, 'sidecore');
   for (let v = 0; v < cfg.vcpus; v++) s.start('guest', v, STAT_BLOCK.guest0 + v, `guest vCPU ${v}`);
-  const inits = s.handles.map((h) => h.api.init({ sab: s.machine.sab, spec, cfg, role: h.role, index: h.index }));
+  const plugins = [...policyModules(), ...workloadModules()];
+  const inits = s.handles.map((h) => h.api.init({ sab: s.machine.sab, spec, cfg, role: h.role, index: h.index, plugins }));
   await s.bounded(Promise.all(inits), 30_000, 'starting the role workers');
   const setupMs = 60_000 + cfg.guestPages * 0.01;
   const setup = (await s.bounded(hyp.api.setup(), setupMs, 'VM creation (static pinning)', 'hypervisor'))!;

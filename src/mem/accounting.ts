@@ -14,24 +14,38 @@ export interface PolicyAccounting {
   checkAccounting?(oracle: Oracle): boolean;
 }
 
-export function checkAccounting(mem: SharedMem, m: Machine, host: HostMemory, lock: Lock, oracle: Oracle, policy: PolicyAccounting = {}): boolean {
+/** One frame: pinned flag, host IOMMU entry and the policy's record agree. Returns 1 if pinned. */
+function checkFrame(mem: SharedMem, m: Machine, f: number, oracle: Oracle, policy: PolicyAccounting): { pinned: number; ok: boolean } {
+  const owner = mem.load(m.frameOwner, f);
+  if (owner === 0) return { pinned: 0, ok: true };
+  const g = owner - 1;
+  const p = mem.load(m.framePinned, f) !== 0;
+  const mapped = mem.load(m.iommu, g) === f + 1;
+  const recorded = policy.pinnedFor ? policy.pinnedFor(g) : p;
+  const ok = p === mapped && p === recorded;
+  if (!ok) oracle.report('accounting', g, f, DETAIL.pinCountMismatch);
+  return { pinned: p ? 1 : 0, ok };
+}
+
+/** Frames checked per lock hold; a long walk keeps the caller's heartbeat going between slices. */
+export const ACCOUNTING_SLICE = 1 << 16;
+
+/**
+ * The whole check: every frame, the policy's own structures, and the pinned total. O(frames), so
+ * it runs at teardown (and in tests); `beat` is called between slices, so a 128 GiB guest is not
+ * mistaken for a hung host.
+ */
+export function checkAccounting(mem: SharedMem, m: Machine, host: HostMemory, lock: Lock, oracle: Oracle, policy: PolicyAccounting = {}, beat?: () => void): boolean {
   lock.lock();
   try {
     const high = host.frameHigh();
     let pinned = 0;
     let ok = true;
     for (let f = 0; f < high; f++) {
-      const owner = mem.load(m.frameOwner, f);
-      if (owner === 0) continue;
-      const g = owner - 1;
-      const p = mem.load(m.framePinned, f) !== 0;
-      if (p) pinned++;
-      const mapped = mem.load(m.iommu, g) === f + 1;
-      const recorded = policy.pinnedFor ? policy.pinnedFor(g) : p;
-      if (p !== mapped || p !== recorded) {
-        oracle.report('accounting', g, f, DETAIL.pinCountMismatch);
-        ok = false;
-      }
+      const r = checkFrame(mem, m, f, oracle, policy);
+      pinned += r.pinned;
+      ok &&= r.ok;
+      if ((f & (ACCOUNTING_SLICE - 1)) === 0) beat?.();
     }
     if (policy.checkAccounting && !policy.checkAccounting(oracle)) ok = false;
     if (pinned !== mem.load(m.control, CTL.PINNED_NOW)) {
@@ -41,5 +55,37 @@ export function checkAccounting(mem: SharedMem, m: Machine, host: HostMemory, lo
     return ok;
   } finally {
     lock.unlock();
+  }
+}
+
+/**
+ * The periodic check while the run goes on: one slice of frames per call, round robin, so each
+ * call costs O(slice) however large the guest (the totals are compared at teardown).
+ */
+export class RollingAccounting {
+  private cursor = 0;
+
+  constructor(
+    private readonly mem: SharedMem,
+    private readonly m: Machine,
+    private readonly host: HostMemory,
+    private readonly lock: Lock,
+    private readonly oracle: Oracle,
+    private readonly policy: PolicyAccounting = {},
+  ) {}
+
+  step(slice = ACCOUNTING_SLICE): boolean {
+    this.lock.lock();
+    try {
+      const high = this.host.frameHigh();
+      if (this.cursor >= high) this.cursor = 0;
+      const end = Math.min(high, this.cursor + slice);
+      let ok = true;
+      for (let f = this.cursor; f < end; f++) ok &&= checkFrame(this.mem, this.m, f, this.oracle, this.policy).ok;
+      this.cursor = end;
+      return ok;
+    } finally {
+      this.lock.unlock();
+    }
   }
 }

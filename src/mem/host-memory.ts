@@ -1,9 +1,10 @@
 // Host memory: frames that back guest pages, the host IOMMU table (present only while pinned),
-// the EPT-like residency map, swap for reclaimed pages, and data frames for payloads.
+// the EPT-like residency map, swap for reclaimed pages (their stamps), and data frames for payloads.
 // Every mutating method is called with the pin-state lock held.
 import { CTL, STAT } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
+import { allocDataFrame, frameStamp, writePayload } from './payload.js';
 
 export class HostMemory {
   constructor(
@@ -31,15 +32,37 @@ export class HostMemory {
     const f = this.allocFrame();
     if (f < 0) return -1;
     mem.store(m.frameOwner, f, g + 1);
-    const saved = mem.load(m.swap, g);
-    mem.store(m.frameData, f, saved);
-    if (saved !== 0) {
-      mem.store(m.swap, g, 0);
-      if (this.stats) this.stats[STAT.RESTORED]++;
+    if (!this.restore(f, g)) {
+      this.freeFrame(f);
+      mem.store(m.frameOwner, f, 0);
+      return -1;
     }
     mem.store(m.ept, g, f + 1);
     bumpWithPeak(mem, m.control, CTL.RESIDENT_NOW, CTL.RESIDENT_PEAK);
     return f;
+  }
+
+  /**
+   * Frame f now backs g: write back what swap kept of g (its stamp), or, on a recycled frame that
+   * still holds an older page's payload, a zero page. False if no data frame is left for it.
+   */
+  private restore(f: number, g: number): boolean {
+    const { mem, m } = this;
+    const saved = mem.load(m.swap, g);
+    let d = mem.load(m.frameData, f);
+    if (saved === 0) {
+      if (d !== 0) writePayload(mem, m, d, 0, g);
+      return true;
+    }
+    if (d === 0) {
+      d = allocDataFrame(mem, m);
+      if (d < 0) return false;
+      mem.store(m.frameData, f, d);
+    }
+    writePayload(mem, m, d, saved, g);
+    mem.store(m.swap, g, 0);
+    if (this.stats) this.stats[STAT.RESTORED]++;
+    return true;
   }
 
   /** Pin g: resident, frame marked pinned, then the host IOMMU entry. False if out of frames. */
@@ -72,10 +95,9 @@ export class HostMemory {
     const owner = mem.load(m.frameOwner, f);
     if (owner === 0 || mem.load(m.framePinned, f) !== 0) return false;
     const g = owner - 1;
-    const d = mem.load(m.frameData, f);
-    if (d !== 0) mem.store(m.swap, g, d);
+    // the page's contents go to swap as its stamp; the data frame stays with the frame for reuse
+    mem.store(m.swap, g, frameStamp(mem, m, mem.load(m.frameData, f), g));
     mem.store(m.ept, g, 0);
-    mem.store(m.frameData, f, 0);
     mem.store(m.frameOwner, f, 0);
     this.freeFrame(f);
     mem.sub(m.control, CTL.RESIDENT_NOW, 1);

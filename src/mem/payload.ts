@@ -25,21 +25,18 @@ export function writePayload(mem: SharedMem, m: Machine, d: number, stamp: numbe
   mem.store(m.data, base + DATA_WORDS - 1, checksum(stamp, gfn));
 }
 
-/** Device side: a data frame for a frame DMA touches for the first time; -1 if the pool is empty. */
+/**
+ * A data frame for a host frame DMA touches for the first time; -1 if the pool is empty. A data
+ * frame stays with its host frame for good (a reclaimed frame's contents go to swap as a stamp),
+ * so the pool never holds more than the host frames ever handed out.
+ */
 export function allocDataFrame(mem: SharedMem, m: Machine): number {
   const d = mem.add(m.control, CTL.DATA_NEXT, 1) + 1; // data frame 0 means "none"
   return d <= m.spec.dataFrames ? d : -1;
 }
 
-/** The data frame holding guest page g's contents as the guest sees them (0 = zero page). */
-export function guestDataFrame(mem: SharedMem, m: Machine, g: number): number {
-  const f = mem.load(m.ept, g) - 1;
-  return f >= 0 ? mem.load(m.frameData, f) : mem.load(m.swap, g);
-}
-
-/** Guest side: the stamp page g holds (0 for a never-written page), or -1 if it is corrupt. */
-export function readStamp(mem: SharedMem, m: Machine, g: number): number {
-  const d = guestDataFrame(mem, m, g);
+/** The stamp data frame d holds for page g: 0 never written, -1 corrupt (or another page's). */
+export function frameStamp(mem: SharedMem, m: Machine, d: number, g: number): number {
   if (d === 0) return 0;
   const base = d * DATA_WORDS;
   const stamp = mem.load(m.data, base);
@@ -47,4 +44,14 @@ export function readStamp(mem: SharedMem, m: Machine, g: number): number {
   for (let k = 2; k < DATA_WORDS - 1; k++) if (mem.load(m.data, base + k) !== payloadWord(stamp, g, k)) return -1;
   if (mem.load(m.data, base + DATA_WORDS - 1) !== checksum(stamp, g)) return -1;
   return stamp;
+}
+
+/**
+ * Guest side: the stamp page g holds (0 for a never-written page), or -1 if it is corrupt. A
+ * resident page is read from its frame's data frame; a reclaimed one from swap, which keeps the
+ * stamp (the payload is a pure function of stamp and page).
+ */
+export function readStamp(mem: SharedMem, m: Machine, g: number): number {
+  const f = mem.load(m.ept, g) - 1;
+  return f >= 0 ? frameStamp(mem, m, mem.load(m.frameData, f), g) : mem.load(m.swap, g);
 }

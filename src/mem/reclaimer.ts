@@ -26,6 +26,9 @@ export class Reclaimer {
 
   run(): number {
     if (this.budget <= 0 || this.over() <= 0) return 0;
+    // Nothing unpinned to take and no way to unpin (static pinning): no scan of every frame.
+    const c = this.m.control;
+    if (!this.forceUnpin && this.mem.load(c, CTL.RESIDENT_NOW) <= this.mem.load(c, CTL.PINNED_NOW)) return 0;
     let reclaimed = this.pass(false);
     if (this.over() > 0 && this.forceUnpin) reclaimed += this.pass(true);
     return reclaimed;

@@ -6,12 +6,22 @@ import { staticPolicy } from './static/index.js';
 import { viommuPolicies } from './viommu/index.js';
 
 const registry = new Map<string, Policy>();
+/** Modules that registered policies from outside src/ (the role workers import them too). */
+const pluginModules = new Set<string>();
 
-/** Add a policy (built-ins below; a test or an experiment may add its own). */
-export function registerPolicy(p: Policy): void {
+/**
+ * Add a policy (the built-ins below; a test or an experiment may add its own). `fromModule` is the
+ * URL of the module that makes this call (`import.meta.url`): every role worker imports it before
+ * it starts, so the policy exists in every thread of the run.
+ */
+export function registerPolicy(p: Policy, fromModule?: string): void {
   if (registry.has(p.name)) throw new Error(`policy "${p.name}" is registered already`);
   registry.set(p.name, p);
+  if (fromModule) pluginModules.add(fromModule);
 }
+
+/** The modules a role worker must import to know every registered policy. */
+export const policyModules = (): string[] => [...pluginModules];
 
 registerPolicy(staticPolicy);
 registerPolicy(coiommuPolicy);

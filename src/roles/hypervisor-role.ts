@@ -3,7 +3,7 @@
 // checks the accounting invariant as it goes, and tears the VM down at the end.
 import { DETAIL } from '../core/oracle.js';
 import { RING, SLOT, STAT } from '../machine/layout.js';
-import { checkAccounting } from '../mem/accounting.js';
+import { RollingAccounting, checkAccounting } from '../mem/accounting.js';
 import { hostDoorbell } from '../notify/delivery.js';
 import { TrapService } from '../notify/host-service.js';
 import { policyByName } from '../policies/index.js';
@@ -14,7 +14,7 @@ import { RoleBase, type RoleInit, type RoleResult, type SetupResult, type Teardo
 
 /** The host's timer period when the policy names none (the reclaimer runs on it). */
 const HOST_TIMER_MS = 50;
-/** Run the accounting check every this many timer rounds. */
+/** Check one slice of the accounting every this many timer rounds. */
 const ACCOUNTING_EVERY = 10;
 
 export class HypervisorRole extends RoleBase {
@@ -39,6 +39,7 @@ export class HypervisorRole extends RoleBase {
     this.begin(t0);
     const { cfg, stats } = this;
     const { policy, reclaimer } = this.parts;
+    const rolling = new RollingAccounting(this.mem, this.m, this.parts.host, this.parts.lock, this.oracle, policy);
     const trapped = cfg.notify === 'trap' ? policy : undefined;
     const trap = new TrapService(trapped, hostDoorbell(this.mem, this.m), cfg.notifyPath.exitDelayUs);
     const interval = this.policy.hostTimerMs?.(cfg) ?? HOST_TIMER_MS;
@@ -51,7 +52,7 @@ export class HypervisorRole extends RoleBase {
       if (now >= nextScan) {
         policy?.periodic?.();
         reclaimer.run();
-        if (++rounds % ACCOUNTING_EVERY === 0) this.checkAccounting();
+        if (++rounds % ACCOUNTING_EVERY === 0) rolling.step();
         nextScan = Math.max(nextScan + interval, now + 1);
       }
       // Sleep until a trapped request rings the doorbell or the next scan is due.
@@ -62,7 +63,7 @@ export class HypervisorRole extends RoleBase {
   }
 
   private checkAccounting(): boolean {
-    return checkAccounting(this.mem, this.m, this.parts.host, this.parts.lock, this.oracle, this.parts.policy);
+    return checkAccounting(this.mem, this.m, this.parts.host, this.parts.lock, this.oracle, this.parts.policy, () => this.stats[STAT.HEARTBEAT]++);
   }
 
   /** Destroy the VM: unpin everything, and report whatever was left mapped, queued or raised. */

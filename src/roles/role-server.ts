@@ -6,7 +6,7 @@ import { nodeEndpoint } from '../core/comlink-node.js';
 import type { Role, RoleInit, RoleResult, SetupResult, TeardownResult } from './role.js';
 
 export interface RoleApi {
-  init(init: RoleInit): void;
+  init(init: RoleInit): Promise<void>;
   setup(): SetupResult | undefined;
   run(t0: number): RoleResult;
   teardown(): TeardownResult | undefined;
@@ -20,7 +20,8 @@ export function serveRole(make: (init: RoleInit) => Role): void {
     return role;
   };
   const api: RoleApi = {
-    init(init) {
+    async init(init) {
+      for (const url of init.plugins ?? []) await import(url);
       role = make(init);
     },
     setup: () => need().setup?.(),

@@ -13,6 +13,8 @@ export interface RoleInit {
   role: RoleName;
   /** vCPU index for guests, 0 otherwise. */
   index: number;
+  /** Modules that register policies or workloads from outside src/: imported before the role is made. */
+  plugins?: string[];
 }
 
 export interface RoleResult {

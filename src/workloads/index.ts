@@ -3,11 +3,17 @@ import { netWorkload } from './net/index.js';
 import type { Workload } from './workload.js';
 
 const registry = new Map<string, Workload>();
+/** Modules that registered workloads from outside src/ (the role workers import them too). */
+const pluginModules = new Set<string>();
 
-export function registerWorkload(w: Workload): void {
+/** Add a workload; `fromModule` (`import.meta.url`) is imported by every role worker, as for policies. */
+export function registerWorkload(w: Workload, fromModule?: string): void {
   if (registry.has(w.name)) throw new Error(`workload "${w.name}" is registered already`);
   registry.set(w.name, w);
+  if (fromModule) pluginModules.add(fromModule);
 }
+
+export const workloadModules = (): string[] => [...pluginModules];
 
 registerWorkload(netWorkload);
 
