@@ -274,6 +274,14 @@ describe('command line', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
+  it('replay --trace naming an existing directory is a usage error (exit 2) before anything runs', async () => {
+    const r = await cli(['replay', '--scenario', 'coiommu-map-vs-unpin', '--schedule', '0', '--trace', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`invalid --trace "${dir}": must be a file path, not a directory`);
+    expect(r.stderr).not.toMatch(/\n\s+at |EISDIR/);
+    expect(r.stdout).toBe('');
+  });
+
   it('a schedule that does not fit the scenario is a usage error that says where it diverges', async () => {
     // thread 1 (the pin handler) blocks at its 4th step: a 5th step for it cannot be taken
     const r = await cli(['replay', '--scenario', 'coiommu-map-vs-unpin', '--schedule', '1*9']);

@@ -1,6 +1,6 @@
 // The explorer commands' flags, checked: every bad value is a ConfigError (exit 2) that names the
 // flag, the value and what is allowed, raised before any worker starts.
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { fmtInt } from '../lab/table.js';
@@ -87,6 +87,9 @@ export function searchOptions(o: Opts): { options: SearchOptions; shard: Slice; 
 
 /** Fail before the run, not after it, when an output file cannot be written. */
 export function writableFile(field: string, file: string): void {
+  // a directory (or a name ending in a slash) would only fail at the write, after the run
+  if (/[\\/]$/.test(file) || (existsSync(file) && statSync(file).isDirectory()))
+    throw new ConfigError(field, file, 'must be a file path, not a directory (e.g. trace.json)');
   const dir = dirname(resolve(file));
   try {
     if (!statSync(dir).isDirectory()) throw new Error('not a directory');
