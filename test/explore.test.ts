@@ -72,6 +72,7 @@ describe.each(['pct', 'dfs'] as const)('planted bugs are found by %s', (strategy
     const first = r.firstForbidden!;
     expect(verdictOf(scenarioByName(scenario), first.outcome)).toBe('FORBIDDEN');
     expect(first.replay).toContain(`--variant ${variant}`);
+    expect(first.replay).toContain(`--schedule '${first.schedule}'`); // quoted: zsh globs the *s
     const again = await replay(scenario, variant, first.schedule);
     expect(again.outcome).toBe(first.outcome);
     expect(again.verdict).toBe('FORBIDDEN');
@@ -182,6 +183,22 @@ describe('command line', () => {
     for (const k of ['scenario', 'variant', 'strategy', 'schedules', 'steps', 'forbidden', 'histogram', 'firstForbidden']) expect(j).toHaveProperty(k);
     for (const k of ['schedule', 'outcome', 'replay']) expect(j.firstForbidden).toHaveProperty(k);
     expect(j.pct.steps).toBeGreaterThan(0);
+    const text = await cli(['explore', '--scenario', 'coiommu-map-vs-unpin', '--variant', 'pinned-check-before-add', '--strategy', 'pct', '--budget', '200']);
+    expect(text.stdout).toContain(`replay:   viommu-lab replay --scenario coiommu-map-vs-unpin --variant pinned-check-before-add --schedule '${j.firstForbidden.schedule}'`);
+  });
+
+  it('the replay examples of the README and of replay --help are FORBIDDEN schedules of their variant', async () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const help = await cli(['replay', '--help']);
+    const example = /replay --scenario (\S+) --variant (\S+) \\?\s*--schedule '([^']+)'/;
+    for (const text of [readme, help.stdout]) {
+      const m = example.exec(text);
+      expect(m, 'a replay example with a quoted --schedule').not.toBeNull();
+      const [, scenario, variant, schedule] = m!;
+      const r = await replay(scenario, variant, schedule);
+      expect(r.verdict).toBe('FORBIDDEN');
+      expect(r.extended).toBe(false);
+    }
   });
 
   it('replay prints the trace, writes a Perfetto trace with one track per thread, and --json has the contract keys', async () => {
@@ -255,6 +272,14 @@ describe('command line', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('replay --trace naming an existing directory is a usage error (exit 2) before anything runs', async () => {
+    const r = await cli(['replay', '--scenario', 'coiommu-map-vs-unpin', '--schedule', '0', '--trace', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`invalid --trace "${dir}": must be a file path, not a directory`);
+    expect(r.stderr).not.toMatch(/\n\s+at |EISDIR/);
+    expect(r.stdout).toBe('');
   });
 
   it('a schedule that does not fit the scenario is a usage error that says where it diverges', async () => {

@@ -71,10 +71,11 @@ export interface ExploreResult {
 
 export const DEFAULT_MAX_STEPS = 5000;
 
+/** The command that replays `schedule`, quoted so a shell does not glob its `*`s (zsh fails on them). */
 export function replayCommand(o: Pick<SearchOptions, 'scenario' | 'variant' | 'maxSteps'>, schedule: string): string {
   return (
     `viommu-lab replay --scenario ${o.scenario}${o.variant === 'none' ? '' : ` --variant ${o.variant}`}` +
-    `${o.maxSteps === DEFAULT_MAX_STEPS ? '' : ` --max-steps ${o.maxSteps}`} --schedule ${schedule}`
+    `${o.maxSteps === DEFAULT_MAX_STEPS ? '' : ` --max-steps ${o.maxSteps}`} --schedule '${schedule}'`
   );
 }
 

@@ -1,15 +1,15 @@
 // The controlled executor, scheduler side: runs one schedule on the scenario's threads (real
 // workers, parked between turns), letting exactly one of them execute one shared-memory operation
 // per step. A Chooser decides which; the scheduler records the choices and the trace.
-import { OPS, SCHED, SCHED_ERROR_CHARS, ThreadState, schedErrorBase, type OpName } from './sched-layout.js';
+import { OPS, SCHED, SCHED_ERROR_CHARS, ThreadState, schedErrorBase } from './sched-layout.js';
 import { Machine } from '../machine/machine.js';
 import type { Variant } from '../core/types.js';
 import { DEADLOCK, LOST_WAKEUP, STEP_LIMIT, THREAD_ERROR, verdictOf, type Scenario } from '../core/scenario.js';
+import { wordName, type TraceStep } from './trace-step.js';
+import { spinFor } from './controlled-mem.js';
 
 /** Forced timeouts in one schedule beyond which it is called a deadlock. */
 export const DEADLOCK_TIMEOUTS = 32;
-import { wordName, type TraceStep } from './trace-step.js';
-import { spinFor } from './controlled-mem.js';
 
 export interface Chooser {
   /** Pick one of `enabled` (sorted thread indices, never empty) for step `step`. */
@@ -31,6 +31,17 @@ export interface ScheduleResult {
 }
 
 export class ExplorerError extends Error {}
+
+/** What one schedule has done so far, while it runs. */
+interface Progress {
+  choices: number[];
+  trace?: TraceStep[];
+  /** The thread that took the last step (-1 before the first). */
+  last: number;
+  forcedTimeouts: number;
+  /** Why the schedule was cut off (DEADLOCK or STEP_LIMIT), if it was. */
+  cut?: string;
+}
 
 const STEP_WAIT_MS = 10_000;
 
@@ -96,6 +107,24 @@ export class ScheduleRunner {
 
   /** Run one schedule to the end. */
   run(chooser: Chooser, withTrace = false): ScheduleResult {
+    this.startAll();
+    const p: Progress = { choices: [], trace: withTrace ? [] : undefined, last: -1, forcedTimeouts: 0 };
+    const enabled: number[] = [];
+    for (let step = 0; ; step++) {
+      const next = this.collectEnabled(enabled, p);
+      if (next === 'end') break;
+      if (step >= this.maxSteps) {
+        p.cut = STEP_LIMIT;
+        this.abortAll();
+        break;
+      }
+      this.take(this.choose(chooser, enabled, step, p.last), step, next === 'timeout', p);
+    }
+    return this.result(p);
+  }
+
+  /** Reset memory, start a new epoch and wait until every thread has announced its first op. */
+  private startAll(): void {
     const { sched, n } = this;
     this.resetMemory();
     for (let t = 0; t < n; t++) {
@@ -106,97 +135,110 @@ export class ScheduleRunner {
     Atomics.store(sched, SCHED.CMD, ++this.epoch);
     Atomics.notify(sched, SCHED.CMD);
     for (let t = 0; t < n; t++) this.settle(t);
+  }
 
-    const choices: number[] = [];
-    const trace: TraceStep[] | undefined = withTrace ? [] : undefined;
-    let last = -1;
-    let limited = false;
-    let deadlocked = false;
-    let forcedTimeouts = 0;
-    const enabled: number[] = [];
-    for (let step = 0; ; step++) {
-      enabled.length = 0;
-      let blocked = 0;
-      for (let t = 0; t < n; t++) {
-        const s = this.state(t);
-        if (s === ThreadState.Ready) enabled.push(t);
-        else if (s === ThreadState.Blocked) {
-          blocked++;
-          if (Atomics.load(sched, this.base(t) + SCHED.NOTIFIED) !== 0) enabled.push(t); // woken by a notify
-        }
-      }
-      let timeout = false;
-      if (enabled.length === 0) {
-        if (blocked === 0) break; // everyone finished
-        // Every live thread waits on a word nobody changes: let one wait time out (all protocol
-        // waits have timeouts and re-check). Many of these in one schedule is a deadlock.
-        if (++forcedTimeouts > DEADLOCK_TIMEOUTS) {
-          deadlocked = true;
-          this.abortAll();
-          break;
-        }
-        for (let t = 0; t < n; t++) if (this.state(t) === ThreadState.Blocked) enabled.push(t);
-        timeout = true;
-      }
-      if (step >= this.maxSteps) {
-        limited = true;
-        this.abortAll();
-        break;
-      }
-      let t: number;
-      try {
-        t = chooser.choose(enabled, step, last);
-      } catch (e) {
-        this.abortAll(); // leave every thread ready for the next schedule
-        throw e;
-      }
-      if (!enabled.includes(t)) {
-        this.abortAll();
-        throw new ExplorerError(`schedule chose thread ${t} at step ${step}, enabled were ${enabled.join(',')}`);
-      }
-      const b = this.base(t);
-      // the thread that ran last may be spinning for its turn: free its core for this one
-      if (last >= 0 && t !== last) Atomics.store(sched, this.base(last) + SCHED.SPIN_STOP, 1);
-      const wasBlocked = this.state(t) === ThreadState.Blocked;
-      if (wasBlocked) Atomics.store(sched, b + SCHED.WAKE, timeout ? 2 : 1);
-      const op = Atomics.load(sched, b + SCHED.OP);
-      const buf = Atomics.load(sched, b + SCHED.BUF);
-      const addr = Atomics.load(sched, b + SCHED.ADDR);
-      const operand = Atomics.load(sched, b + SCHED.VALUE);
-      const operand2 = Atomics.load(sched, b + SCHED.VALUE2);
-      Atomics.store(sched, b + SCHED.STATE, ThreadState.Running);
-      Atomics.add(sched, b + SCHED.GO, 1);
-      Atomics.notify(sched, b + SCHED.GO);
-      this.settle(t);
-      choices.push(t);
-      last = t;
-      if (trace) {
-        trace.push({
-          step,
-          thread: t,
-          op: OPS[op],
-          where: this.addressName(buf, addr),
-          operand,
-          ...(OPS[op] === 'compareExchange' ? { replacement: operand2 } : {}),
-          before: Atomics.load(sched, b + SCHED.PREV_BEFORE),
-          after: Atomics.load(sched, b + SCHED.PREV_AFTER),
-          ...(wasBlocked && timeout ? { timedOut: true as const } : {}),
-        });
+  /**
+   * Fill `enabled` with the threads that may take the next step: 'step' when some can, 'timeout'
+   * when only a forced wait timeout can go on, 'end' when every thread finished or a deadlock cut
+   * the schedule off.
+   */
+  private collectEnabled(enabled: number[], p: Progress): 'step' | 'timeout' | 'end' {
+    const { sched, n } = this;
+    enabled.length = 0;
+    let blocked = 0;
+    for (let t = 0; t < n; t++) {
+      const s = this.state(t);
+      if (s === ThreadState.Ready) enabled.push(t);
+      else if (s === ThreadState.Blocked) {
+        blocked++;
+        if (Atomics.load(sched, this.base(t) + SCHED.NOTIFIED) !== 0) enabled.push(t); // woken by a notify
       }
     }
+    if (enabled.length > 0) return 'step';
+    if (blocked === 0) return 'end';
+    // Every live thread waits on a word nobody changes: let one wait time out (all protocol
+    // waits have timeouts and re-check). Many of these in one schedule is a deadlock.
+    if (++p.forcedTimeouts > DEADLOCK_TIMEOUTS) {
+      p.cut = DEADLOCK;
+      this.abortAll();
+      return 'end';
+    }
+    for (let t = 0; t < n; t++) if (this.state(t) === ThreadState.Blocked) enabled.push(t);
+    return 'timeout';
+  }
+
+  /** Ask the chooser; whatever goes wrong, leave every thread ready for the next schedule. */
+  private choose(chooser: Chooser, enabled: readonly number[], step: number, last: number): number {
+    let t: number;
+    try {
+      t = chooser.choose(enabled, step, last);
+    } catch (e) {
+      this.abortAll();
+      throw e;
+    }
+    if (!enabled.includes(t)) {
+      this.abortAll();
+      throw new ExplorerError(`schedule chose thread ${t} at step ${step}, enabled were ${enabled.join(',')}`);
+    }
+    return t;
+  }
+
+  /** Let thread t execute its announced operation (step `step`) and wait until it settles. */
+  private take(t: number, step: number, timeout: boolean, p: Progress): void {
+    const { sched } = this;
+    const b = this.base(t);
+    // the thread that ran last may be spinning for its turn: free its core for this one
+    if (p.last >= 0 && t !== p.last) Atomics.store(sched, this.base(p.last) + SCHED.SPIN_STOP, 1);
+    const wasBlocked = this.state(t) === ThreadState.Blocked;
+    if (wasBlocked) Atomics.store(sched, b + SCHED.WAKE, timeout ? 2 : 1);
+    // read before the release: once it runs, the thread announces its next operation there
+    const op = p.trace ? this.announced(b) : undefined;
+    Atomics.store(sched, b + SCHED.STATE, ThreadState.Running);
+    Atomics.add(sched, b + SCHED.GO, 1);
+    Atomics.notify(sched, b + SCHED.GO);
+    this.settle(t);
+    p.choices.push(t);
+    p.last = t;
+    if (p.trace && op) {
+      p.trace.push({
+        step,
+        thread: t,
+        ...op,
+        before: Atomics.load(sched, b + SCHED.PREV_BEFORE),
+        after: Atomics.load(sched, b + SCHED.PREV_AFTER),
+        ...(wasBlocked && timeout ? { timedOut: true as const } : {}),
+      });
+    }
+  }
+
+  /** The operation the thread at line `b` announced, as the trace shows it. */
+  private announced(b: number): Pick<TraceStep, 'op' | 'where' | 'operand' | 'replacement'> {
+    const { sched } = this;
+    const op = OPS[Atomics.load(sched, b + SCHED.OP)];
+    return {
+      op,
+      where: this.addressName(Atomics.load(sched, b + SCHED.BUF), Atomics.load(sched, b + SCHED.ADDR)),
+      operand: Atomics.load(sched, b + SCHED.VALUE),
+      ...(op === 'compareExchange' ? { replacement: Atomics.load(sched, b + SCHED.VALUE2) } : {}),
+    };
+  }
+
+  /** The outcome of the schedule just run, from the threads' results and the final memory. */
+  private result(p: Progress): ScheduleResult {
+    const { sched, n } = this;
     const errors: string[] = [];
     for (let t = 0; t < n; t++) if (this.state(t) === ThreadState.Error) errors.push(`${this.scenario.threads[t]}: ${this.errorText(t)}`);
     const results = Array.from({ length: n }, (_, t) => Atomics.load(sched, this.base(t) + SCHED.RESULT));
     let outcome: string;
-    if (deadlocked) outcome = DEADLOCK;
-    else if (limited) outcome = STEP_LIMIT;
+    if (p.cut) outcome = p.cut;
     else if (errors.length > 0) outcome = THREAD_ERROR;
     else {
       outcome = this.scenario.outcome(results, this.m, this.scratch);
       // Every live thread waiting is a lost wake-up here (each scenario thread ends by itself and
       // wakes whoever waits for it); unless something worse happened, that is the outcome.
-      if (forcedTimeouts > 0 && verdictOf(this.scenario, outcome) !== 'FORBIDDEN') outcome = LOST_WAKEUP;
+      if (p.forcedTimeouts > 0 && verdictOf(this.scenario, outcome) !== 'FORBIDDEN') outcome = LOST_WAKEUP;
     }
+    const { choices, trace, forcedTimeouts } = p;
     return { outcome, steps: choices.length, choices, results, trace, timeouts: forcedTimeouts, ...(errors.length ? { errors } : {}) };
   }
 
