@@ -16,7 +16,7 @@
 import { IOTLB_LOG, STAT } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
-import { parkUntilChanged, spinUntilChanged, wakeIfParked } from '../notify/park.js';
+import { Doorbell } from '../notify/doorbell.js';
 
 /**
  * Memory reads one walk costs. The flat shadow table stands for a 4-level radix table (VT-d
@@ -27,6 +27,9 @@ export const WALK_READS = 4;
 
 export class IotlbTimeoutError extends Error {}
 
+/** ACTIVE as a doorbell: the device's end() sets it IDLE, a draining host sleeps on it with HOST_PARKED raised. */
+const activeDoorbell = (mem: SharedMem, m: Machine): Doorbell => new Doorbell(mem, m.iotlbLog, IOTLB_LOG.ACTIVE, IOTLB_LOG.HOST_PARKED);
+
 /** Device side. */
 export class Iotlb {
   readonly sets: number;
@@ -35,6 +38,7 @@ export class Iotlb {
   private readonly victim: Uint8Array; // round-robin replacement pointer per set
   /** Generation whose flushes this cache has applied. */
   private gen: number;
+  private readonly active: Doorbell;
 
   constructor(
     private readonly mem: SharedMem,
@@ -52,6 +56,7 @@ export class Iotlb {
     this.frames = new Int32Array(entries);
     this.victim = new Uint8Array(this.sets);
     this.gen = mem.load(m.iotlbLog, IOTLB_LOG.GEN);
+    this.active = activeDoorbell(mem, m);
   }
 
   /** Start one device access: publish the generation it runs under and apply pending flushes. */
@@ -70,9 +75,7 @@ export class Iotlb {
 
   /** End the access: no translation of this device is in flight any more (wake a draining host). */
   end(): void {
-    const log = this.m.iotlbLog;
-    this.mem.store(log, IOTLB_LOG.ACTIVE, IOTLB_LOG.IDLE);
-    wakeIfParked(this.mem, log, IOTLB_LOG.ACTIVE, log, IOTLB_LOG.HOST_PARKED);
+    this.active.set(IOTLB_LOG.IDLE);
   }
 
   /** Translate one IOVA page (between begin and end). The frame, or -1 for a fault. */
@@ -145,12 +148,16 @@ export class Iotlb {
 
 /** Host side: publish flushes and wait for the device to stop using older translations. */
 export class IotlbFlusher {
+  private readonly active: Doorbell;
+
   constructor(
     private readonly mem: SharedMem,
     private readonly m: Machine,
     private readonly stats: Float64Array,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    this.active = activeDoorbell(mem, m);
+  }
 
   /** Ask the device to drop [iova, iova + pages) (pages < 0: everything). Returns the new generation. */
   post(iova: number, pages: number): number {
@@ -176,16 +183,15 @@ export class IotlbFlusher {
 
   /** Wait until no device access that began before generation g is still in flight. */
   drain(g: number): void {
-    const { mem } = this;
-    const log = this.m.iotlbLog;
+    const { active } = this;
     let deadline = 0;
     for (;;) {
-      const a = mem.load(log, IOTLB_LOG.ACTIVE);
+      const a = active.value();
       if (a === IOTLB_LOG.IDLE || ((a - 1 - g) | 0) >= 0) return;
-      // An access is one page of DMA: short, unless its thread was descheduled. Spin, then nap.
-      if (spinUntilChanged(mem, log, IOTLB_LOG.ACTIVE, a, 20)) continue;
+      // An access is one page of DMA: short, unless its thread was descheduled. Spin, then park.
+      if (active.spin(a, 20)) continue;
       if (deadline === 0) deadline = performance.now() + this.timeoutMs;
-      parkUntilChanged(mem, log, IOTLB_LOG.ACTIVE, a, log, IOTLB_LOG.HOST_PARKED, 1);
+      active.awaitChange(a, 1);
       if (performance.now() > deadline)
         throw new IotlbTimeoutError(`device IOTLB flush not acknowledged within ${this.timeoutMs} ms (device stuck in an access?)`);
     }

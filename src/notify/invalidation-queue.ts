@@ -16,20 +16,24 @@ import type { SharedMem } from '../machine/shared-mem.js';
 import type { NotifyPath } from '../core/types.js';
 import { PinStateLock } from './lock.js';
 import { Delivery } from './delivery.js';
-import { parkUntilChanged, spinUntilChanged, wakeIfParked } from './park.js';
+import { Doorbell } from './doorbell.js';
 
 export class InvalidationTimeoutError extends Error {}
 
 export const statusWord = (vcpu: number): number => INVQ.STATUS + vcpu * LINE_WORDS;
 export const queueEntries = (m: Machine): number => (m.invq.length - INVQ.STATUS - m.spec.vcpus * LINE_WORDS) / INVQ.DESC_WORDS;
 const descAt = (m: Machine, slot: number): number => INVQ.STATUS + m.spec.vcpus * LINE_WORDS + slot * INVQ.DESC_WORDS;
+/** vCPU `vcpu`'s status doorbell: the host writes the sequence, the vCPU sleeps on it with STATUS_PARKED raised. */
+const statusDoorbell = (mem: SharedMem, m: Machine, vcpu: number): Doorbell =>
+  new Doorbell(mem, m.invq, statusWord(vcpu), statusWord(vcpu) + INVQ.STATUS_PARKED);
 
 /** Guest side: one per vCPU. All vCPUs share the one queue under its lock. */
 export class InvalidationQueue {
   private seq = 0;
   private readonly lock: PinStateLock;
   private readonly entries: number;
-  private readonly status: number;
+  /** This vCPU's wait-descriptor status word, as a doorbell. */
+  private readonly status: Doorbell;
   private readonly delivery: Delivery;
   /** Test hook: what a tail write does in place of an exit / a sidecore poll (runs the host inline). */
   onTailWrite?: () => void;
@@ -49,10 +53,10 @@ export class InvalidationQueue {
     private readonly stats: Float64Array,
   ) {
     this.entries = queueEntries(m);
-    this.status = statusWord(vcpu);
+    this.status = statusDoorbell(mem, m, vcpu);
     // Continue from whatever the status word holds (a machine reused by a new driver instance):
     // the next sequence number always differs from it.
-    this.seq = mem.load(m.invq, this.status);
+    this.seq = this.status.value();
     this.lock = new PinStateLock(mem, m.invq, INVQ.LOCK, timeoutMs, 'invalidation queue lock');
     this.delivery = new Delivery(path, mem, m, stats);
   }
@@ -93,7 +97,7 @@ export class InvalidationQueue {
       mem.store(q, d + 2, seq);
       mem.store(q, d + 3, 0);
       tail = (tail + 1) | 0;
-      const before = mem.load(q, this.status);
+      const before = this.status.value();
       mem.store(q, INVQ.TAIL, tail); // the tail register write
       stats[STAT.INV_SUBMITS]++;
       if (this.onTailWrite) {
@@ -119,14 +123,13 @@ export class InvalidationQueue {
   }
 
   private awaitStatus(before: number, seq: number, spinUs: number): void {
-    const { mem, m } = this;
-    const q = m.invq;
-    if (mem.load(q, this.status) === seq) return;
-    if (spinUntilChanged(mem, q, this.status, before, spinUs) && mem.load(q, this.status) === seq) return;
+    const { status } = this;
+    if (status.value() === seq) return;
+    if (status.spin(before, spinUs) && status.value() === seq) return;
     const deadline = performance.now() + this.timeoutMs;
     this.stats[STAT.GUEST_PARKS]++;
-    while (mem.load(q, this.status) !== seq) {
-      parkUntilChanged(mem, q, this.status, before, q, this.status + INVQ.STATUS_PARKED, 20);
+    while (status.value() !== seq) {
+      status.awaitChange(before, 20);
       // Waiting (bounded) is not hanging: keep the heartbeat, so the watchdog names the host
       // that stopped serving, not the vCPU blocked in its exit.
       this.stats[STAT.HEARTBEAT]++;
@@ -164,11 +167,7 @@ export function consumeInvalidationQueue(mem: SharedMem, m: Machine, h: Invalida
       // Everything up to here is read: give the slots back before the vCPU is told it is done,
       // so its next submission never waits for space that is already free.
       mem.store(q, INVQ.HEAD, (i + 1) | 0);
-      h.wait(() => {
-        const s = statusWord(v);
-        mem.store(q, s, seq);
-        wakeIfParked(mem, q, s, q, s + INVQ.STATUS_PARKED);
-      });
+      h.wait(() => void statusDoorbell(mem, m, v).set(seq));
     } else throw new Error(`invalidation queue: unknown descriptor type ${type} at ${i & mask}`);
   }
   mem.store(q, INVQ.HEAD, tail);

@@ -2,9 +2,14 @@
 // the producer publishes a batch with one tail store, the consumer frees it with one head store.
 import { RING } from '../machine/layout.js';
 import type { SharedMem } from '../machine/shared-mem.js';
+import { Doorbell } from './doorbell.js';
 
 export class SpscRing {
   readonly mask: number;
+  /** The consumer sleeps on the tail here (ring empty); the producer wakes it after publish(). */
+  readonly published: Doorbell;
+  /** The producer sleeps on the head here (ring full); the consumer wakes it after release(). */
+  readonly released: Doorbell;
   /** Producer's private cursor: entries written but not yet published. */
   private pending: number;
   /** Consumer's private cursor: entries read but not yet released. */
@@ -16,6 +21,8 @@ export class SpscRing {
     readonly capacity: number,
   ) {
     this.mask = capacity - 1;
+    this.published = new Doorbell(mem, words, RING.TAIL, RING.CONSUMER_PARKED);
+    this.released = new Doorbell(mem, words, RING.HEAD, RING.PRODUCER_PARKED);
     this.pending = mem.load(words, RING.TAIL);
     this.taken = mem.load(words, RING.HEAD);
   }
@@ -57,15 +64,5 @@ export class SpscRing {
   release(n: number): void {
     this.taken = (this.taken + n) | 0;
     this.mem.store(this.words, RING.HEAD, this.taken);
-  }
-
-  /** Current tail word, for parking on it. */
-  tail(): number {
-    return this.mem.load(this.words, RING.TAIL);
-  }
-
-  /** Nothing published is left unconsumed (used by the teardown accounting check). */
-  isEmpty(): boolean {
-    return this.mem.load(this.words, RING.TAIL) === this.mem.load(this.words, RING.HEAD);
   }
 }

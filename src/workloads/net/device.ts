@@ -1,14 +1,13 @@
 // The `net` workload, device half: a NIC that takes receive descriptors from every vCPU's ring,
 // translates each page through the host IOMMU table, writes a stamped payload and posts a
 // completion.
-import { RING, STAT } from '../../machine/layout.js';
+import { STAT } from '../../machine/layout.js';
 import type { Machine } from '../../machine/machine.js';
 import type { SharedMem } from '../../machine/shared-mem.js';
 import { DmaEngine } from '../../mem/dma.js';
 import type { Iotlb } from '../../mem/iotlb.js';
 import { deviceDoorbell } from '../../notify/delivery.js';
 import type { Doorbell } from '../../notify/doorbell.js';
-import { wakeIfParked } from '../../notify/park.js';
 import { SpscRing } from '../../notify/ring.js';
 import type { Oracle } from '../../core/oracle.js';
 import type { Prober } from '../../core/protection.js';
@@ -57,7 +56,7 @@ export class NetDevice implements WorkloadDevice {
       d.release(n);
       c.publish();
       this.stats[STAT.COMPLETIONS] += n;
-      wakeIfParked(this.mem, c.words, RING.TAIL, c.words, RING.CONSUMER_PARKED);
+      c.published.wake();
       total += n;
     }
     if (this.prober) this.prober.poll(total > 0 ? 4 : 16);

@@ -2,11 +2,10 @@
 // tunable reuse distance; each is mapped, posted on the descriptor ring, filled by the device,
 // verified (stamp and checksum), unmapped and recycled. The pool can move to fresh guest memory
 // every rotateMs, which is what lets the lazy unpin worker find idle pages.
-import { RING, STAT } from '../../machine/layout.js';
+import { STAT } from '../../machine/layout.js';
 import type { Machine } from '../../machine/machine.js';
 import type { SharedMem } from '../../machine/shared-mem.js';
 import { readStamp } from '../../mem/payload.js';
-import { parkUntilChanged, spinUntilChanged } from '../../notify/park.js';
 import { SpscRing } from '../../notify/ring.js';
 import type { GuestDmaPolicy } from '../../core/guest-dma-policy.js';
 import type { Histogram } from '../../core/latency.js';
@@ -180,9 +179,9 @@ export class NetGuest implements WorkloadGuest {
 
   /** Nothing to do: spin briefly on the completion ring, then park on it. */
   idle(sliceMs: number): void {
-    const ring = this.comp.words;
-    const tail = this.comp.tail();
-    if (spinUntilChanged(this.mem, ring, RING.TAIL, tail, this.spinUs)) return;
-    parkUntilChanged(this.mem, ring, RING.TAIL, tail, ring, RING.CONSUMER_PARKED, sliceMs);
+    const bell = this.comp.published;
+    const tail = bell.value();
+    if (bell.spin(tail, this.spinUs)) return;
+    bell.awaitChange(tail, sliceMs);
   }
 }
