@@ -238,6 +238,7 @@ function ringProduce(r: Extract<BenchRequest, { mode: 'ring-produce' }>): RingPr
   if (r.flavour === 'spsc') {
     const mem = freeRunning;
     const ring = new SpscRing(mem, words, r.capacity);
+    const entry = new Int32Array(RING.ENTRY_WORDS);
     for (let sent = 0; sent < total; sent += batch) {
       while (ring.space() < batch) {
         const head = ring.released.value();
@@ -248,7 +249,11 @@ function ringProduce(r: Extract<BenchRequest, { mode: 'ring-produce' }>): RingPr
         }
       }
       for (let k = 0; k < batch; k++, seq++) {
-        ring.put(seq, ~seq, k, (seq * 3) | 0);
+        entry[0] = seq;
+        entry[1] = ~seq;
+        entry[2] = k;
+        entry[3] = (seq * 3) | 0;
+        ring.put(entry);
         sum = (sum + seq + ~seq + k + ((seq * 3) | 0)) | 0;
       }
       ring.publish();

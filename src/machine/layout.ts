@@ -132,9 +132,9 @@ export const SLOT_MAX_PAGES = SLOT.WORDS - SLOT.GFNS;
 // ---- SPSC ring: tail line (producer) and head line (consumer), then entries ----
 export const RING = {
   TAIL: 0,
-  PRODUCER_PARKED: 1,
+  PRODUCER_PARKED: 1, // the producer sleeps on HEAD (ring full) with this raised
   HEAD: LINE_WORDS,
-  CONSUMER_PARKED: LINE_WORDS + 1,
+  CONSUMER_PARKED: LINE_WORDS + 1, // the consumer sleeps on TAIL (ring empty) with this raised
   ENTRIES: 2 * LINE_WORDS,
   ENTRY_WORDS: 4,
 } as const;
@@ -143,7 +143,7 @@ export const ringWords = (entries: number): number => RING.ENTRIES + entries * R
 // ---- vIOMMU: the invalidation queue (guest memory + the VT-d IQ registers) ----
 // Header lines: TAIL (guest, the register a trap-mode write exits on), HEAD (host), the guest's
 // queue lock, the IOVA allocator's global state, then one wait-status line per vCPU, then the
-// descriptors. A descriptor is 4 words: [type, a0, a1, a2].
+// descriptors (INV_DESC).
 export const INVQ = {
   TAIL: 0,
   HOST_PARKED: 1, // unused by the protocol: the host parks on its doorbell word in CTL
@@ -159,6 +159,17 @@ export const INVQ = {
 export const invqHeaderWords = (vcpus: number): number => INVQ.STATUS + vcpus * LINE_WORDS;
 export const invqWords = (vcpus: number, entries: number): number => invqHeaderWords(vcpus) + entries * INVQ.DESC_WORDS;
 export const DESC_TYPE = { IOTLB_INV: 1, WAIT: 2 } as const;
+/** The words of one descriptor (INVQ.DESC_WORDS): its TYPE, two operands by type, a reserved 0. */
+export const INV_DESC = {
+  TYPE: 0,
+  // DESC_TYPE.IOTLB_INV: invalidate [IOVA, IOVA + PAGES)
+  IOVA: 1,
+  PAGES: 2,
+  // DESC_TYPE.WAIT: once everything before it is done, write SEQ to vCPU VCPU's status word
+  VCPU: 1,
+  SEQ: 2,
+  RESERVED: 3,
+} as const;
 
 /** IOVA size classes: orders 0..IOVA_ORDERS-1 (1..16 pages); each has a global depot stack. */
 export const IOVA_ORDERS = 5;
@@ -183,11 +194,13 @@ export const IOTLB_LOG = {
   GEN: 0,
   HOST_PARKED: 1, // the host sleeps in drain() until the device's access ends
   ACTIVE: LINE_WORDS,
-  ENTRIES: LINE_WORDS * 2, // [iova, pages] per generation, indexed gen % SIZE
+  ENTRIES: LINE_WORDS * 2, // one IOTLB_LOG_ENTRY per generation, indexed gen % SIZE
   SIZE: 64,
   IDLE: 0,
 } as const;
-export const iotlbLogWords = (): number => IOTLB_LOG.ENTRIES + IOTLB_LOG.SIZE * 2;
+/** One flush-log entry: the range the device must drop (PAGES < 0: everything). */
+export const IOTLB_LOG_ENTRY = { IOVA: 0, PAGES: 1, WORDS: 2 } as const;
+export const iotlbLogWords = (): number => IOTLB_LOG.ENTRIES + IOTLB_LOG.SIZE * IOTLB_LOG_ENTRY.WORDS;
 
 // ---- protection oracle: per-vCPU log of recently unmapped DMA addresses (guest -> device) ----
 // Entry [dma page + 1, µs since run start]; written after the driver's unmap returned.

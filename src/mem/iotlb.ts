@@ -13,7 +13,7 @@
 // Only then may the host unpin the frame or complete the wait descriptor.
 // A device that falls more than the log's size behind (or whose log entries are overwritten while
 // it reads them) drops the whole cache: a global flush is always correct.
-import { IOTLB_LOG, STAT } from '../machine/layout.js';
+import { IOTLB_LOG, IOTLB_LOG_ENTRY, STAT } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
 import { Doorbell } from '../notify/doorbell.js';
@@ -26,6 +26,9 @@ import { Doorbell } from '../notify/doorbell.js';
 export const WALK_READS = 4;
 
 export class IotlbTimeoutError extends Error {}
+
+/** Where generation g's range sits in the flush log. */
+const logEntry = (g: number): number => IOTLB_LOG.ENTRIES + (g & (IOTLB_LOG.SIZE - 1)) * IOTLB_LOG_ENTRY.WORDS;
 
 /** ACTIVE as a doorbell: the device's end() sets it IDLE, a draining host sleeps on it with HOST_PARKED raised. */
 const activeDoorbell = (mem: SharedMem, m: Machine): Doorbell => new Doorbell(mem, m.iotlbLog, IOTLB_LOG.ACTIVE, IOTLB_LOG.HOST_PARKED);
@@ -121,8 +124,8 @@ export class Iotlb {
     if (behind < 0 || behind >= IOTLB_LOG.SIZE) this.dropAll(); // lapped (or a log we cannot trust)
     else {
       for (let k = (from + 1) | 0; k !== ((g + 1) | 0); k = (k + 1) | 0) {
-        const e = IOTLB_LOG.ENTRIES + (k & (IOTLB_LOG.SIZE - 1)) * 2;
-        this.dropRange(mem.load(log, e), mem.load(log, e + 1));
+        const e = logEntry(k);
+        this.dropRange(mem.load(log, e + IOTLB_LOG_ENTRY.IOVA), mem.load(log, e + IOTLB_LOG_ENTRY.PAGES));
       }
       // The host may have lapped the log while we read it: then an entry read may be a newer one.
       if (((mem.load(log, IOTLB_LOG.GEN) - from) | 0) >= IOTLB_LOG.SIZE) this.dropAll();
@@ -168,17 +171,21 @@ export class IotlbFlusher {
     if (g === -1) {
       // A device running under generation -1 would publish ACTIVE = 0 = IDLE and escape drain():
       // the generation skips -1, whose log slot asks for a global flush (a device behind applies it).
-      const skipped = IOTLB_LOG.ENTRIES + (g & (IOTLB_LOG.SIZE - 1)) * 2;
-      mem.store(log, skipped, 0);
-      mem.store(log, skipped + 1, -1);
+      this.writeEntry(g, 0, -1);
       g = 0;
     }
-    const e = IOTLB_LOG.ENTRIES + (g & (IOTLB_LOG.SIZE - 1)) * 2;
-    mem.store(log, e, iova);
-    mem.store(log, e + 1, pages);
+    this.writeEntry(g, iova, pages);
     mem.store(log, IOTLB_LOG.GEN, g);
     this.stats[STAT.IOTLB_FLUSHES]++;
     return g;
+  }
+
+  /** Generation g's log entry: the range to drop. */
+  private writeEntry(g: number, iova: number, pages: number): void {
+    const log = this.m.iotlbLog;
+    const e = logEntry(g);
+    this.mem.store(log, e + IOTLB_LOG_ENTRY.IOVA, iova);
+    this.mem.store(log, e + IOTLB_LOG_ENTRY.PAGES, pages);
   }
 
   /** Wait until no device access that began before generation g is still in flight. */

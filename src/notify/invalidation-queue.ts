@@ -10,7 +10,7 @@
 //              has consumed the queue.
 //   sidecore - the tail is plain shared memory that the sidecore polls; the vCPU spins (bounded,
 //              then parks) on its status word. A parked sidecore costs one notify, never an exit.
-import { DESC_TYPE, INVQ, LINE_WORDS, STAT } from '../machine/layout.js';
+import { DESC_TYPE, INV_DESC, INVQ, LINE_WORDS, STAT, invqHeaderWords } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
 import type { NotifyPath } from '../core/types.js';
@@ -21,8 +21,8 @@ import { Doorbell } from './doorbell.js';
 export class InvalidationTimeoutError extends Error {}
 
 export const statusWord = (vcpu: number): number => INVQ.STATUS + vcpu * LINE_WORDS;
-export const queueEntries = (m: Machine): number => (m.invq.length - INVQ.STATUS - m.spec.vcpus * LINE_WORDS) / INVQ.DESC_WORDS;
-const descAt = (m: Machine, slot: number): number => INVQ.STATUS + m.spec.vcpus * LINE_WORDS + slot * INVQ.DESC_WORDS;
+const queueEntries = (m: Machine): number => (m.invq.length - invqHeaderWords(m.spec.vcpus)) / INVQ.DESC_WORDS;
+const descAt = (m: Machine, slot: number): number => invqHeaderWords(m.spec.vcpus) + slot * INVQ.DESC_WORDS;
 /** vCPU `vcpu`'s status doorbell: the host writes the sequence, the vCPU sleeps on it with STATUS_PARKED raised. */
 const statusDoorbell = (mem: SharedMem, m: Machine, vcpu: number): Doorbell =>
   new Doorbell(mem, m.invq, statusWord(vcpu), statusWord(vcpu) + INVQ.STATUS_PARKED);
@@ -84,18 +84,18 @@ export class InvalidationQueue {
       const mask = this.entries - 1;
       for (let k = 0; k < n; k++) {
         const d = descAt(m, tail & mask);
-        mem.store(q, d, DESC_TYPE.IOTLB_INV);
-        mem.store(q, d + 1, ranges[2 * (from + k)]);
-        mem.store(q, d + 2, ranges[2 * (from + k) + 1]);
-        mem.store(q, d + 3, 0);
+        mem.store(q, d + INV_DESC.TYPE, DESC_TYPE.IOTLB_INV);
+        mem.store(q, d + INV_DESC.IOVA, ranges[2 * (from + k)]);
+        mem.store(q, d + INV_DESC.PAGES, ranges[2 * (from + k) + 1]);
+        mem.store(q, d + INV_DESC.RESERVED, 0);
         tail = (tail + 1) | 0;
       }
       const seq = (this.seq = (this.seq % 0x7ffffffe) + 1);
       const d = descAt(m, tail & mask);
-      mem.store(q, d, DESC_TYPE.WAIT);
-      mem.store(q, d + 1, this.vcpu);
-      mem.store(q, d + 2, seq);
-      mem.store(q, d + 3, 0);
+      mem.store(q, d + INV_DESC.TYPE, DESC_TYPE.WAIT);
+      mem.store(q, d + INV_DESC.VCPU, this.vcpu);
+      mem.store(q, d + INV_DESC.SEQ, seq);
+      mem.store(q, d + INV_DESC.RESERVED, 0);
       tail = (tail + 1) | 0;
       const before = this.status.value();
       mem.store(q, INVQ.TAIL, tail); // the tail register write
@@ -159,11 +159,11 @@ export function consumeInvalidationQueue(mem: SharedMem, m: Machine, h: Invalida
   const mask = queueEntries(m) - 1;
   for (let i = head; i !== tail; i = (i + 1) | 0) {
     const d = descAt(m, i & mask);
-    const type = mem.load(q, d);
-    if (type === DESC_TYPE.IOTLB_INV) h.invalidate(mem.load(q, d + 1), mem.load(q, d + 2));
+    const type = mem.load(q, d + INV_DESC.TYPE);
+    if (type === DESC_TYPE.IOTLB_INV) h.invalidate(mem.load(q, d + INV_DESC.IOVA), mem.load(q, d + INV_DESC.PAGES));
     else if (type === DESC_TYPE.WAIT) {
-      const v = mem.load(q, d + 1);
-      const seq = mem.load(q, d + 2);
+      const v = mem.load(q, d + INV_DESC.VCPU);
+      const seq = mem.load(q, d + INV_DESC.SEQ);
       // Everything up to here is read: give the slots back before the vCPU is told it is done,
       // so its next submission never waits for space that is already free.
       mem.store(q, INVQ.HEAD, (i + 1) | 0);

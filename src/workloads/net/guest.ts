@@ -2,7 +2,7 @@
 // tunable reuse distance; each is mapped, posted on the descriptor ring, filled by the device,
 // verified (stamp and checksum), unmapped and recycled. The pool can move to fresh guest memory
 // every rotateMs, which is what lets the lazy unpin worker find idle pages.
-import { STAT } from '../../machine/layout.js';
+import { RING, STAT } from '../../machine/layout.js';
 import type { Machine } from '../../machine/machine.js';
 import type { SharedMem } from '../../machine/shared-mem.js';
 import { readStamp } from '../../mem/payload.js';
@@ -23,6 +23,8 @@ export const COMP = { GFN: 0, PAGES: 1, STAMP: 2, DMA: 3 } as const;
 export class NetGuest implements WorkloadGuest {
   private readonly desc: SpscRing;
   private readonly comp: SpscRing;
+  /** The descriptor being posted, by DESC field. */
+  private readonly entry = new Int32Array(RING.ENTRY_WORDS);
   private readonly poolBuffers: number;
   private readonly poolPages: number;
   private readonly lo: number;
@@ -133,8 +135,12 @@ export class NetGuest implements WorkloadGuest {
       this.checkUnchanged(gfn);
       this.seq = (this.seq + 1) & 0x3ffffff;
       if (this.seq === 0) this.seq = 1;
-      const stamp = (this.vcpu << 26) | this.seq;
-      this.desc.put(dma, gfn, cfg.bufferPages, stamp);
+      const e = this.entry;
+      e[DESC.DMA] = dma;
+      e[DESC.GFN] = gfn;
+      e[DESC.PAGES] = cfg.bufferPages;
+      e[DESC.STAMP] = (this.vcpu << 26) | this.seq;
+      this.desc.put(e);
       this.inflight++;
       n++;
     }
