@@ -4,7 +4,7 @@
 // burnt core.
 import * as Comlink from 'comlink';
 import type { MessagePort } from 'node:worker_threads';
-import { CTL, RING, STAT } from '../../src/machine/layout.js';
+import { RING, STAT } from '../../src/machine/layout.js';
 import { Machine } from '../../src/machine/machine.js';
 import { freeRunning } from '../../src/machine/shared-mem.js';
 import { InvalidationQueue } from '../../src/notify/invalidation-queue.js';

@@ -23,8 +23,8 @@ export class NetDevice implements WorkloadDevice {
   private readonly entry = new Int32Array(RING.ENTRY_WORDS);
 
   constructor(
-    private readonly mem: SharedMem,
-    private readonly m: Machine,
+    mem: SharedMem,
+    m: Machine,
     private readonly stats: Float64Array,
     oracle: Oracle,
     iotlb?: Iotlb,
