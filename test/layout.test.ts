@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   CTL,
+  INV_DESC,
+  INVQ,
+  IOTLB_LOG_ENTRY,
   LINE_BYTES,
   MAX_GUEST_PAGES,
   RING,
@@ -137,6 +140,13 @@ describe('layout', () => {
     expect(line(RING.TAIL)).not.toBe(line(RING.HEAD));
     expect(RING.ENTRIES * 4 % LINE_BYTES).toBe(0);
     expect(SLOT.WORDS * 4 % LINE_BYTES).toBe(0);
+  });
+
+  it('named entry fields stay inside their entries', () => {
+    for (const w of Object.values(INV_DESC)) expect(w).toBeLessThan(INVQ.DESC_WORDS);
+    expect(new Set([INV_DESC.TYPE, INV_DESC.IOVA, INV_DESC.PAGES, INV_DESC.RESERVED]).size).toBe(INVQ.DESC_WORDS);
+    expect(new Set([INV_DESC.TYPE, INV_DESC.VCPU, INV_DESC.SEQ, INV_DESC.RESERVED]).size).toBe(INVQ.DESC_WORDS);
+    expect(Math.max(IOTLB_LOG_ENTRY.IOVA, IOTLB_LOG_ENTRY.PAGES)).toBeLessThan(IOTLB_LOG_ENTRY.WORDS);
   });
 
   it('the Machine views sit exactly on the layout regions', () => {

@@ -2,7 +2,7 @@
 // wait descriptor, the device IOTLB and its cross-thread flush, the three teardown policies against
 // the host's shadow table, and the planted bug 'wait-before-flush' caught by the protection oracle.
 import { describe, expect, it } from 'vitest';
-import { CTL, DESC_TYPE, INVQ, IOTLB_LOG, STAT } from '../src/machine/layout.js';
+import { CTL, DESC_TYPE, INV_DESC, INVQ, IOTLB_LOG, STAT, invqHeaderWords } from '../src/machine/layout.js';
 import { Machine } from '../src/machine/machine.js';
 import { freeRunning } from '../src/machine/shared-mem.js';
 import { Iotlb, IotlbFlusher, IotlbTimeoutError, WALK_READS } from '../src/mem/iotlb.js';
@@ -91,9 +91,9 @@ describe('invalidation queue and wait descriptor', () => {
     let tailSeen = -1;
     q.onTailWrite = () => {
       tailSeen = Atomics.load(m.invq, INVQ.TAIL);
-      const d = INVQ.STATUS + 2 * 16 + ((tailSeen - 1) & 7) * INVQ.DESC_WORDS;
-      expect(Atomics.load(m.invq, d)).toBe(DESC_TYPE.WAIT); // the last descriptor is the wait
-      expect(Atomics.load(m.invq, d + 1)).toBe(1); // for vCPU 1
+      const d = invqHeaderWords(2) + ((tailSeen - 1) & 7) * INVQ.DESC_WORDS;
+      expect(Atomics.load(m.invq, d + INV_DESC.TYPE)).toBe(DESC_TYPE.WAIT); // the last descriptor is the wait
+      expect(Atomics.load(m.invq, d + INV_DESC.VCPU)).toBe(1); // for vCPU 1
       expect(Atomics.load(m.invq, statusWord(1))).toBe(0); // not completed yet
       host.consume();
     };

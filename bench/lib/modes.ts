@@ -4,10 +4,9 @@
 // burnt core.
 import * as Comlink from 'comlink';
 import type { MessagePort } from 'node:worker_threads';
-import { CTL, RING, STAT } from '../../src/machine/layout.js';
+import { RING, STAT } from '../../src/machine/layout.js';
 import { Machine } from '../../src/machine/machine.js';
 import { freeRunning } from '../../src/machine/shared-mem.js';
-import { parkUntilChanged, spinUntilChanged, wakeIfParked } from '../../src/notify/park.js';
 import { InvalidationQueue } from '../../src/notify/invalidation-queue.js';
 import { SlotRequester } from '../../src/notify/pin-request.js';
 import { IovaAllocator } from '../../src/policies/viommu/iova-allocator.js';
@@ -239,21 +238,26 @@ function ringProduce(r: Extract<BenchRequest, { mode: 'ring-produce' }>): RingPr
   if (r.flavour === 'spsc') {
     const mem = freeRunning;
     const ring = new SpscRing(mem, words, r.capacity);
+    const entry = new Int32Array(RING.ENTRY_WORDS);
     for (let sent = 0; sent < total; sent += batch) {
       while (ring.space() < batch) {
-        const head = mem.load(words, RING.HEAD);
+        const head = ring.released.value();
         if (ring.space() >= batch) break;
-        if (!spinUntilChanged(mem, words, RING.HEAD, head, spinUs)) {
+        if (!ring.released.spin(head, spinUs)) {
           parks++;
-          parkUntilChanged(mem, words, RING.HEAD, head, words, RING.PRODUCER_PARKED, 20);
+          ring.released.awaitChange(head, 20);
         }
       }
       for (let k = 0; k < batch; k++, seq++) {
-        ring.put(seq, ~seq, k, (seq * 3) | 0);
+        entry[0] = seq;
+        entry[1] = ~seq;
+        entry[2] = k;
+        entry[3] = (seq * 3) | 0;
+        ring.put(entry);
         sum = (sum + seq + ~seq + k + ((seq * 3) | 0)) | 0;
       }
       ring.publish();
-      wakeIfParked(mem, words, RING.TAIL, words, RING.CONSUMER_PARKED);
+      ring.published.wake();
     }
   } else {
     const mask = r.capacity - 1;
@@ -295,17 +299,17 @@ function ringConsume(r: Extract<BenchRequest, { mode: 'ring-consume' }>): RingRu
     while (got < total) {
       const n = ring.available();
       if (n === 0) {
-        const tail = ring.tail();
+        const tail = ring.published.value();
         if (ring.available() > 0) continue;
-        if (!spinUntilChanged(mem, words, RING.TAIL, tail, spinUs)) {
+        if (!ring.published.spin(tail, spinUs)) {
           parks++;
-          parkUntilChanged(mem, words, RING.TAIL, tail, words, RING.CONSUMER_PARKED, 20);
+          ring.published.awaitChange(tail, 20);
         }
         continue;
       }
       for (let i = 0; i < n; i++) sum = (sum + ring.peek(i, 0) + ring.peek(i, 1) + ring.peek(i, 2) + ring.peek(i, 3)) | 0;
       ring.release(n);
-      wakeIfParked(mem, words, RING.HEAD, words, RING.PRODUCER_PARKED);
+      ring.released.wake();
       got += n;
       if (from < 0 && got >= warmup) {
         from = got;

@@ -25,38 +25,30 @@ export interface MachineSpec {
   invqEntries?: number;
 }
 
+/**
+ * Words laid out from the start of cache line `line`, named in order. A group of words written by
+ * one role gets a line of its own this way, and cannot spill into the next one.
+ */
+function wordsOnLine<const K extends string>(line: number, names: readonly K[]): Readonly<Record<K, number>> {
+  if (names.length > LINE_WORDS) throw new RangeError(`${names.length} words do not fit on one line`);
+  return Object.fromEntries(names.map((name, k) => [name, line * LINE_WORDS + k])) as Record<K, number>;
+}
+
 // ---- control block (Int32 words, each group on its own line) ----
 export const CTL = {
-  STATE: 0, // RunState
-  START_EPOCH_MS: 1, // (unused by protocol) run start, ms since timeOrigin of main, truncated
-  // violations (any role adds)
-  VIOL_DMA: LINE_WORDS * 1 + 0,
-  VIOL_LOST: LINE_WORDS * 1 + 1,
-  VIOL_ACCT: LINE_WORDS * 1 + 2,
-  VIOL_FIRST_SET: LINE_WORDS * 1 + 3, // 0 until the first record is claimed
-  VIOL_KIND: LINE_WORDS * 1 + 4,
-  VIOL_ROLE: LINE_WORDS * 1 + 5,
-  VIOL_GFN: LINE_WORDS * 1 + 6,
-  VIOL_FRAME: LINE_WORDS * 1 + 7,
-  VIOL_AT_MS: LINE_WORDS * 1 + 8,
-  VIOL_DETAIL: LINE_WORDS * 1 + 9,
-  // host memory accounting (changed under the pin-state lock)
-  PINNED_NOW: LINE_WORDS * 2 + 0,
-  PINNED_PEAK: LINE_WORDS * 2 + 1,
-  RESIDENT_NOW: LINE_WORDS * 2 + 2,
-  RESIDENT_PEAK: LINE_WORDS * 2 + 3,
-  FRAME_HIGH: LINE_WORDS * 2 + 4, // frames [0, FRAME_HIGH) have been handed out at least once
-  FRAME_FREE_TOP: LINE_WORDS * 2 + 5, // entries on the free-frame stack
-  DATA_NEXT: LINE_WORDS * 2 + 6, // bump pointer of the data-frame pool (device only)
+  STATE: 0, // RunState; the rest of line 0 is unused
+  // violations (any role adds); VIOL_FIRST_SET is 0 until the first record is claimed
+  ...wordsOnLine(1, ['VIOL_DMA', 'VIOL_LOST', 'VIOL_ACCT', 'VIOL_FIRST_SET', 'VIOL_KIND', 'VIOL_ROLE', 'VIOL_GFN', 'VIOL_FRAME', 'VIOL_AT_MS', 'VIOL_DETAIL']),
+  // host memory accounting (changed under the pin-state lock): FRAME_HIGH - frames [0, FRAME_HIGH)
+  // have been handed out at least once; FRAME_FREE_TOP - entries on the free-frame stack;
+  // DATA_NEXT - bump pointer of the data-frame pool (device only)
+  ...wordsOnLine(2, ['PINNED_NOW', 'PINNED_PEAK', 'RESIDENT_NOW', 'RESIDENT_PEAK', 'FRAME_HIGH', 'FRAME_FREE_TOP', 'DATA_NEXT']),
   // the pin-state lock (a futex-style mutex word)
-  PIN_LOCK: LINE_WORDS * 3 + 0,
-  // doorbells: sequence word + "parked" flag of the role that sleeps on it
-  HOST_DOORBELL: LINE_WORDS * 4 + 0,
-  HOST_PARKED: LINE_WORDS * 4 + 1,
-  SIDECORE_DOORBELL: LINE_WORDS * 5 + 0,
-  SIDECORE_PARKED: LINE_WORDS * 5 + 1,
-  DEVICE_DOORBELL: LINE_WORDS * 6 + 0,
-  DEVICE_PARKED: LINE_WORDS * 6 + 1,
+  ...wordsOnLine(3, ['PIN_LOCK']),
+  // doorbells (src/notify/doorbell.ts): sequence word + "parked" flag of the role that sleeps on it
+  ...wordsOnLine(4, ['HOST_DOORBELL', 'HOST_PARKED']),
+  ...wordsOnLine(5, ['SIDECORE_DOORBELL', 'SIDECORE_PARKED']),
+  ...wordsOnLine(6, ['DEVICE_DOORBELL', 'DEVICE_PARKED']),
   WORDS: LINE_WORDS * 7,
 } as const;
 
@@ -132,9 +124,9 @@ export const SLOT_MAX_PAGES = SLOT.WORDS - SLOT.GFNS;
 // ---- SPSC ring: tail line (producer) and head line (consumer), then entries ----
 export const RING = {
   TAIL: 0,
-  PRODUCER_PARKED: 1,
+  PRODUCER_PARKED: 1, // the producer sleeps on HEAD (ring full) with this raised
   HEAD: LINE_WORDS,
-  CONSUMER_PARKED: LINE_WORDS + 1,
+  CONSUMER_PARKED: LINE_WORDS + 1, // the consumer sleeps on TAIL (ring empty) with this raised
   ENTRIES: 2 * LINE_WORDS,
   ENTRY_WORDS: 4,
 } as const;
@@ -143,10 +135,9 @@ export const ringWords = (entries: number): number => RING.ENTRIES + entries * R
 // ---- vIOMMU: the invalidation queue (guest memory + the VT-d IQ registers) ----
 // Header lines: TAIL (guest, the register a trap-mode write exits on), HEAD (host), the guest's
 // queue lock, the IOVA allocator's global state, then one wait-status line per vCPU, then the
-// descriptors. A descriptor is 4 words: [type, a0, a1, a2].
+// descriptors (INV_DESC). The host sleeps on its doorbell in CTL, not here.
 export const INVQ = {
   TAIL: 0,
-  HOST_PARKED: 1, // unused by the protocol: the host parks on its doorbell word in CTL
   HEAD: LINE_WORDS,
   LOCK: LINE_WORDS * 2, // guest-side queue lock (futex word), like Linux's qi->q_lock
   IOVA_LOCK: LINE_WORDS * 3, // IOVA depot lock (futex word)
@@ -159,6 +150,17 @@ export const INVQ = {
 export const invqHeaderWords = (vcpus: number): number => INVQ.STATUS + vcpus * LINE_WORDS;
 export const invqWords = (vcpus: number, entries: number): number => invqHeaderWords(vcpus) + entries * INVQ.DESC_WORDS;
 export const DESC_TYPE = { IOTLB_INV: 1, WAIT: 2 } as const;
+/** The words of one descriptor (INVQ.DESC_WORDS): its TYPE, two operands by type, a reserved 0. */
+export const INV_DESC = {
+  TYPE: 0,
+  // DESC_TYPE.IOTLB_INV: invalidate [IOVA, IOVA + PAGES)
+  IOVA: 1,
+  PAGES: 2,
+  // DESC_TYPE.WAIT: once everything before it is done, write SEQ to vCPU VCPU's status word
+  VCPU: 1,
+  SEQ: 2,
+  RESERVED: 3,
+} as const;
 
 /** IOVA size classes: orders 0..IOVA_ORDERS-1 (1..16 pages); each has a global depot stack. */
 export const IOVA_ORDERS = 5;
@@ -183,11 +185,13 @@ export const IOTLB_LOG = {
   GEN: 0,
   HOST_PARKED: 1, // the host sleeps in drain() until the device's access ends
   ACTIVE: LINE_WORDS,
-  ENTRIES: LINE_WORDS * 2, // [iova, pages] per generation, indexed gen % SIZE
+  ENTRIES: LINE_WORDS * 2, // one IOTLB_LOG_ENTRY per generation, indexed gen % SIZE
   SIZE: 64,
   IDLE: 0,
 } as const;
-export const iotlbLogWords = (): number => IOTLB_LOG.ENTRIES + IOTLB_LOG.SIZE * 2;
+/** One flush-log entry: the range the device must drop (PAGES < 0: everything). */
+export const IOTLB_LOG_ENTRY = { IOVA: 0, PAGES: 1, WORDS: 2 } as const;
+export const iotlbLogWords = (): number => IOTLB_LOG.ENTRIES + IOTLB_LOG.SIZE * IOTLB_LOG_ENTRY.WORDS;
 
 // ---- protection oracle: per-vCPU log of recently unmapped DMA addresses (guest -> device) ----
 // Entry [dma page + 1, µs since run start]; written after the driver's unmap returned.

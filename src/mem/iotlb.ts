@@ -13,10 +13,10 @@
 // Only then may the host unpin the frame or complete the wait descriptor.
 // A device that falls more than the log's size behind (or whose log entries are overwritten while
 // it reads them) drops the whole cache: a global flush is always correct.
-import { IOTLB_LOG, STAT } from '../machine/layout.js';
+import { IOTLB_LOG, IOTLB_LOG_ENTRY, STAT } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
-import { parkUntilChanged, spinUntilChanged, wakeIfParked } from '../notify/park.js';
+import { Doorbell } from '../notify/doorbell.js';
 
 /**
  * Memory reads one walk costs. The flat shadow table stands for a 4-level radix table (VT-d
@@ -27,6 +27,12 @@ export const WALK_READS = 4;
 
 export class IotlbTimeoutError extends Error {}
 
+/** Where generation g's range sits in the flush log. */
+const logEntry = (g: number): number => IOTLB_LOG.ENTRIES + (g & (IOTLB_LOG.SIZE - 1)) * IOTLB_LOG_ENTRY.WORDS;
+
+/** ACTIVE as a doorbell: the device's end() sets it IDLE, a draining host sleeps on it with HOST_PARKED raised. */
+const activeDoorbell = (mem: SharedMem, m: Machine): Doorbell => new Doorbell(mem, m.iotlbLog, IOTLB_LOG.ACTIVE, IOTLB_LOG.HOST_PARKED);
+
 /** Device side. */
 export class Iotlb {
   readonly sets: number;
@@ -35,6 +41,7 @@ export class Iotlb {
   private readonly victim: Uint8Array; // round-robin replacement pointer per set
   /** Generation whose flushes this cache has applied. */
   private gen: number;
+  private readonly active: Doorbell;
 
   constructor(
     private readonly mem: SharedMem,
@@ -52,6 +59,7 @@ export class Iotlb {
     this.frames = new Int32Array(entries);
     this.victim = new Uint8Array(this.sets);
     this.gen = mem.load(m.iotlbLog, IOTLB_LOG.GEN);
+    this.active = activeDoorbell(mem, m);
   }
 
   /** Start one device access: publish the generation it runs under and apply pending flushes. */
@@ -70,9 +78,7 @@ export class Iotlb {
 
   /** End the access: no translation of this device is in flight any more (wake a draining host). */
   end(): void {
-    const log = this.m.iotlbLog;
-    this.mem.store(log, IOTLB_LOG.ACTIVE, IOTLB_LOG.IDLE);
-    wakeIfParked(this.mem, log, IOTLB_LOG.ACTIVE, log, IOTLB_LOG.HOST_PARKED);
+    this.active.set(IOTLB_LOG.IDLE);
   }
 
   /** Translate one IOVA page (between begin and end). The frame, or -1 for a fault. */
@@ -118,8 +124,8 @@ export class Iotlb {
     if (behind < 0 || behind >= IOTLB_LOG.SIZE) this.dropAll(); // lapped (or a log we cannot trust)
     else {
       for (let k = (from + 1) | 0; k !== ((g + 1) | 0); k = (k + 1) | 0) {
-        const e = IOTLB_LOG.ENTRIES + (k & (IOTLB_LOG.SIZE - 1)) * 2;
-        this.dropRange(mem.load(log, e), mem.load(log, e + 1));
+        const e = logEntry(k);
+        this.dropRange(mem.load(log, e + IOTLB_LOG_ENTRY.IOVA), mem.load(log, e + IOTLB_LOG_ENTRY.PAGES));
       }
       // The host may have lapped the log while we read it: then an entry read may be a newer one.
       if (((mem.load(log, IOTLB_LOG.GEN) - from) | 0) >= IOTLB_LOG.SIZE) this.dropAll();
@@ -145,12 +151,16 @@ export class Iotlb {
 
 /** Host side: publish flushes and wait for the device to stop using older translations. */
 export class IotlbFlusher {
+  private readonly active: Doorbell;
+
   constructor(
     private readonly mem: SharedMem,
     private readonly m: Machine,
     private readonly stats: Float64Array,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    this.active = activeDoorbell(mem, m);
+  }
 
   /** Ask the device to drop [iova, iova + pages) (pages < 0: everything). Returns the new generation. */
   post(iova: number, pages: number): number {
@@ -161,31 +171,34 @@ export class IotlbFlusher {
     if (g === -1) {
       // A device running under generation -1 would publish ACTIVE = 0 = IDLE and escape drain():
       // the generation skips -1, whose log slot asks for a global flush (a device behind applies it).
-      const skipped = IOTLB_LOG.ENTRIES + (g & (IOTLB_LOG.SIZE - 1)) * 2;
-      mem.store(log, skipped, 0);
-      mem.store(log, skipped + 1, -1);
+      this.writeEntry(g, 0, -1);
       g = 0;
     }
-    const e = IOTLB_LOG.ENTRIES + (g & (IOTLB_LOG.SIZE - 1)) * 2;
-    mem.store(log, e, iova);
-    mem.store(log, e + 1, pages);
+    this.writeEntry(g, iova, pages);
     mem.store(log, IOTLB_LOG.GEN, g);
     this.stats[STAT.IOTLB_FLUSHES]++;
     return g;
   }
 
+  /** Generation g's log entry: the range to drop. */
+  private writeEntry(g: number, iova: number, pages: number): void {
+    const log = this.m.iotlbLog;
+    const e = logEntry(g);
+    this.mem.store(log, e + IOTLB_LOG_ENTRY.IOVA, iova);
+    this.mem.store(log, e + IOTLB_LOG_ENTRY.PAGES, pages);
+  }
+
   /** Wait until no device access that began before generation g is still in flight. */
   drain(g: number): void {
-    const { mem } = this;
-    const log = this.m.iotlbLog;
+    const { active } = this;
     let deadline = 0;
     for (;;) {
-      const a = mem.load(log, IOTLB_LOG.ACTIVE);
+      const a = active.value();
       if (a === IOTLB_LOG.IDLE || ((a - 1 - g) | 0) >= 0) return;
-      // An access is one page of DMA: short, unless its thread was descheduled. Spin, then nap.
-      if (spinUntilChanged(mem, log, IOTLB_LOG.ACTIVE, a, 20)) continue;
+      // An access is one page of DMA: short, unless its thread was descheduled. Spin, then park.
+      if (active.spin(a, 20)) continue;
       if (deadline === 0) deadline = performance.now() + this.timeoutMs;
-      parkUntilChanged(mem, log, IOTLB_LOG.ACTIVE, a, log, IOTLB_LOG.HOST_PARKED, 1);
+      active.awaitChange(a, 1);
       if (performance.now() > deadline)
         throw new IotlbTimeoutError(`device IOTLB flush not acknowledged within ${this.timeoutMs} ms (device stuck in an access?)`);
     }

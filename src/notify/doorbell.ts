@@ -1,42 +1,87 @@
-// A doorbell: a sequence word and the "parked" flag of the one role that sleeps on it. The sleeper
-// raises its flag, re-checks for work, and only then waits; the waker bumps the sequence and pays
-// for Atomics.notify only when the flag says someone sleeps. Every role, ring and queue uses it.
+// A doorbell: a word the waker changes (a sequence it bumps, a ring's tail, a status word, a
+// request it clears) and the "parked" flag of the one role that sleeps on it. The sleeper raises
+// its flag, re-checks, and only then waits; the waker changes the word first and pays for
+// Atomics.notify (55-90 ns even with no waiter) only when the flag says someone sleeps. Every
+// role, ring and queue waits this way.
 import type { SharedMem } from '../machine/shared-mem.js';
-import { wakeIfParked } from './park.js';
+import { spinUntilChanged } from './park.js';
 
 export class Doorbell {
   constructor(
     private readonly mem: SharedMem,
     private readonly words: Int32Array,
-    private readonly seq: number,
+    /** The word the waker changes and the sleeper waits on. */
+    private readonly word: number,
+    /** The sleeper's parked flag (in the same array). */
     private readonly parked: number,
   ) {}
 
-  /** The waker: bump the sequence, notify if the sleeper is parked. */
+  /** The word as it is now (what a sleeper then waits to see change). */
+  value(): number {
+    return this.mem.load(this.words, this.word);
+  }
+
+  // ---- the waker ----
+
+  /** Bump the word as a sequence, notify if the sleeper is parked. */
   ring(): void {
-    this.mem.add(this.words, this.seq, 1);
+    this.mem.add(this.words, this.word, 1);
     this.wake();
   }
 
-  /** The waker's notify alone (the planted bug `doorbell-without-bump` rings this way). */
+  /** Store `value` in the word (a status, a cleared request), notify if the sleeper is parked. */
+  set(value: number): boolean {
+    this.mem.store(this.words, this.word, value);
+    return this.wake();
+  }
+
+  /**
+   * Notify if the sleeper is parked; the caller has changed the word already (the planted bug
+   * `doorbell-without-bump` rings this way without changing it). True if it was parked.
+   */
   wake(): boolean {
-    return wakeIfParked(this.mem, this.words, this.seq, this.words, this.parked);
+    if (this.mem.load(this.words, this.parked) === 0) return false;
+    this.mem.notify(this.words, this.word);
+    return true;
   }
 
   /** Ring only a parked sleeper (a polling one will see the work by itself). True if it was parked. */
   kick(): boolean {
     if (this.mem.load(this.words, this.parked) === 0) return false;
-    this.mem.add(this.words, this.seq, 1);
-    this.mem.notify(this.words, this.seq);
+    this.mem.add(this.words, this.word, 1);
+    this.mem.notify(this.words, this.word);
     return true;
   }
 
-  /** The sleeper: raise the flag, re-check `pending`, and sleep until rung or `sliceMs` passes. */
+  // ---- the sleeper ----
+
+  /** Spin (bounded, flag down) until the word is no longer `old`. True if it changed. */
+  spin(old: number, spinUs: number): boolean {
+    return spinUntilChanged(this.mem, this.words, this.word, old, spinUs);
+  }
+
+  /**
+   * Raise the flag, re-check the word, and sleep until it is no longer `old` or `sliceMs` passes;
+   * lower the flag. True if the word changed (the caller re-checks its condition either way).
+   */
+  awaitChange(old: number, sliceMs: number): boolean {
+    const { mem, words } = this;
+    mem.store(words, this.parked, 1);
+    if (mem.load(words, this.word) !== old) {
+      mem.store(words, this.parked, 0);
+      return true;
+    }
+    mem.wait(words, this.word, old, sliceMs);
+    mem.store(words, this.parked, 0);
+    return mem.load(words, this.word) !== old;
+  }
+
+  /** Raise the flag, re-check `pending`, and sleep until rung or `sliceMs` passes; lower the flag. */
   sleep(pending: () => boolean, sliceMs: number): void {
     const { mem, words } = this;
-    const s = mem.load(words, this.seq);
+    const s = mem.load(words, this.word);
     mem.store(words, this.parked, 1);
-    if (!pending()) mem.wait(words, this.seq, s, sliceMs);
+    if (!pending()) mem.wait(words, this.word, s, sliceMs);
     mem.store(words, this.parked, 0);
   }
 }

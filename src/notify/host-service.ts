@@ -13,7 +13,7 @@ export interface RequestServer {
 }
 
 /** The hypervisor's trap service: serve what rang, paying the modeled exit delay per request. */
-export function serveTrapped(server: RequestServer, exitDelayUs: number): number {
+function serveTrapped(server: RequestServer, exitDelayUs: number): number {
   return server.serve(exitDelayUs > 0 ? () => busyDelayUs(exitDelayUs) : undefined);
 }
 

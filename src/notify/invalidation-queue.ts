@@ -10,26 +10,30 @@
 //              has consumed the queue.
 //   sidecore - the tail is plain shared memory that the sidecore polls; the vCPU spins (bounded,
 //              then parks) on its status word. A parked sidecore costs one notify, never an exit.
-import { DESC_TYPE, INVQ, LINE_WORDS, STAT } from '../machine/layout.js';
+import { DESC_TYPE, INV_DESC, INVQ, LINE_WORDS, STAT, invqHeaderWords } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
 import type { NotifyPath } from '../core/types.js';
 import { PinStateLock } from './lock.js';
 import { Delivery } from './delivery.js';
-import { parkUntilChanged, spinUntilChanged, wakeIfParked } from './park.js';
+import { Doorbell } from './doorbell.js';
 
 export class InvalidationTimeoutError extends Error {}
 
 export const statusWord = (vcpu: number): number => INVQ.STATUS + vcpu * LINE_WORDS;
-export const queueEntries = (m: Machine): number => (m.invq.length - INVQ.STATUS - m.spec.vcpus * LINE_WORDS) / INVQ.DESC_WORDS;
-const descAt = (m: Machine, slot: number): number => INVQ.STATUS + m.spec.vcpus * LINE_WORDS + slot * INVQ.DESC_WORDS;
+const queueEntries = (m: Machine): number => (m.invq.length - invqHeaderWords(m.spec.vcpus)) / INVQ.DESC_WORDS;
+const descAt = (m: Machine, slot: number): number => invqHeaderWords(m.spec.vcpus) + slot * INVQ.DESC_WORDS;
+/** vCPU `vcpu`'s status doorbell: the host writes the sequence, the vCPU sleeps on it with STATUS_PARKED raised. */
+const statusDoorbell = (mem: SharedMem, m: Machine, vcpu: number): Doorbell =>
+  new Doorbell(mem, m.invq, statusWord(vcpu), statusWord(vcpu) + INVQ.STATUS_PARKED);
 
 /** Guest side: one per vCPU. All vCPUs share the one queue under its lock. */
 export class InvalidationQueue {
   private seq = 0;
   private readonly lock: PinStateLock;
   private readonly entries: number;
-  private readonly status: number;
+  /** This vCPU's wait-descriptor status word, as a doorbell. */
+  private readonly status: Doorbell;
   private readonly delivery: Delivery;
   /** Test hook: what a tail write does in place of an exit / a sidecore poll (runs the host inline). */
   onTailWrite?: () => void;
@@ -49,10 +53,10 @@ export class InvalidationQueue {
     private readonly stats: Float64Array,
   ) {
     this.entries = queueEntries(m);
-    this.status = statusWord(vcpu);
+    this.status = statusDoorbell(mem, m, vcpu);
     // Continue from whatever the status word holds (a machine reused by a new driver instance):
     // the next sequence number always differs from it.
-    this.seq = mem.load(m.invq, this.status);
+    this.seq = this.status.value();
     this.lock = new PinStateLock(mem, m.invq, INVQ.LOCK, timeoutMs, 'invalidation queue lock');
     this.delivery = new Delivery(path, mem, m, stats);
   }
@@ -80,20 +84,20 @@ export class InvalidationQueue {
       const mask = this.entries - 1;
       for (let k = 0; k < n; k++) {
         const d = descAt(m, tail & mask);
-        mem.store(q, d, DESC_TYPE.IOTLB_INV);
-        mem.store(q, d + 1, ranges[2 * (from + k)]);
-        mem.store(q, d + 2, ranges[2 * (from + k) + 1]);
-        mem.store(q, d + 3, 0);
+        mem.store(q, d + INV_DESC.TYPE, DESC_TYPE.IOTLB_INV);
+        mem.store(q, d + INV_DESC.IOVA, ranges[2 * (from + k)]);
+        mem.store(q, d + INV_DESC.PAGES, ranges[2 * (from + k) + 1]);
+        mem.store(q, d + INV_DESC.RESERVED, 0);
         tail = (tail + 1) | 0;
       }
       const seq = (this.seq = (this.seq % 0x7ffffffe) + 1);
       const d = descAt(m, tail & mask);
-      mem.store(q, d, DESC_TYPE.WAIT);
-      mem.store(q, d + 1, this.vcpu);
-      mem.store(q, d + 2, seq);
-      mem.store(q, d + 3, 0);
+      mem.store(q, d + INV_DESC.TYPE, DESC_TYPE.WAIT);
+      mem.store(q, d + INV_DESC.VCPU, this.vcpu);
+      mem.store(q, d + INV_DESC.SEQ, seq);
+      mem.store(q, d + INV_DESC.RESERVED, 0);
       tail = (tail + 1) | 0;
-      const before = mem.load(q, this.status);
+      const before = this.status.value();
       mem.store(q, INVQ.TAIL, tail); // the tail register write
       stats[STAT.INV_SUBMITS]++;
       if (this.onTailWrite) {
@@ -119,14 +123,13 @@ export class InvalidationQueue {
   }
 
   private awaitStatus(before: number, seq: number, spinUs: number): void {
-    const { mem, m } = this;
-    const q = m.invq;
-    if (mem.load(q, this.status) === seq) return;
-    if (spinUntilChanged(mem, q, this.status, before, spinUs) && mem.load(q, this.status) === seq) return;
+    const { status } = this;
+    if (status.value() === seq) return;
+    if (status.spin(before, spinUs) && status.value() === seq) return;
     const deadline = performance.now() + this.timeoutMs;
     this.stats[STAT.GUEST_PARKS]++;
-    while (mem.load(q, this.status) !== seq) {
-      parkUntilChanged(mem, q, this.status, before, q, this.status + INVQ.STATUS_PARKED, 20);
+    while (status.value() !== seq) {
+      status.awaitChange(before, 20);
       // Waiting (bounded) is not hanging: keep the heartbeat, so the watchdog names the host
       // that stopped serving, not the vCPU blocked in its exit.
       this.stats[STAT.HEARTBEAT]++;
@@ -156,19 +159,15 @@ export function consumeInvalidationQueue(mem: SharedMem, m: Machine, h: Invalida
   const mask = queueEntries(m) - 1;
   for (let i = head; i !== tail; i = (i + 1) | 0) {
     const d = descAt(m, i & mask);
-    const type = mem.load(q, d);
-    if (type === DESC_TYPE.IOTLB_INV) h.invalidate(mem.load(q, d + 1), mem.load(q, d + 2));
+    const type = mem.load(q, d + INV_DESC.TYPE);
+    if (type === DESC_TYPE.IOTLB_INV) h.invalidate(mem.load(q, d + INV_DESC.IOVA), mem.load(q, d + INV_DESC.PAGES));
     else if (type === DESC_TYPE.WAIT) {
-      const v = mem.load(q, d + 1);
-      const seq = mem.load(q, d + 2);
+      const v = mem.load(q, d + INV_DESC.VCPU);
+      const seq = mem.load(q, d + INV_DESC.SEQ);
       // Everything up to here is read: give the slots back before the vCPU is told it is done,
       // so its next submission never waits for space that is already free.
       mem.store(q, INVQ.HEAD, (i + 1) | 0);
-      h.wait(() => {
-        const s = statusWord(v);
-        mem.store(q, s, seq);
-        wakeIfParked(mem, q, s, q, s + INVQ.STATUS_PARKED);
-      });
+      h.wait(() => void statusDoorbell(mem, m, v).set(seq));
     } else throw new Error(`invalidation queue: unknown descriptor type ${type} at ${i & mask}`);
   }
   mem.store(q, INVQ.HEAD, tail);

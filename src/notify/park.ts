@@ -1,5 +1,5 @@
-// Bounded spin, then park. A role that sleeps raises its "parked" flag first and re-checks the
-// condition, so a waker only pays for Atomics.notify (55-90 ns even with no waiter) when someone sleeps.
+// The timed halves of waiting: a bounded spin before a role parks on a doorbell (doorbell.ts), and
+// a busy delay standing for a modeled exit's cost.
 import type { SharedMem } from '../machine/shared-mem.js';
 
 const now = (): number => performance.now();
@@ -13,36 +13,6 @@ export function spinUntilChanged(mem: SharedMem, a: Int32Array, i: number, old: 
     if (mem.load(a, i) !== old) return true;
     if ((n & 63) === 0 && now() >= until) return false;
   }
-}
-
-/**
- * Sleep until a[i] !== old or sliceMs passes, with the parked flag raised meanwhile.
- * Returns true if the word changed (the caller re-checks either way).
- */
-export function parkUntilChanged(
-  mem: SharedMem,
-  a: Int32Array,
-  i: number,
-  old: number,
-  flag: Int32Array,
-  flagIndex: number,
-  sliceMs: number,
-): boolean {
-  mem.store(flag, flagIndex, 1);
-  if (mem.load(a, i) !== old) {
-    mem.store(flag, flagIndex, 0);
-    return true;
-  }
-  mem.wait(a, i, old, sliceMs);
-  mem.store(flag, flagIndex, 0);
-  return mem.load(a, i) !== old;
-}
-
-/** The waker's half: notify only when the sleeper said it sleeps. */
-export function wakeIfParked(mem: SharedMem, a: Int32Array, i: number, flag: Int32Array, flagIndex: number): boolean {
-  if (mem.load(flag, flagIndex) === 0) return false;
-  mem.notify(a, i);
-  return true;
 }
 
 /** Busy-wait for a modeled delay (an exit's cost) without touching shared memory. */

@@ -7,9 +7,13 @@ import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
 import type { NotifyPath, Variant } from '../core/types.js';
 import { Delivery } from './delivery.js';
-import { parkUntilChanged, spinUntilChanged, wakeIfParked } from './park.js';
+import { Doorbell } from './doorbell.js';
 
 export class RequestTimeoutError extends Error {}
+
+/** vCPU `vcpu`'s answer doorbell: the host clears REQ, the vCPU sleeps on it with GUEST_PARKED raised. */
+const answerDoorbell = (mem: SharedMem, m: Machine, vcpu: number): Doorbell =>
+  new Doorbell(mem, m.slots, vcpu * SLOT.WORDS + SLOT.REQ, vcpu * SLOT.WORDS + SLOT.GUEST_PARKED);
 
 export interface PinRequester {
   readonly path: NotifyPath;
@@ -38,6 +42,7 @@ export class SlotRequester implements PinRequester {
   private seq = 0;
   private readonly base: number;
   private readonly delivery: Delivery;
+  private readonly answer: Doorbell;
   /** Test hook: what raising the slot does in place of an exit / a sidecore poll (runs the host inline). */
   onRaise?: () => void;
 
@@ -55,6 +60,7 @@ export class SlotRequester implements PinRequester {
     variant: Variant = 'none',
   ) {
     this.base = vcpu * SLOT.WORDS;
+    this.answer = answerDoorbell(mem, m, vcpu);
     // planted bug: a sleeping host that re-checks the doorbell before it sleeps misses this request
     this.delivery = new Delivery(path, mem, m, stats, variant === 'doorbell-without-bump');
   }
@@ -74,12 +80,10 @@ export class SlotRequester implements PinRequester {
   }
 
   private awaitAnswer(req: number): void {
-    const { mem, m, base } = this;
-    const s = m.slots;
-    const at = base + SLOT.REQ;
-    if (spinUntilChanged(mem, s, at, req, this.spinUs)) return;
+    const { answer } = this;
+    if (answer.spin(req, this.spinUs)) return;
     const deadline = performance.now() + this.timeoutMs;
-    while (!parkUntilChanged(mem, s, at, req, s, base + SLOT.GUEST_PARKED, 20)) {
+    while (!answer.awaitChange(req, 20)) {
       if (performance.now() > deadline)
         throw new RequestTimeoutError(
           `pin request not answered within ${this.timeoutMs} ms (${this.path === 'trap' ? 'hypervisor' : 'sidecore'} stuck?)`,
@@ -100,8 +104,7 @@ export function serveSlots(mem: SharedMem, m: Machine, pin: (g: number) => boole
     let failed = 0;
     for (let k = 0; k < n; k++) if (!pin(mem.load(s, base + SLOT.GFNS + k))) failed++;
     mem.store(s, base + SLOT.STATUS, failed);
-    mem.store(s, base + SLOT.REQ, 0);
-    wakeIfParked(mem, s, base + SLOT.REQ, s, base + SLOT.GUEST_PARKED);
+    answerDoorbell(mem, m, v).set(0);
     served++;
   }
   return served;

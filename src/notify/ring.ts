@@ -1,10 +1,16 @@
 // Single-producer single-consumer ring of 4-word entries. Head and tail live on separate lines;
 // the producer publishes a batch with one tail store, the consumer frees it with one head store.
+// What the words of an entry mean is the user's (it names them, e.g. src/workloads/net/guest.ts).
 import { RING } from '../machine/layout.js';
 import type { SharedMem } from '../machine/shared-mem.js';
+import { Doorbell } from './doorbell.js';
 
 export class SpscRing {
   readonly mask: number;
+  /** The consumer sleeps on the tail here (ring empty); the producer wakes it after publish(). */
+  readonly published: Doorbell;
+  /** The producer sleeps on the head here (ring full); the consumer wakes it after release(). */
+  readonly released: Doorbell;
   /** Producer's private cursor: entries written but not yet published. */
   private pending: number;
   /** Consumer's private cursor: entries read but not yet released. */
@@ -16,8 +22,15 @@ export class SpscRing {
     readonly capacity: number,
   ) {
     this.mask = capacity - 1;
+    this.published = new Doorbell(mem, words, RING.TAIL, RING.CONSUMER_PARKED);
+    this.released = new Doorbell(mem, words, RING.HEAD, RING.PRODUCER_PARKED);
     this.pending = mem.load(words, RING.TAIL);
     this.taken = mem.load(words, RING.HEAD);
+  }
+
+  /** First word of the entry at cursor position `cursor`. */
+  private entry(cursor: number): number {
+    return RING.ENTRIES + (cursor & this.mask) * RING.ENTRY_WORDS;
   }
 
   /** Producer: room for how many more entries (counting unpublished ones). */
@@ -25,14 +38,10 @@ export class SpscRing {
     return this.capacity - (this.pending - this.mem.load(this.words, RING.HEAD));
   }
 
-  /** Producer: write one entry (not yet visible). Caller checked space(). */
-  put(w0: number, w1: number, w2: number, w3: number): void {
-    const { mem, words } = this;
-    const base = RING.ENTRIES + (this.pending & this.mask) * RING.ENTRY_WORDS;
-    mem.store(words, base, w0);
-    mem.store(words, base + 1, w1);
-    mem.store(words, base + 2, w2);
-    mem.store(words, base + 3, w3);
+  /** Producer: write one entry, word k from entry[k] (not yet visible). Caller checked space(). */
+  put(entry: ArrayLike<number>): void {
+    const at = this.entry(this.pending);
+    for (let k = 0; k < RING.ENTRY_WORDS; k++) this.mem.store(this.words, at + k, entry[k]);
     this.pending = (this.pending + 1) | 0;
   }
 
@@ -50,22 +59,12 @@ export class SpscRing {
 
   /** Consumer: read word k of the n-th next entry (n < available()). */
   peek(n: number, k: number): number {
-    return this.mem.load(this.words, RING.ENTRIES + ((this.taken + n) & this.mask) * RING.ENTRY_WORDS + k);
+    return this.mem.load(this.words, this.entry(this.taken + n) + k);
   }
 
   /** Consumer: drop n entries and give their room back to the producer. */
   release(n: number): void {
     this.taken = (this.taken + n) | 0;
     this.mem.store(this.words, RING.HEAD, this.taken);
-  }
-
-  /** Current tail word, for parking on it. */
-  tail(): number {
-    return this.mem.load(this.words, RING.TAIL);
-  }
-
-  /** Nothing published is left unconsumed (used by the teardown accounting check). */
-  isEmpty(): boolean {
-    return this.mem.load(this.words, RING.TAIL) === this.mem.load(this.words, RING.HEAD);
   }
 }

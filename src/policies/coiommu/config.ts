@@ -1,5 +1,5 @@
 // coIOMMU's settings: the lazy unpin worker's clock and speculative pinning.
-import { section, sectionDefaults } from '../../core/settings.js';
+import { section } from '../../core/settings.js';
 
 export interface CoiommuConfig {
   unpinIntervalMs: number;
@@ -16,5 +16,3 @@ export const COIOMMU_SECTION = section<CoiommuConfig>('coiommu', [
   { key: 'unpinLimit', flag: '--unpin-limit', kind: 'int', min: 0, note: '0 = no limit', default: 0, help: 'most unpins per scan round' },
   { key: 'speculativePages', flag: '--speculative-pages', kind: 'int', min: 0, max: 64, default: 0, help: 'also pin this many neighbouring pages per pin request' },
 ]);
-
-export const coiommuDefaults = (): CoiommuConfig => sectionDefaults(COIOMMU_SECTION);

@@ -1,6 +1,6 @@
 // The emulated vIOMMU's settings: the invalidation queue, the device IOTLB, and the two deferred
 // teardown strategies (flush queue, optimistic teardown).
-import { section, sectionDefaults } from '../../core/settings.js';
+import { section } from '../../core/settings.js';
 import type { SectionBag } from '../../core/types.js';
 
 export interface ViommuConfig {
@@ -50,8 +50,6 @@ export const VIOMMU_SECTION = section<ViommuConfig>(
     }
   },
 );
-
-export const viommuDefaults = (): ViommuConfig => sectionDefaults(VIOMMU_SECTION);
 
 /** The device IOTLB of the scenario's size, walking `table` on a miss. */
 export const iotlbOver = (table: Int32Array, cfg: SectionBag): { table: Int32Array; entries: number; ways: number } => {

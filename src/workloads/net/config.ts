@@ -1,5 +1,5 @@
 // The `net` workload's settings: ring depth, doorbell batch, buffer size, reuse distance, rotation.
-import { section, sectionDefaults } from '../../core/settings.js';
+import { section } from '../../core/settings.js';
 
 export interface NetConfig {
   /** Receive buffers in flight per vCPU. */
@@ -42,5 +42,3 @@ export const NET_SECTION = section<NetConfig>(
     }
   },
 );
-
-export const netDefaults = (): NetConfig => sectionDefaults(NET_SECTION);

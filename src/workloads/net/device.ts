@@ -8,22 +8,23 @@ import { DmaEngine } from '../../mem/dma.js';
 import type { Iotlb } from '../../mem/iotlb.js';
 import { deviceDoorbell } from '../../notify/delivery.js';
 import type { Doorbell } from '../../notify/doorbell.js';
-import { wakeIfParked } from '../../notify/park.js';
 import { SpscRing } from '../../notify/ring.js';
 import type { Oracle } from '../../core/oracle.js';
 import type { Prober } from '../../core/protection.js';
 import type { WorkloadDevice } from '../workload.js';
-import { DESC } from './guest.js';
+import { COMP, DESC } from './guest.js';
 
 export class NetDevice implements WorkloadDevice {
   private readonly desc: SpscRing[] = [];
   private readonly comp: SpscRing[] = [];
   readonly dma: DmaEngine;
   private readonly bell: Doorbell;
+  /** The completion being posted, by COMP field. */
+  private readonly entry = new Int32Array(RING.ENTRY_WORDS);
 
   constructor(
-    private readonly mem: SharedMem,
-    private readonly m: Machine,
+    mem: SharedMem,
+    m: Machine,
     private readonly stats: Float64Array,
     oracle: Oracle,
     iotlb?: Iotlb,
@@ -46,22 +47,30 @@ export class NetDevice implements WorkloadDevice {
       const c = this.comp[v];
       const n = Math.min(d.available(), c.space());
       if (n === 0) continue;
-      for (let i = 0; i < n; i++) {
-        const dma = d.peek(i, DESC.DMA);
-        const gfn = d.peek(i, DESC.GFN);
-        const pages = d.peek(i, DESC.PAGES);
-        const stamp = d.peek(i, DESC.STAMP);
-        for (let k = 0; k < pages; k++) this.dmaWrite(dma + k, gfn + k, stamp);
-        c.put(gfn, pages, stamp, dma);
-      }
+      for (let i = 0; i < n; i++) this.complete(d, i, c);
       d.release(n);
       c.publish();
       this.stats[STAT.COMPLETIONS] += n;
-      wakeIfParked(this.mem, c.words, RING.TAIL, c.words, RING.CONSUMER_PARKED);
+      c.published.wake();
       total += n;
     }
     if (this.prober) this.prober.poll(total > 0 ? 4 : 16);
     return total;
+  }
+
+  /** Do the DMA descriptor i of `d` asks for and write its completion to `c`. */
+  private complete(d: SpscRing, i: number, c: SpscRing): void {
+    const dma = d.peek(i, DESC.DMA);
+    const gfn = d.peek(i, DESC.GFN);
+    const pages = d.peek(i, DESC.PAGES);
+    const stamp = d.peek(i, DESC.STAMP);
+    for (let k = 0; k < pages; k++) this.dmaWrite(dma + k, gfn + k, stamp);
+    const e = this.entry;
+    e[COMP.GFN] = gfn;
+    e[COMP.PAGES] = pages;
+    e[COMP.STAMP] = stamp;
+    e[COMP.DMA] = dma;
+    c.put(e);
   }
 
   /** Any descriptor waiting? (re-checked after raising the parked flag) */

@@ -6,7 +6,6 @@ import { RING, STAT } from '../../machine/layout.js';
 import type { Machine } from '../../machine/machine.js';
 import type { SharedMem } from '../../machine/shared-mem.js';
 import { readStamp } from '../../mem/payload.js';
-import { parkUntilChanged, spinUntilChanged } from '../../notify/park.js';
 import { SpscRing } from '../../notify/ring.js';
 import type { GuestDmaPolicy } from '../../core/guest-dma-policy.js';
 import type { Histogram } from '../../core/latency.js';
@@ -24,6 +23,8 @@ export const COMP = { GFN: 0, PAGES: 1, STAMP: 2, DMA: 3 } as const;
 export class NetGuest implements WorkloadGuest {
   private readonly desc: SpscRing;
   private readonly comp: SpscRing;
+  /** The descriptor being posted, by DESC field. */
+  private readonly entry = new Int32Array(RING.ENTRY_WORDS);
   private readonly poolBuffers: number;
   private readonly poolPages: number;
   private readonly lo: number;
@@ -134,8 +135,12 @@ export class NetGuest implements WorkloadGuest {
       this.checkUnchanged(gfn);
       this.seq = (this.seq + 1) & 0x3ffffff;
       if (this.seq === 0) this.seq = 1;
-      const stamp = (this.vcpu << 26) | this.seq;
-      this.desc.put(dma, gfn, cfg.bufferPages, stamp);
+      const e = this.entry;
+      e[DESC.DMA] = dma;
+      e[DESC.GFN] = gfn;
+      e[DESC.PAGES] = cfg.bufferPages;
+      e[DESC.STAMP] = (this.vcpu << 26) | this.seq;
+      this.desc.put(e);
       this.inflight++;
       n++;
     }
@@ -180,9 +185,9 @@ export class NetGuest implements WorkloadGuest {
 
   /** Nothing to do: spin briefly on the completion ring, then park on it. */
   idle(sliceMs: number): void {
-    const ring = this.comp.words;
-    const tail = this.comp.tail();
-    if (spinUntilChanged(this.mem, ring, RING.TAIL, tail, this.spinUs)) return;
-    parkUntilChanged(this.mem, ring, RING.TAIL, tail, ring, RING.CONSUMER_PARKED, sliceMs);
+    const bell = this.comp.published;
+    const tail = bell.value();
+    if (bell.spin(tail, this.spinUs)) return;
+    bell.awaitChange(tail, sliceMs);
   }
 }
