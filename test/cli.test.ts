@@ -52,7 +52,7 @@ function fakeReport(cfg: ScenarioConfig): RunReport {
     iotlb: { hits: 0, misses: 0, walkReads: 0 },
     protection: { probes: 10, leaks: 10, windowUs: { p50: 5, max: 50 } },
     exitsPerDma: cfg.notify === 'trap' ? 0.00026 : 0,
-    modeled: { cyclesPerDma: 1234.5, costTable: cfg.costTable, breakdown: { dtt: 120, pin: 1000 } },
+    modeled: { cyclesPerDma: 1234.5, costTable: cfg.costTable, breakdown: { dtt: 120, pin: 1000 }, virtualSeconds: 0.5, opsPerSecond: 290_000, gbps: 9.5, lineRatePercent: 95, latencyUs: { map: { p50: 0.1, p99: 12 } } },
     parallelism: { cores: 2, threads: 4, spinners: cfg.notify === 'sidecore' ? 3 : 0, oversubscribed: cfg.notify === 'sidecore' },
     teardownLeftovers: [],
     config: cfg,

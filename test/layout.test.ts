@@ -34,13 +34,15 @@ const bytesOf = (r: { length: number; kind: 'i32' | 'f64' }) => r.length * (r.ki
 
 function expectSane(l: Layout): void {
   const regions = regionsOf(l);
-  // every region of the Layout is listed (22 of them; the vIOMMU tables are empty without iovaPages)
+  // every region of the Layout is listed (25 of them; the vIOMMU tables are empty without iovaPages)
   expect(regions.map((r) => r.name).sort()).toEqual(
     [
       'compRings',
+      'compVt',
       'control',
       'data',
       'descRings',
+      'descVt',
       'dtt',
       'ept',
       'frameData',
@@ -58,6 +60,7 @@ function expectSane(l: Layout): void {
       'shadowRefs',
       'slots',
       'stats',
+      'vclock',
       'swap',
     ].sort(),
   );

@@ -48,7 +48,7 @@ function viommuMachine(notify: NotifyPath) {
   return { cfg, machine, spec, initFor: (role: 'hypervisor' | 'sidecore') => ({ sab: machine.sab, spec, cfg, role, index: 0 }) };
 }
 
-async function mapLoop(guest: BenchWorker, path: NotifyPath | 'inline', ctx: BenchContext): Promise<RoundTripSummary> {
+async function mapLoop(guest: BenchWorker, path: 'trap' | 'sidecore' | 'inline', ctx: BenchContext): Promise<RoundTripSummary> {
   const { cfg, machine, spec, initFor } = viommuMachine(path === 'inline' ? 'trap' : path);
   const loops = LOOPS[path];
   ctx.log(`viommu: map + unmap, host ${path === 'inline' ? 'inline' : `by the ${path === 'trap' ? 'hypervisor' : 'sidecore'} role`}, ${loops.count} loops`);

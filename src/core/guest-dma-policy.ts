@@ -6,6 +6,8 @@ export interface GuestDmaPolicy {
   unmap(dmaPage: number, gfn: number, n: number): void;
   /** Timers of deferred teardown (lazy flush queue, optimistic time limit); called from the vCPU loop. */
   poll?(): void;
+  /** When (ms, on the policy's clock) poll() next has something to do; Infinity: nothing pending. */
+  nextTimerMs?(): number;
   /** The driver stops: tear down everything still deferred. */
   drain?(): void;
 }

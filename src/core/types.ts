@@ -11,7 +11,8 @@ export type Variant = string;
 export const PROBE_MODES = ['off', 'unmapped'] as const;
 export type ProbeMode = (typeof PROBE_MODES)[number];
 
-export const NOTIFY_PATHS = ['trap', 'sidecore'] as const;
+/** How a guest's request reaches the host: an exit, a polling sidecore, or (bare) no host at all: the native OS programs a physical IOMMU itself. */
+export const NOTIFY_PATHS = ['trap', 'sidecore', 'bare'] as const;
 export type NotifyPath = (typeof NOTIFY_PATHS)[number];
 
 export const ROLES = ['guest', 'hypervisor', 'sidecore', 'device'] as const;
@@ -35,6 +36,10 @@ export interface CostTable {
   pinPageCycles: number;
   /** One IOTLB miss costs this many memory reads' worth of ns (F&S, SOSP'24: ~197 ns each). */
   iotlbMissReadNs: number;
+  /** A DMA of one page without protection, in ns (F&S, SOSP'24: l0 = 65). */
+  dmaPageNs: number;
+  /** Writing or clearing one IO page-table entry, with its IOVA allocation. */
+  ioPageTableCycles: number;
 }
 
 export interface ProtectionConfig {
@@ -72,6 +77,10 @@ export interface BaseScenario {
   guestPages: number;
   vcpus: number;
   durationMs: number;
+  /** End the run after this many DMAs (0: run for durationMs). */
+  ops: number;
+  /** `virtual`: the policies' timers run on the modeled clock (default); `wall`: on this machine's. */
+  clock: 'virtual' | 'wall';
   seed: number;
   protection: ProtectionConfig;
   host: HostConfig;
@@ -140,7 +149,19 @@ export interface RunReport {
   /** Protection oracle: probes of recently unmapped DMA addresses, how many got through, for how long. */
   protection: { probes: number; leaks: number; windowUs: { p50: number; max: number } };
   exitsPerDma: number;
-  modeled: { cyclesPerDma: number; costTable: CostTable; breakdown: Record<string, number> };
+  modeled: {
+    cyclesPerDma: number;
+    costTable: CostTable;
+    breakdown: Record<string, number>;
+    /** The virtual clock: the longest vCPU's virtual time, and DMAs per virtual second. */
+    virtualSeconds: number;
+    opsPerSecond: number;
+    /** Bits moved per virtual second, and as a share of the link (workloads with a line rate). */
+    gbps?: number;
+    lineRatePercent?: number;
+    /** Map latency on the virtual clock. */
+    latencyUs: { map: { p50: number; p99: number } };
+  };
   parallelism: { cores: number; threads: number; spinners: number; oversubscribed: boolean };
   /** What teardown found still mapped, queued or raised (each is also an accounting violation). */
   teardownLeftovers: string[];

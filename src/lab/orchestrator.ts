@@ -1,7 +1,7 @@
 // Runs one scenario: builds the machine, starts the role workers, drives the run state through
 // Running -> GuestsStop -> Stop, watches heartbeats, tears down, and builds the report. The main
 // thread never spins: it sleeps in the event loop while the workers run.
-import { CTL, RunState, STAT_BLOCK, type MachineSpec } from '../machine/layout.js';
+import { CTL, RunState, STAT, STAT_BLOCK, type MachineSpec } from '../machine/layout.js';
 import { Machine } from '../machine/machine.js';
 import type { RunReport } from '../core/types.js';
 import { policyByName, policyModules, runsSidecore } from '../policies/index.js';
@@ -23,6 +23,10 @@ export interface RunOptions {
 }
 
 const nowAbs = () => performance.timeOrigin + performance.now();
+
+/** Every vCPU's stats word `stat` is set. */
+const allGuests = (m: Machine, vcpus: number, stat: number): boolean =>
+  Array.from({ length: vcpus }, (_, v) => m.guestStats(v)[stat]).every((x) => x === 1);
 
 export function machineSpecFor(cfg: ScenarioConfig): MachineSpec {
   return {
@@ -68,12 +72,17 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
     intervals.push(s.watch(cfg.watchdogMs));
     if (opts.onProgress) intervals.push(reportProgress(s, cfg, t0, opts.onProgress));
 
-    await s.sleep(cfg.durationMs);
+    // --duration bounds the run; with --ops it ends as soon as every vCPU has done its share
+    await Promise.race([s.sleep(cfg.durationMs), ...(cfg.ops > 0 ? [s.until(() => allGuests(s.machine, cfg.vcpus, STAT.FINISHED))] : [])]);
     s.setState(RunState.GuestsStop);
     const guestResults = await s.guarded(s.results((h) => h.role === 'guest'));
     const seconds = (nowAbs() - t0) / 1000;
-    // Idle tail: the lazy unpin worker keeps running, so pages no longer used get unpinned.
-    await s.sleep(cfg.drainMs);
+    // Idle tail: the lazy unpin worker keeps running, so pages no longer used get unpinned. On the
+    // virtual clock the host runs the tail's timers itself (drainMs of virtual time).
+    if (cfg.clock === 'virtual') {
+      const drained = () => s.machine.statsBlock(STAT_BLOCK.hypervisor)[STAT.DRAINED] === 1;
+      await s.bounded(s.until(drained), cfg.watchdogMs + cfg.drainMs, 'the idle tail (host timers after the guests stopped)', 'hypervisor');
+    } else await s.sleep(cfg.drainMs);
     const pinnedEnd = Atomics.load(control, CTL.PINNED_NOW);
     const residentEnd = Atomics.load(control, CTL.RESIDENT_NOW);
     s.setState(RunState.Stop);

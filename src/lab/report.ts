@@ -7,6 +7,7 @@ import type { RunReport } from '../core/types.js';
 import { CTL, STAT, STAT_BLOCK, statBlockCount, type StatName } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import { policyByName, runsSidecore } from '../policies/index.js';
+import { workloadByName } from '../workloads/index.js';
 import type { RoleResult, SetupResult, TeardownResult } from '../roles/role.js';
 import { modelCycles, staticPinModeledMs } from './cost-model.js';
 import type { ScenarioConfig } from './scenario.js';
@@ -56,8 +57,22 @@ function counters(m: Machine, vcpus: number) {
   };
 }
 
-/** The modeled clock: the run's counts priced by the policy's cost terms. */
-function modeled(cfg: ScenarioConfig, m: Machine): RunReport['modeled'] {
+/** The virtual clock's figures: DMAs per virtual second, line rate, map latency. */
+function virtualFigures(cfg: ScenarioConfig, m: Machine, f: RunFacts): Omit<RunReport['modeled'], 'cyclesPerDma' | 'costTable' | 'breakdown'> {
+  const { g } = counters(m, cfg.vcpus);
+  let end = 0;
+  for (let v = 0; v < cfg.vcpus; v++) end = Math.max(end, m.guestStats(v)[STAT.VT_END]);
+  const virtualSeconds = end / 1e9;
+  const opsPerSecond = virtualSeconds > 0 ? g('DMA_OPS') / virtualSeconds : 0;
+  const map = percentilesUs(mergeHistograms(f.guestResults.map((r) => r.histograms?.mapVirtual ?? '').filter(Boolean)));
+  const link = workloadByName(cfg.workload).lineRate?.(cfg);
+  const gbps = link ? (opsPerSecond * link.bytesPerOp * 8) / 1e9 : undefined;
+  const lineRate = link && gbps !== undefined ? { gbps, lineRatePercent: (100 * gbps) / link.gbps } : {};
+  return { virtualSeconds, opsPerSecond, ...lineRate, latencyUs: { map: { p50: map.p50, p99: map.p99 } } };
+}
+
+/** The modeled clock: the run's counts priced by the policy's cost terms, and the virtual clock's figures. */
+function modeled(cfg: ScenarioConfig, m: Machine, f: RunFacts): RunReport['modeled'] {
   const { g, h, d } = counters(m, cfg.vcpus);
   const model = modelCycles(
     policyByName(cfg.policy),
@@ -74,7 +89,7 @@ function modeled(cfg: ScenarioConfig, m: Machine): RunReport['modeled'] {
     },
     cfg.costTable,
   );
-  return { cyclesPerDma: model.cyclesPerDma, costTable: cfg.costTable, breakdown: model.breakdown };
+  return { cyclesPerDma: model.cyclesPerDma, costTable: cfg.costTable, breakdown: model.breakdown, ...virtualFigures(cfg, m, f) };
 }
 
 /** Host memory at the end of the run and at its peak. */
@@ -140,7 +155,7 @@ export function buildReport(cfg: ScenarioConfig, m: Machine, f: RunFacts): RunRe
     invQueueLockWaits: g('QUEUE_LOCK_WAITS'),
     iotlb: { hits: d('IOTLB_HITS'), misses: d('IOTLB_MISSES'), walkReads: d('IOTLB_WALK_READS') },
     exitsPerDma: per(exits),
-    modeled: modeled(cfg, m),
+    modeled: modeled(cfg, m, f),
     parallelism: { cores, threads: f.threads, spinners, oversubscribed: spinners > cores },
     teardownLeftovers: f.teardown.leftovers,
     config: cfg,

@@ -79,6 +79,16 @@ export class RunSession {
     return this.guarded(new Promise<void>((resolve) => this.timer(ms, resolve)));
   }
 
+  /** Resolves once `cond` holds (checked every 10 ms, the main thread sleeping between), or fails with the run. */
+  until(cond: () => boolean): Promise<void> {
+    return this.guarded(
+      new Promise<void>((resolve) => {
+        const check = () => (cond() ? resolve() : this.timer(10, check));
+        check();
+      }),
+    );
+  }
+
   private timer(ms: number, fn: () => void): void {
     const t = setTimeout(() => {
       this.timers.delete(t);

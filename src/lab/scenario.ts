@@ -2,6 +2,7 @@
 // policy and workload. Defaults, the zod schema and the CLI flags all come from these lists.
 import { z } from 'zod';
 import { COST_KEYS, DEFAULT_COST_TABLE } from '../core/cost-table.js';
+import { CLOCKS } from '../core/virtual-time.js';
 import { noteAllowed, section, sectionDefaults, sectionSchema, settingSchema, type ConfigSection, type Setting } from '../core/settings.js';
 import { NOTIFY_PATHS, PROBE_MODES, ROLES, type BaseScenario, type CostTable } from '../core/types.js';
 import { MAX_GUEST_PAGES, MAX_VCPUS } from '../machine/layout.js';
@@ -20,6 +21,8 @@ export const TOP_SETTINGS: readonly Setting[] = [
   { key: 'notify', flag: '--notify', kind: 'text', values: () => NOTIFY_PATHS, default: 'sidecore', help: 'how requests reach the host', runOnly: true },
   { key: 'workload', flag: '--workload', kind: 'text', values: workloadNames, default: 'net', help: 'what drives the guest' },
   { key: 'durationMs', flag: '--duration', kind: 'ms', gt: 0, max: 86_400_000, unit: 'ms', note: 'at most 24 h', default: 3000, help: 'how long the guests run, at most 24h' },
+  { key: 'ops', flag: '--ops', kind: 'int', min: 0, max: 2 ** 40, note: '0 = run for --duration', default: 0, help: 'end the run after this many DMAs (comparable across machines; --duration stays a wall-clock bound)' },
+  { key: 'clock', flag: '--clock', kind: 'text', values: () => CLOCKS, default: 'virtual', help: "what the policies' timers run on: the modeled clock (virtual), or this machine's (wall)" },
   { key: 'guestPages', flag: '--guest-mem', kind: 'guestMem', min: 1, max: MAX_GUEST_PAGES, note: '4 KiB pages, up to 128 GiB', default: 262_144, help: 'guest memory, a multiple of 4 KiB up to 128GiB' },
   { key: 'vcpus', flag: '--vcpus', kind: 'int', min: 1, max: MAX_VCPUS, default: 1, help: 'vCPUs, one guest worker each' },
   { key: 'seed', flag: '--seed', kind: 'int', min: 0, max: 2 ** 32 - 1, default: 1, help: 'random seed' },

@@ -49,7 +49,10 @@ export const CTL = {
   ...wordsOnLine(4, ['HOST_DOORBELL', 'HOST_PARKED']),
   ...wordsOnLine(5, ['SIDECORE_DOORBELL', 'SIDECORE_PARKED']),
   ...wordsOnLine(6, ['DEVICE_DOORBELL', 'DEVICE_PARKED']),
-  WORDS: LINE_WORDS * 7,
+  // virtual time (src/core/virtual-time.ts): the host bumps TIMER_SEQ each time it has run a host
+  // timer; vCPUs waiting at that timer's deadline sleep on it
+  ...wordsOnLine(7, ['TIMER_SEQ', 'TIMER_PARKED']),
+  WORDS: LINE_WORDS * 8,
 } as const;
 
 export const RunState = {
@@ -102,6 +105,9 @@ export const STAT = {
   QUEUE_LOCK_WAITS: 32, // guest: invalidation-queue lock found held
   SHADOW_MAPS: 33, // host: shadow entries created
   SHADOW_UNMAPS: 34, // host: shadow entries removed
+  VT_END: 35, // guest: its virtual time (ns) when it stopped posting
+  FINISHED: 36, // guest: 1 once it has done its share of --ops and drained
+  DRAINED: 37, // hypervisor: 1 once the idle tail's host timers have run (virtual clock)
   WORDS: 48, // 384 bytes: a multiple of 64
 } as const;
 export type StatName = Exclude<keyof typeof STAT, 'WORDS'>;
@@ -198,6 +204,14 @@ export const iotlbLogWords = (): number => IOTLB_LOG.ENTRIES + IOTLB_LOG.SIZE * 
 export const PROBE_LOG = { ENTRIES: 256, ENTRY_WORDS: 2, CURSOR: 0, BASE: LINE_WORDS } as const;
 export const probeLogWords = (): number => PROBE_LOG.BASE + PROBE_LOG.ENTRIES * PROBE_LOG.ENTRY_WORDS;
 
+// ---- virtual time (Float64): one line per clock, then each ring entry's time ----
+// Clock lines: vCPU v at line v; then the hypervisor, the sidecore and the device. A vCPU line has
+// NOW (its clock, ns), REQ (when its pending synchronous request was made) and DONE (when the host
+// says it completed); a host line NOW, TIMER_NEXT (the next host timer's deadline) and TIMER_DONE.
+export const VCLOCK = { LINE: 8, NOW: 0, REQ: 1, DONE: 2, TIMER_NEXT: 1, TIMER_DONE: 2 } as const;
+export const vclockLine = { vcpu: (v: number) => v, hypervisor: (vcpus: number) => vcpus, sidecore: (vcpus: number) => vcpus + 1, device: (vcpus: number) => vcpus + 2 };
+export const vclockWords = (vcpus: number): number => (vcpus + 3) * VCLOCK.LINE;
+
 // ---- data frames: the payload a DMA wrote into a page (a page's worth of bytes is not needed) ----
 export const DATA_WORDS = 8;
 
@@ -253,6 +267,11 @@ export interface Layout {
   iotlbLog: Region;
   /** Protection oracle: recently unmapped DMA addresses, one log per vCPU. */
   probeLog: Region;
+  /** Virtual clocks (Float64), one line each. */
+  vclock: Region;
+  /** Virtual time of each descriptor (posted) and completion (done), per vCPU ring entry (Float64). */
+  descVt: Region;
+  compVt: Region;
 }
 
 const align = (n: number, to: number): number => Math.ceil(n / to) * to;
@@ -311,6 +330,9 @@ export function computeLayout(spec: MachineSpec): Layout {
     iovaDepot: take('iovaDepot', iovaDepotBase(spec.iovaPages ?? 0, IOVA_ORDERS)),
     iotlbLog: take('iotlbLog', iotlbLogWords()),
     probeLog: take('probeLog', spec.vcpus * probeLogWords()),
+    vclock: take('vclock', vclockWords(spec.vcpus), 'f64'),
+    descVt: take('descVt', spec.vcpus * spec.ringEntries, 'f64'),
+    compVt: take('compVt', spec.vcpus * spec.ringEntries, 'f64'),
   };
   return { ...layout, byteLength: align(offset, LINE_BYTES) };
 }

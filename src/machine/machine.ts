@@ -25,6 +25,9 @@ export class Machine {
   readonly iovaDepot: Int32Array;
   readonly iotlbLog: Int32Array;
   readonly probeLog: Int32Array;
+  readonly vclock: Float64Array;
+  readonly descVt: Float64Array;
+  readonly compVt: Float64Array;
 
   constructor(
     readonly sab: SharedArrayBuffer,
@@ -57,6 +60,10 @@ export class Machine {
     this.iovaDepot = i32(l.iovaDepot);
     this.iotlbLog = i32(l.iotlbLog);
     this.probeLog = i32(l.probeLog);
+    const f64 = (r: Region) => new Float64Array(sab, r.byteOffset, r.length);
+    this.vclock = f64(l.vclock);
+    this.descVt = f64(l.descVt);
+    this.compVt = f64(l.compVt);
   }
 
   /** IOVA pages of the vIOMMU (0: no vIOMMU in this machine). */

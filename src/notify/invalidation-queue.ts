@@ -16,6 +16,7 @@ import type { SharedMem } from '../machine/shared-mem.js';
 import type { NotifyPath } from '../core/types.js';
 import { PinStateLock } from './lock.js';
 import { Delivery } from './delivery.js';
+import type { RequestClock } from './pin-request.js';
 import { Doorbell } from './doorbell.js';
 
 export class InvalidationTimeoutError extends Error {}
@@ -37,6 +38,8 @@ export class InvalidationQueue {
   private readonly delivery: Delivery;
   /** Test hook: what a tail write does in place of an exit / a sidecore poll (runs the host inline). */
   onTailWrite?: () => void;
+  /** The vCPU's virtual clock: the submission carries its time, the wait descriptor its completion. */
+  clock?: RequestClock;
   /** Submit latency (lock + descriptors + wait), in ns, when set. */
   latency?: { recordValue(ns: number): void };
 
@@ -100,11 +103,13 @@ export class InvalidationQueue {
       const before = this.status.value();
       mem.store(q, INVQ.TAIL, tail); // the tail register write
       stats[STAT.INV_SUBMITS]++;
+      this.clock?.request();
       if (this.onTailWrite) {
         if (this.path === 'trap') stats[STAT.EXITS]++; // the emulated register write traps
         this.onTailWrite();
       } else this.delivery.deliver(); // trap: the emulated register write is the exit
       this.awaitStatus(before, seq, this.spinUs);
+      this.clock?.answered();
     } finally {
       this.lock.unlock();
     }
@@ -146,7 +151,7 @@ export interface InvalidationHandler {
   /** An IOTLB invalidation of [iova, iova + pages). */
   invalidate(iova: number, pages: number): void;
   /** A wait descriptor: everything before it must be done before the status word is written. */
-  wait(complete: () => void): void;
+  wait(complete: () => void, vcpu: number): void;
 }
 
 /** Host side: consume every descriptor queued so far, once. Returns how many were consumed. */
@@ -167,7 +172,7 @@ export function consumeInvalidationQueue(mem: SharedMem, m: Machine, h: Invalida
       // Everything up to here is read: give the slots back before the vCPU is told it is done,
       // so its next submission never waits for space that is already free.
       mem.store(q, INVQ.HEAD, (i + 1) | 0);
-      h.wait(() => void statusDoorbell(mem, m, v).set(seq));
+      h.wait(() => void statusDoorbell(mem, m, v).set(seq), v);
     } else throw new Error(`invalidation queue: unknown descriptor type ${type} at ${i & mask}`);
   }
   mem.store(q, INVQ.HEAD, tail);

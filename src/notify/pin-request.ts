@@ -11,6 +11,12 @@ import { Doorbell } from './doorbell.js';
 
 export class RequestTimeoutError extends Error {}
 
+/** The guest's side of virtual time for a synchronous request (src/core/virtual-time.ts GuestClock). */
+export interface RequestClock {
+  request(): void;
+  answered(): void;
+}
+
 /** vCPU `vcpu`'s answer doorbell: the host clears REQ, the vCPU sleeps on it with GUEST_PARKED raised. */
 const answerDoorbell = (mem: SharedMem, m: Machine, vcpu: number): Doorbell =>
   new Doorbell(mem, m.slots, vcpu * SLOT.WORDS + SLOT.REQ, vcpu * SLOT.WORDS + SLOT.GUEST_PARKED);
@@ -45,6 +51,8 @@ export class SlotRequester implements PinRequester {
   private readonly answer: Doorbell;
   /** Test hook: what raising the slot does in place of an exit / a sidecore poll (runs the host inline). */
   onRaise?: () => void;
+  /** The vCPU's virtual clock: the request carries its time, the answer its completion time. */
+  clock?: RequestClock;
 
   constructor(
     readonly path: NotifyPath,
@@ -72,10 +80,12 @@ export class SlotRequester implements PinRequester {
     for (let k = 0; k < n; k++) mem.store(s, base + SLOT.GFNS + k, gfns[k]);
     mem.store(s, base + SLOT.COUNT, n);
     const req = (this.seq = (this.seq % 0x7ffffffe) + 1);
+    this.clock?.request();
     mem.store(s, base + SLOT.REQ, req);
     if (this.onRaise) this.onRaise();
     else this.delivery.deliver(); // trap: the doorbell write is the exit
     this.awaitAnswer(req);
+    this.clock?.answered();
     return mem.load(s, base + SLOT.STATUS);
   }
 
@@ -93,7 +103,14 @@ export class SlotRequester implements PinRequester {
 }
 
 /** Host side: serve every raised slot once. Returns how many requests were served. */
-export function serveSlots(mem: SharedMem, m: Machine, pin: (g: number) => boolean, beforeEach?: () => void): number {
+export function serveSlots(
+  mem: SharedMem,
+  m: Machine,
+  pin: (g: number) => boolean,
+  beforeEach?: () => void,
+  /** Called before vCPU v is answered (the host stamps the request's virtual completion time). */
+  done?: (v: number) => void,
+): number {
   let served = 0;
   const s = m.slots;
   for (let v = 0; v < m.spec.vcpus; v++) {
@@ -104,6 +121,7 @@ export function serveSlots(mem: SharedMem, m: Machine, pin: (g: number) => boole
     let failed = 0;
     for (let k = 0; k < n; k++) if (!pin(mem.load(s, base + SLOT.GFNS + k))) failed++;
     mem.store(s, base + SLOT.STATUS, failed);
+    done?.(v);
     answerDoorbell(mem, m, v).set(0);
     served++;
   }

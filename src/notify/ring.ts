@@ -33,6 +33,16 @@ export class SpscRing {
     return RING.ENTRIES + (cursor & this.mask) * RING.ENTRY_WORDS;
   }
 
+  /** Producer: the index (0..capacity-1) the next put() writes, for side tables kept per entry. */
+  nextIndex(): number {
+    return this.pending & this.mask;
+  }
+
+  /** Consumer: the index (0..capacity-1) of the n-th next entry. */
+  indexOf(n: number): number {
+    return (this.taken + n) & this.mask;
+  }
+
   /** Producer: room for how many more entries (counting unpublished ones). */
   space(): number {
     return this.capacity - (this.pending - this.mem.load(this.words, RING.HEAD));

@@ -5,6 +5,7 @@ import type { GuestDmaPolicy } from '../core/guest-dma-policy.js';
 import type { Histogram } from '../core/latency.js';
 import type { Oracle } from '../core/oracle.js';
 import type { UnmapLog } from '../core/protection.js';
+import type { GuestClock, HostClock } from '../core/virtual-time.js';
 import type { Scenario } from '../core/scenario.js';
 import type { ConfigSection } from '../core/settings.js';
 import type { BaseScenario, CostTable, NotifyPath, SectionBag } from '../core/types.js';
@@ -33,6 +34,10 @@ export interface GuestContext {
   latency: Record<'pinRequest' | 'invSubmit', Histogram>;
   /** Protection oracle: told when a DMA address becomes mapped again. */
   unmapLog?: UnmapLog;
+  /** The vCPU's virtual clock: local work advances it, requests hand the host its time. */
+  clock?: GuestClock;
+  /** bare: the host's half run inline by this vCPU (a native OS programs its IOMMU itself). */
+  inlineHost?: RequestServer;
 }
 
 /** What the host's half of a policy is built from (one per host thread: hypervisor, sidecore). */
@@ -45,6 +50,8 @@ export interface HostContext {
   /** The pin-state lock (NO_LOCK for the planted bug). */
   lock: Lock;
   timeoutMs: number;
+  /** The host thread's virtual clock: the work of each request is charged to it. */
+  clock?: HostClock;
 }
 
 /** Something teardown found still mapped, queued or raised. */

@@ -8,6 +8,7 @@ import type { SharedMem } from '../machine/shared-mem.js';
 import { HostMemory } from '../mem/host-memory.js';
 import { Reclaimer } from '../mem/reclaimer.js';
 import { NO_LOCK, PinStateLock, type Lock } from '../notify/lock.js';
+import type { HostClock } from '../core/virtual-time.js';
 import type { GuestContext, HostPolicy, Policy, Scenario_ } from './policy.js';
 
 export interface HostParts {
@@ -24,20 +25,30 @@ export function pinStateLock(mem: SharedMem, m: Machine, variant: string, timeou
 }
 
 /** Host memory, the pin-state lock, the policy's host half and the reclaimer, over one stats block. */
-export function buildHost(p: Pick<Policy, 'host'>, mem: SharedMem, m: Machine, cfg: Scenario_, stats: Float64Array, timeoutMs = cfg.watchdogMs): HostParts {
+export function buildHost(
+  p: Pick<Policy, 'host'>,
+  mem: SharedMem,
+  m: Machine,
+  cfg: Scenario_,
+  stats: Float64Array,
+  timeoutMs = cfg.watchdogMs,
+  /** The host thread's virtual clock (absent: no virtual time, as in the explorer's scenarios). */
+  clock?: HostClock,
+): HostParts {
   const host = new HostMemory(mem, m, stats);
   const lock = pinStateLock(mem, m, cfg.variant, timeoutMs);
-  const policy = p.host?.({ mem, m, cfg, stats, host, lock, timeoutMs });
+  const policy = p.host?.({ mem, m, cfg, stats, host, lock, timeoutMs, clock });
   const force = policy?.forceUnpin ? (g: number) => policy.forceUnpin!(g) : undefined;
   const reclaimer = new Reclaimer(mem, m, host, lock, cfg.host?.memoryPages ?? 0, stats, force);
   return { host, lock, policy, reclaimer };
 }
 
-export type GuestOptions = Partial<Pick<GuestContext, 'latency' | 'unmapLog' | 'spinUs' | 'timeoutMs'>>;
+export type GuestOptions = Partial<Pick<GuestContext, 'latency' | 'unmapLog' | 'spinUs' | 'timeoutMs' | 'clock' | 'inlineHost'>>;
 
 /** One vCPU's half of the policy. On the trap path the vCPU never spins: the exit stops it. */
 export function buildGuest(p: Pick<Policy, 'guest'>, mem: SharedMem, m: Machine, cfg: Scenario_, vcpu: number, stats: Float64Array, o: GuestOptions = {}): GuestDmaPolicy {
-  const spinUs = o.spinUs ?? (cfg.notify === 'trap' ? 0 : cfg.notifyPath.spinUs);
+  const spinUs = o.spinUs ?? (cfg.notify === 'sidecore' ? cfg.notifyPath.spinUs : 0);
   const latency = o.latency ?? { pinRequest: newHistogram(), invSubmit: newHistogram() };
-  return p.guest({ mem, m, cfg, vcpu, stats, spinUs, timeoutMs: o.timeoutMs ?? cfg.watchdogMs, latency, unmapLog: o.unmapLog });
+  const timeoutMs = o.timeoutMs ?? cfg.watchdogMs;
+  return p.guest({ mem, m, cfg, vcpu, stats, spinUs, timeoutMs, latency, unmapLog: o.unmapLog, clock: o.clock, inlineHost: o.inlineHost });
 }

@@ -2,7 +2,8 @@
 // trapped requests (trap path), runs the policy's periodic work and the reclaimer on a timer,
 // checks the accounting invariant as it goes, and tears the VM down at the end.
 import { DETAIL } from '../core/oracle.js';
-import { RING, SLOT, STAT } from '../machine/layout.js';
+import { RING, SLOT, STAT, vclockLine } from '../machine/layout.js';
+import { HostClock, TimerBarrier } from '../core/virtual-time.js';
 import { RollingAccounting, checkAccounting } from '../mem/accounting.js';
 import { hostDoorbell } from '../notify/delivery.js';
 import { TrapService } from '../notify/host-service.js';
@@ -21,13 +22,29 @@ export class HypervisorRole extends RoleBase {
   private readonly policy: Policy;
   private readonly parts: HostParts;
 
+  private readonly clock: HostClock;
+  private readonly barrier: TimerBarrier;
+  private readonly virtual = this.cfg.clock === 'virtual';
+  private rounds = 0;
+  private rolling?: RollingAccounting;
+
   constructor(init: RoleInit) {
     super(init);
     this.policy = policyByName(this.cfg.policy);
-    this.parts = buildHost(this.policy, this.mem, this.m, this.cfg, this.stats);
+    this.clock = new HostClock(this.m, vclockLine.hypervisor(this.m.spec.vcpus), this.cfg.costTable, this.cfg.notify);
+    this.parts = buildHost(this.policy, this.mem, this.m, this.cfg, this.stats, this.cfg.watchdogMs, this.clock);
+    this.barrier = new TimerBarrier(this.m);
+  }
+
+  /** The host's timer period (ms). */
+  private get interval(): number {
+    return this.policy.hostTimerMs?.(this.cfg) ?? HOST_TIMER_MS;
   }
 
   setup(): SetupResult {
+    // the first host timer's deadline on the virtual clock; on the wall's, vCPUs never wait
+    if (this.virtual) this.barrier.ran(this.interval * 1e6);
+    else this.barrier.open();
     if (!this.policy.pinsAtCreation) return { staticPinnedPages: 0, staticPinMs: 0 };
     const t0 = performance.now();
     const pinned = pinAllGuestMemory(this.parts.host, this.parts.lock, this.m.spec.guestPages);
@@ -38,28 +55,55 @@ export class HypervisorRole extends RoleBase {
   run(t0: number): RoleResult {
     this.begin(t0);
     const { cfg, stats } = this;
-    const { policy, reclaimer } = this.parts;
-    const rolling = new RollingAccounting(this.mem, this.m, this.parts.host, this.parts.lock, this.oracle, policy);
+    const { policy } = this.parts;
+    this.rolling = new RollingAccounting(this.mem, this.m, this.parts.host, this.parts.lock, this.oracle, policy);
     const trapped = cfg.notify === 'trap' ? policy : undefined;
     const trap = new TrapService(trapped, hostDoorbell(this.mem, this.m), cfg.notifyPath.exitDelayUs);
-    const interval = this.policy.hostTimerMs?.(cfg) ?? HOST_TIMER_MS;
-    let nextScan = performance.now() + interval;
-    let rounds = 0;
+    let nextScan = performance.now() + this.interval;
     while (this.serving()) {
       const served = trap.serve();
       stats[STAT.REQUESTS_SERVED] += served;
-      const now = performance.now();
-      if (now >= nextScan) {
-        policy?.periodic?.();
-        reclaimer.run();
-        if (++rounds % ACCOUNTING_EVERY === 0) rolling.step();
-        nextScan = Math.max(nextScan + interval, now + 1);
+      if (this.virtual) this.virtualTimers();
+      else if (performance.now() >= nextScan) {
+        this.runTimers();
+        nextScan = Math.max(nextScan + this.interval, performance.now() + 1);
       }
-      // Sleep until a trapped request rings the doorbell or the next scan is due.
-      if (served === 0) trap.sleep(Math.max(0, Math.min(20, nextScan - performance.now())));
+      // Sleep until a trapped request (or a vCPU at a timer's deadline) rings, or the next scan is due.
+      if (served === 0) trap.sleep(this.virtual ? 20 : Math.max(0, Math.min(20, nextScan - performance.now())));
       this.tick();
     }
     return this.result();
+  }
+
+  /** The policy's periodic work, the reclaimer, and a slice of the accounting check. */
+  private runTimers(): void {
+    this.parts.policy?.periodic?.();
+    this.parts.reclaimer.run();
+    if (++this.rounds % ACCOUNTING_EVERY === 0) this.rolling?.step();
+  }
+
+  /**
+   * On the virtual clock a host timer runs once every vCPU has reached its deadline. When all have
+   * left, the timers of the idle tail run up to the last vCPU's end + drainMs, and then it is drained.
+   */
+  private virtualTimers(): void {
+    const due = this.barrier.next();
+    if (!Number.isFinite(due) || !this.barrier.allArrived(due)) return;
+    if (this.barrier.allArrived(Infinity) && due > this.drainEnd()) {
+      this.stats[STAT.DRAINED] = 1;
+      this.barrier.open();
+      return;
+    }
+    this.runTimers();
+    this.clock.timer(due);
+    this.barrier.ran(due + this.interval * 1e6);
+  }
+
+  /** The virtual time the idle tail ends: the last vCPU's end + drainMs. */
+  private drainEnd(): number {
+    let end = 0;
+    for (let v = 0; v < this.m.spec.vcpus; v++) end = Math.max(end, this.m.guestStats(v)[STAT.VT_END]);
+    return end + this.cfg.drainMs * 1e6;
   }
 
   private checkAccounting(): boolean {

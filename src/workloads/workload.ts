@@ -9,6 +9,7 @@ import type { BaseScenario, SectionBag } from '../core/types.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
 import type { Iotlb } from '../mem/iotlb.js';
+import type { GuestClock } from '../core/virtual-time.js';
 
 type Cfg = BaseScenario & SectionBag;
 
@@ -25,6 +26,15 @@ export interface WorkloadGuestContext {
   unmapLog?: UnmapLog;
   /** The policy's DMA address is the guest page (the protection oracle forgets it when mapped again). */
   identityDma: boolean;
+  /** The vCPU's virtual clock; with `virtual`, the workload's timers and completions follow it. */
+  clock: GuestClock;
+  virtual: boolean;
+  /** Map latency on the virtual clock, in ns. */
+  mapVirtualLatency: Histogram;
+  /** Buffers this vCPU may post in all (its share of --ops; Infinity: no limit). */
+  quota: number;
+  /** The run is stopping: a wait for the device gives up. */
+  stopped(): boolean;
 }
 
 export interface WorkloadDeviceContext {
@@ -47,6 +57,13 @@ export interface WorkloadGuest {
   idle(sliceMs: number): void;
   /** Buffers posted and not yet reaped. */
   readonly inflight: number;
+  /** Its share of --ops is posted. */
+  readonly quotaDone: boolean;
+  /**
+   * Virtual clock: the next time something happens for the driver (its oldest completion's time,
+   * its own timers); NaN while that completion is not yet known (wait for the device first).
+   */
+  nextEventNs(): number;
 }
 
 /** The device. */
@@ -68,4 +85,6 @@ export interface Workload {
   device(ctx: WorkloadDeviceContext): WorkloadDevice;
   /** The report's workload line: its name and settings. */
   describe(cfg: Cfg): string;
+  /** Bytes one DMA op moves and the link's rate, for the modeled Gbit/s and % of line rate. */
+  lineRate?(cfg: Cfg): { bytesPerOp: number; gbps: number };
 }

@@ -19,6 +19,7 @@ import type { CoiommuConfig } from '../../src/policies/coiommu/config.js';
 import { Oracle, readViolations } from '../../src/core/oracle.js';
 import type { NotifyPath, Variant } from '../../src/core/types.js';
 import { NetDevice } from '../../src/workloads/net/device.js';
+import { DEFAULT_COST_TABLE } from '../../src/core/cost-table.js';
 
 export const DEFAULT_COIOMMU: CoiommuConfig = {
   unpinIntervalMs: 10,
@@ -122,7 +123,7 @@ export function makeRig(o: RigOptions = {}): Rig {
   const hostMemory = new HostMemory(hostMem, m, hostStats);
   const lock = pinStateLock(hostMem, m, variant, o.lockTimeoutMs ?? 200);
   const host = new CoiommuHost(hostMem, m, hostMemory, lock, cfg, hostStats, variant);
-  const device = new NetDevice(deviceMem, m, deviceStats, deviceOracle);
+  const device = new NetDevice(deviceMem, m, DEFAULT_COST_TABLE, deviceStats, deviceOracle);
   const requesters: InlinePinRequester[] = [];
   const guests: CoiommuGuest[] = [];
   const guestStats: Float64Array[] = [];

@@ -5,6 +5,7 @@ import type { SharedMem } from '../../machine/shared-mem.js';
 import { SLOT_MAX_PAGES, STAT } from '../../machine/layout.js';
 import { SlotRequester, TimedRequester, type PinRequester } from '../../notify/pin-request.js';
 import type { GuestContext } from '../policy.js';
+import type { GuestClock } from '../../core/virtual-time.js';
 import type { Variant } from '../../core/types.js';
 import { ACCESSED, MAP_COUNT_MASK, isPinned, maxMapCount } from './dtt.js';
 import type { GuestDmaPolicy } from '../../core/guest-dma-policy.js';
@@ -21,6 +22,8 @@ export class CoiommuGuest implements GuestDmaPolicy {
     private readonly requester: PinRequester,
     private readonly stats: Float64Array,
     variant: Variant = 'none',
+    /** Virtual time: each DTT update costs the vCPU dttUpdateCycles. */
+    private readonly clock?: GuestClock,
   ) {
     this.maxCount = maxMapCount(m.spec.vcpus);
     this.testFirst = variant === 'pinned-check-before-add';
@@ -51,6 +54,7 @@ export class CoiommuGuest implements GuestDmaPolicy {
       }
     }
     stats[STAT.DTT_OPS] += n;
+    this.clock?.advanceCycles(n * this.clock.costs.dttUpdateCycles);
     if (missing > 0 && !this.requestPins(missing)) return this.fail(gfn, n);
     return gfn;
   }
@@ -59,6 +63,7 @@ export class CoiommuGuest implements GuestDmaPolicy {
     // Lazy unpinning: only the count drops; PINNED stays until the host's scan finds the page idle.
     for (let i = 0; i < n; i++) this.mem.sub(this.m.dtt, gfn + i, 1);
     this.stats[STAT.DTT_OPS] += n;
+    this.clock?.advanceCycles(n * this.clock.costs.dttUpdateCycles);
   }
 
   /** One synchronous request for the pages found unpinned, then re-check PINNED on each. */
@@ -88,5 +93,6 @@ export class CoiommuGuest implements GuestDmaPolicy {
 export function coiommuGuest(ctx: GuestContext): CoiommuGuest {
   const { mem, m, cfg, vcpu, stats } = ctx;
   const requester = new SlotRequester(cfg.notify, mem, m, vcpu, ctx.spinUs, ctx.timeoutMs, stats, cfg.variant);
-  return new CoiommuGuest(mem, m, new TimedRequester(requester, ctx.latency.pinRequest), stats, cfg.variant);
+  requester.clock = ctx.clock;
+  return new CoiommuGuest(mem, m, new TimedRequester(requester, ctx.latency.pinRequest), stats, cfg.variant, ctx.clock);
 }

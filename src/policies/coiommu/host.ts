@@ -7,6 +7,7 @@ import type { HostMemory } from '../../mem/host-memory.js';
 import type { Lock } from '../../notify/lock.js';
 import { anySlotRaised, serveSlots } from '../../notify/pin-request.js';
 import type { Variant } from '../../core/types.js';
+import type { HostClock } from '../../core/virtual-time.js';
 import type { HostContext, HostPolicy, Leftover } from '../policy.js';
 import type { CoiommuConfig } from './config.js';
 import { ACCESSED, MAP_COUNT_MASK, PINNED, isPinned } from './dtt.js';
@@ -25,6 +26,8 @@ export class CoiommuHost implements HostPolicy {
     private readonly cfg: CoiommuConfig,
     private readonly stats: Float64Array,
     private readonly variant: Variant = 'none',
+    /** Virtual time: pins and unpins are charged to the host thread that does them. */
+    private readonly clock?: HostClock,
   ) {}
 
   /** Any vCPU's notify slot raised? */
@@ -34,7 +37,7 @@ export class CoiommuHost implements HostPolicy {
 
   /** Serve every raised notify slot once with the pin handler. */
   serve(beforeEach?: () => void): number {
-    return serveSlots(this.mem, this.m, (g) => this.pin(g), beforeEach);
+    return serveSlots(this.mem, this.m, (g) => this.pin(g), beforeEach, (v) => this.clock?.complete(v));
   }
 
   /** The host's timer: one round of the lazy unpin worker. */
@@ -93,6 +96,7 @@ export class CoiommuHost implements HostPolicy {
       mem.or(m.dtt, g, PINNED); // only now: the mapping exists
     }
     this.stats[STAT.PINS]++;
+    this.clock?.charge(this.clock.costs.pinPageCycles + this.clock.costs.iommuMapCycles);
     return true;
   }
 
@@ -157,10 +161,11 @@ export class CoiommuHost implements HostPolicy {
       return false;
     }
     this.stats[STAT.UNPINS]++;
+    this.clock?.charge(this.clock.costs.iommuMapCycles);
     return true;
   }
 }
 
 export function coiommuHost(ctx: HostContext): CoiommuHost {
-  return new CoiommuHost(ctx.mem, ctx.m, ctx.host, ctx.lock, ctx.cfg.coiommu as CoiommuConfig, ctx.stats, ctx.cfg.variant);
+  return new CoiommuHost(ctx.mem, ctx.m, ctx.host, ctx.lock, ctx.cfg.coiommu as CoiommuConfig, ctx.stats, ctx.cfg.variant, ctx.clock);
 }

@@ -34,7 +34,7 @@ export const VIOMMU_SECTION = section<ViommuConfig>(
     { key: 'flushQueueEntries', flag: '--flush-queue', kind: 'int', min: 1, max: 65_536, default: 255, help: 'viommu-lazy: deferred unmaps per flush; above queue entries - 1 a flush takes several submissions' },
     { key: 'flushTimeoutMs', flag: '--flush-timeout', kind: 'ms', gt: 0, max: 60_000, unit: 'ms', default: 10, help: 'viommu-lazy: flush deferred unmaps at least this often' },
     // "a few ms" (vIOMMU, ATC'11 optimistic teardown)
-    { key: 'optimisticTimeoutMs', flag: '--optimistic-timeout', kind: 'ms', gt: 0, max: 60_000, unit: 'ms', default: 2, help: 'viommu-optimistic: how long an unmapped buffer stays mapped' },
+    { key: 'optimisticTimeoutMs', flag: '--optimistic-timeout', kind: 'ms', gt: 0, max: 60_000, unit: 'ms', default: 10, help: 'viommu-optimistic: how long an unmapped buffer stays mapped' },
     // room for the default net pool (reuse distance 256 + queue depth 64)
     { key: 'optimisticQuota', flag: '--optimistic-quota', kind: 'int', min: 1, max: 65_536, default: 512, help: 'viommu-optimistic: most stale mappings per vCPU' },
   ],

@@ -26,6 +26,10 @@ export class FlushQueue implements Teardown {
     if (this.fq.length / 2 >= this.entries) this.release();
   }
 
+  nextDeadlineMs(): number {
+    return this.fq.length > 0 ? this.oldestMs + this.timeoutMs : Infinity;
+  }
+
   poll(): void {
     if (this.fq.length > 0 && this.now() - this.oldestMs >= this.timeoutMs) this.release();
   }

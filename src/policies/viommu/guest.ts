@@ -7,9 +7,9 @@ import type { Machine } from '../../machine/machine.js';
 import type { SharedMem } from '../../machine/shared-mem.js';
 import { InvalidationQueue } from '../../notify/invalidation-queue.js';
 import type { GuestContext } from '../policy.js';
+import type { GuestClock } from '../../core/virtual-time.js';
 import type { ViommuConfig } from './config.js';
 import { FlushQueue } from './flush-queue.js';
-import { ioPte } from './io-page-table.js';
 import { IovaAllocator } from './iova-allocator.js';
 import { OptimisticTeardown } from './optimistic.js';
 import { StrictTeardown, ViommuIo, type Teardown, type TeardownMode } from './teardown.js';
@@ -41,8 +41,9 @@ export class ViommuGuest implements GuestDmaPolicy {
     private readonly stats: Float64Array,
     private readonly reuse?: AddressReuse,
     now: () => number = () => performance.now(),
+    clock?: GuestClock,
   ) {
-    this.io = new ViommuIo(mem, m, queue, iovas);
+    this.io = new ViommuIo(mem, m, queue, iovas, clock);
     this.teardown = makeTeardown(mode, this.io, cfg, stats, now);
   }
 
@@ -60,7 +61,7 @@ export class ViommuGuest implements GuestDmaPolicy {
       return -1;
     }
     this.reuse?.forget(iova); // before the mapping can be live again
-    for (let p = 0; p < n; p++) this.mem.store(this.m.iopt, iova + p, ioPte(gfn + p));
+    this.io.write(iova, gfn, n);
     this.io.submitOne(iova, n); // caching mode: a new mapping needs an invalidation too
     return iova;
   }
@@ -70,6 +71,10 @@ export class ViommuGuest implements GuestDmaPolicy {
   }
 
   /** Timers: the flush queue's timeout, optimistic teardown's time limit. */
+  nextTimerMs(): number {
+    return this.teardown.nextDeadlineMs();
+  }
+
   poll(): void {
     this.teardown.poll();
   }
@@ -89,7 +94,13 @@ export function viommuGuest(mode: TeardownMode, ctx: GuestContext): ViommuGuest 
   const { mem, m, cfg, vcpu, stats, unmapLog } = ctx;
   const queue = new InvalidationQueue(cfg.notify, mem, m, vcpu, ctx.spinUs, ctx.timeoutMs, stats);
   queue.latency = ctx.latency.invSubmit;
+  queue.clock = ctx.clock;
+  const inline = ctx.inlineHost;
+  if (inline) queue.onTailWrite = () => void inline.serve(); // bare: the native OS programs the IOMMU itself
   // An IOVA spilled to the depot may be mapped next by another vCPU: stop probing it as ours.
   const iovas = new IovaAllocator(mem, m, undefined, ctx.timeoutMs, unmapLog && ((iova) => unmapLog.forget(iova)));
-  return new ViommuGuest(mem, m, queue, iovas, mode, cfg.viommu as ViommuConfig, stats, unmapLog);
+  const clock = ctx.clock;
+  // The deferred-teardown timers run on the virtual clock unless the scenario says wall
+  const now = clock && cfg.clock === 'virtual' ? () => clock.ms() : undefined;
+  return new ViommuGuest(mem, m, queue, iovas, mode, cfg.viommu as ViommuConfig, stats, unmapLog, now, clock);
 }

@@ -14,6 +14,8 @@ import { consumeInvalidationQueue, invalidationPending, type InvalidationHandler
 import type { Lock } from '../../notify/lock.js';
 import { DETAIL, type Oracle } from '../../core/oracle.js';
 import type { Variant } from '../../core/types.js';
+import { invalidationCycles } from '../../core/cost-table.js';
+import { nsOf, type HostClock } from '../../core/virtual-time.js';
 import type { HostContext, HostPolicy, Leftover } from '../policy.js';
 import { isPresent, pteGfn } from './io-page-table.js';
 
@@ -35,6 +37,8 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
     private readonly stats: Float64Array,
     variant: Variant = 'none',
     timeoutMs = 5000,
+    /** Virtual time: each submission's cost is charged to the host thread that serves it. */
+    private readonly clock?: HostClock,
   ) {
     this.flusher = new IotlbFlusher(mem, m, stats, timeoutMs);
     this.waitFirst = variant === 'wait-before-flush';
@@ -118,15 +122,30 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
   }
 
   /** Wait descriptor: everything before it is done (flushed, unpinned) before the status flips. */
-  wait(complete: () => void): void {
+  wait(complete: () => void, vcpu = 0): void {
+    const toreDown = this.flushRanges.length > 0;
     if (this.waitFirst) {
       // planted bug: the guest is told the unmap is done while the device may still hold a translation
+      this.stamp(vcpu, toreDown);
       complete();
       this.flushAndUnpin();
     } else {
       this.flushAndUnpin();
+      this.stamp(vcpu, toreDown);
       complete();
     }
+  }
+
+  /**
+   * Virtual time of a submission: the request's cost (by notify path) and the IOTLB invalidation
+   * with its wait. In caching mode (trap, sidecore) every submission invalidates, a new mapping
+   * too; natively (bare) only one that tore a mapping down does.
+   */
+  private stamp(vcpu: number, toreDown: boolean): void {
+    const clock = this.clock;
+    if (!clock) return;
+    const invalidates = clock.notify !== 'bare' || toreDown;
+    clock.complete(vcpu, invalidates ? nsOf(clock.costs, invalidationCycles(clock.costs)) : 0);
   }
 
   /** One IOVA page: returns true if a shadow entry was removed or replaced (needs an IOTLB flush). */
@@ -153,6 +172,8 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
     if (refs === 0) {
       if (!host.pin(g)) throw new ShadowPinError(`vIOMMU: no host frame to pin guest page ${g} for IOVA ${i}`);
       stats[STAT.PINS]++;
+      // a VM's host pins guest memory for DMA; a native OS (bare) has nothing to pin
+      if (this.clock && this.clock.notify !== 'bare') this.clock.charge(this.clock.costs.pinPageCycles);
     }
     mem.store(m.shadowRefs, g, refs + 1);
     mem.store(m.shadow, i, host.pinnedFrame(g) + 1);
@@ -194,5 +215,5 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
 }
 
 export function viommuHost(ctx: HostContext): ViommuHost {
-  return new ViommuHost(ctx.mem, ctx.m, ctx.host, ctx.lock, ctx.stats, ctx.cfg.variant, ctx.timeoutMs);
+  return new ViommuHost(ctx.mem, ctx.m, ctx.host, ctx.lock, ctx.stats, ctx.cfg.variant, ctx.timeoutMs, ctx.clock);
 }

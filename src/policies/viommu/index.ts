@@ -26,7 +26,7 @@ function member(mode: TeardownMode): Policy {
     name: `viommu-${mode}`,
     family: 'viommu',
     help: HELP[mode],
-    notifyPaths: ['trap', 'sidecore'],
+    notifyPaths: ['trap', 'sidecore', 'bare'],
     compareOn: ['trap', 'sidecore'],
     pinsAtCreation: false,
     requests: 'invalidation',

@@ -42,6 +42,11 @@ export class OptimisticTeardown implements Teardown {
     while (this.deferred.size > this.quota) this.teardown([this.deferred.keys().next().value!]);
   }
 
+  nextDeadlineMs(): number {
+    const oldest = this.deferred.values().next();
+    return oldest.done ? Infinity : oldest.value.atMs + this.timeoutMs;
+  }
+
   poll(): void {
     const t = this.now();
     const expired: number[] = [];

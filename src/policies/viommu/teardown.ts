@@ -5,6 +5,8 @@ import type { InvalidationQueue } from '../../notify/invalidation-queue.js';
 import type { SharedMem } from '../../machine/shared-mem.js';
 import type { Machine } from '../../machine/machine.js';
 import type { IovaAllocator } from './iova-allocator.js';
+import { ioPte } from './io-page-table.js';
+import type { GuestClock } from '../../core/virtual-time.js';
 
 export type TeardownMode = 'strict' | 'lazy' | 'optimistic';
 
@@ -17,11 +19,20 @@ export class ViommuIo {
     private readonly m: Machine,
     private readonly queue: InvalidationQueue,
     readonly iovas: IovaAllocator,
+    /** Virtual time: each IO page-table entry written or cleared costs ioPageTableCycles. */
+    private readonly clock?: GuestClock,
   ) {}
+
+  /** Write the IO page-table entries of [iova, iova + n) for guest pages [gfn, gfn + n). */
+  write(iova: number, gfn: number, n: number): void {
+    for (let p = 0; p < n; p++) this.mem.store(this.m.iopt, iova + p, ioPte(gfn + p));
+    this.clock?.advanceCycles(n * this.clock.costs.ioPageTableCycles);
+  }
 
   /** Clear the IO page-table entries of [iova, iova + n). */
   clear(iova: number, n: number): void {
     for (let p = 0; p < n; p++) this.mem.store(this.m.iopt, iova + p, 0);
+    this.clock?.advanceCycles(n * this.clock.costs.ioPageTableCycles);
   }
 
   /** One invalidation of [iova, iova + n) and its wait descriptor. */
@@ -44,6 +55,8 @@ export interface Teardown {
   unmap(iova: number, gfn: number, n: number): void;
   /** Timers (flush timeout, optimistic time limit); called from the vCPU loop. */
   poll(): void;
+  /** When poll() next has something to do (ms); Infinity: nothing deferred. */
+  nextDeadlineMs(): number;
   /** Tear down everything deferred now; false if nothing was. */
   release(): boolean;
   /** Unmaps the host has not been told about yet. */
@@ -62,6 +75,9 @@ export class StrictTeardown implements Teardown {
     this.io.iovas.free(iova, n);
   }
   poll(): void {}
+  nextDeadlineMs(): number {
+    return Infinity;
+  }
   release(): boolean {
     return false;
   }

@@ -12,6 +12,10 @@ export interface NetConfig {
   reuseDistance: number;
   /** Move the buffer pool to fresh guest memory every this many ms (0 = never). */
   rotateMs: number;
+  /** The link's rate: a packet's wire time is the driver's work per buffer on the virtual clock. */
+  lineRateGbps: number;
+  /** Bytes per packet (one buffer). */
+  packetBytes: number;
 }
 
 export const NET_SECTION = section<NetConfig>(
@@ -22,6 +26,8 @@ export const NET_SECTION = section<NetConfig>(
     { key: 'bufferPages', flag: '--buffer-pages', kind: 'int', min: 1, max: 16, default: 1, help: 'guest pages per buffer' },
     { key: 'reuseDistance', flag: '--reuse-distance', kind: 'int', min: 0, max: 65_536, default: 256, help: 'buffers mapped before a freed one is reused' },
     { key: 'rotateMs', flag: '--rotate', kind: 'ms', min: 0, unit: 'ms', note: '0 = never', default: 500, help: 'move the buffer pool to fresh guest memory this often' },
+    { key: 'lineRateGbps', flag: '--line-rate', kind: 'num', gt: 0, max: 1000, unit: 'Gbit/s', default: 10, help: 'link rate in Gbit/s: a packet costs its wire time on the virtual clock' },
+    { key: 'packetBytes', flag: '--packet-bytes', kind: 'int', min: 64, max: 65_536, default: 4096, help: 'bytes per packet (one buffer)' },
   ],
   (cfg, fail, name) => {
     const n = cfg.net as NetConfig;

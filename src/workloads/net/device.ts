@@ -12,6 +12,8 @@ import { SpscRing } from '../../notify/ring.js';
 import type { Oracle } from '../../core/oracle.js';
 import type { Prober } from '../../core/protection.js';
 import type { WorkloadDevice } from '../workload.js';
+import type { CostTable } from '../../core/types.js';
+import { DeviceClock } from '../../core/virtual-time.js';
 import { COMP, DESC } from './guest.js';
 
 export class NetDevice implements WorkloadDevice {
@@ -22,9 +24,14 @@ export class NetDevice implements WorkloadDevice {
   /** The completion being posted, by COMP field. */
   private readonly entry = new Int32Array(RING.ENTRY_WORDS);
 
+  private readonly ringEntries: number;
+  /** The device's virtual clock: when it is free to start the next DMA. */
+  private readonly clock: DeviceClock;
+
   constructor(
     mem: SharedMem,
-    m: Machine,
+    private readonly m: Machine,
+    private readonly costs: CostTable,
     private readonly stats: Float64Array,
     oracle: Oracle,
     iotlb?: Iotlb,
@@ -33,6 +40,8 @@ export class NetDevice implements WorkloadDevice {
   ) {
     this.dma = new DmaEngine(mem, m, stats, oracle, iotlb);
     this.bell = deviceDoorbell(mem, m);
+    this.ringEntries = m.spec.ringEntries;
+    this.clock = new DeviceClock(m);
     for (let v = 0; v < m.spec.vcpus; v++) {
       this.desc.push(new SpscRing(mem, m.descRing(v), m.spec.ringEntries));
       this.comp.push(new SpscRing(mem, m.compRing(v), m.spec.ringEntries));
@@ -47,7 +56,7 @@ export class NetDevice implements WorkloadDevice {
       const c = this.comp[v];
       const n = Math.min(d.available(), c.space());
       if (n === 0) continue;
-      for (let i = 0; i < n; i++) this.complete(d, i, c);
+      for (let i = 0; i < n; i++) this.complete(v, d, i, c);
       d.release(n);
       c.publish();
       this.stats[STAT.COMPLETIONS] += n;
@@ -58,13 +67,23 @@ export class NetDevice implements WorkloadDevice {
     return total;
   }
 
-  /** Do the DMA descriptor i of `d` asks for and write its completion to `c`. */
-  private complete(d: SpscRing, i: number, c: SpscRing): void {
+  /**
+   * Do the DMA descriptor i of ring v asks for and write its completion. On the virtual clock the
+   * device starts it at max(its post time, the device's free time) and serves each page in
+   * l0 + M x l_m (F&S's model; M = the memory reads of its IOTLB misses).
+   */
+  private complete(v: number, d: SpscRing, i: number, c: SpscRing): void {
     const dma = d.peek(i, DESC.DMA);
     const gfn = d.peek(i, DESC.GFN);
     const pages = d.peek(i, DESC.PAGES);
     const stamp = d.peek(i, DESC.STAMP);
+    const reads = this.stats[STAT.IOTLB_WALK_READS];
     for (let k = 0; k < pages; k++) this.dmaWrite(dma + k, gfn + k, stamp);
+    const base = v * this.ringEntries;
+    const start = Math.max(this.m.descVt[base + d.indexOf(i)], this.clock.now);
+    const walkNs = (this.stats[STAT.IOTLB_WALK_READS] - reads) * this.costs.iotlbMissReadNs;
+    this.clock.now = start + pages * this.costs.dmaPageNs + walkNs;
+    this.m.compVt[base + c.nextIndex()] = this.clock.now;
     const e = this.entry;
     e[COMP.GFN] = gfn;
     e[COMP.PAGES] = pages;

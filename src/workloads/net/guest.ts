@@ -15,6 +15,7 @@ import { deviceDoorbell } from '../../notify/delivery.js';
 import type { Doorbell } from '../../notify/doorbell.js';
 import type { WorkloadGuest, WorkloadGuestContext } from '../workload.js';
 import type { NetConfig } from './config.js';
+import type { GuestClock } from '../../core/virtual-time.js';
 
 /** Descriptor: [dma page, guest page, pages, stamp]. Completion: [guest page, pages, stamp, dma page]. */
 export const DESC = { DMA: 0, GFN: 1, PAGES: 2, STAMP: 3 } as const;
@@ -38,7 +39,7 @@ export class NetGuest implements WorkloadGuest {
   private readonly lastStamp = new Map<number, number>();
   private seq = 0;
   inflight = 0;
-  private lastRotate = performance.now();
+  private lastRotate = 0;
 
   private readonly mem: SharedMem;
   private readonly m: Machine;
@@ -53,6 +54,16 @@ export class NetGuest implements WorkloadGuest {
   /** The policy's DMA address is the guest page (static, passthrough, coIOMMU). */
   private readonly identityDma: boolean;
   private readonly device: Doorbell;
+  /** The run is stopping (a wait for the device gives up). */
+  private readonly stopped: () => boolean;
+  private readonly clock: GuestClock;
+  private readonly virtual: boolean;
+  private readonly mapVirtual: Histogram;
+  /** A packet's wire time at the line rate: the driver's work per buffer on the virtual clock. */
+  private readonly wireNs: number;
+  /** Where this vCPU's ring entries start in the descVt / compVt side tables. */
+  private readonly vtBase: number;
+  private quotaLeft: number;
 
   constructor(
     ctx: WorkloadGuestContext,
@@ -70,6 +81,14 @@ export class NetGuest implements WorkloadGuest {
     this.unmapLog = ctx.unmapLog;
     this.identityDma = ctx.identityDma;
     this.device = deviceDoorbell(mem, m);
+    this.clock = ctx.clock;
+    this.virtual = ctx.virtual;
+    this.mapVirtual = ctx.mapVirtualLatency;
+    this.wireNs = (cfg.packetBytes * 8) / cfg.lineRateGbps;
+    this.vtBase = vcpu * m.spec.ringEntries;
+    this.quotaLeft = ctx.quota;
+    this.stopped = ctx.stopped;
+    this.lastRotate = this.nowMs();
     this.desc = new SpscRing(mem, m.descRing(vcpu), m.spec.ringEntries);
     this.comp = new SpscRing(mem, m.compRing(vcpu), m.spec.ringEntries);
     this.poolBuffers = cfg.reuseDistance + cfg.queueDepth;
@@ -113,35 +132,25 @@ export class NetGuest implements WorkloadGuest {
     this.fillPool(); // in-flight buffers of the old stretch are not recycled when they complete
   }
 
+  /** The workload's clock for its own timer (rotation): virtual or this machine's, in ms. */
+  private nowMs(): number {
+    return this.virtual ? this.clock.ms() : performance.now();
+  }
+
+  get quotaDone(): boolean {
+    return this.quotaLeft <= 0;
+  }
+
   /** Post up to one batch of buffers. Returns how many were posted. */
   post(): number {
     const { cfg, stats } = this;
-    if (cfg.rotateMs > 0 && performance.now() - this.lastRotate >= cfg.rotateMs) {
-      this.lastRotate = performance.now();
+    if (cfg.rotateMs > 0 && this.nowMs() - this.lastRotate >= cfg.rotateMs) {
+      this.lastRotate = this.nowMs();
       this.rotate();
     }
     let n = 0;
-    while (n < cfg.batch && this.inflight < cfg.queueDepth && this.freeCount > 0 && this.desc.space() > 0) {
-      const gfn = this.takeFree();
-      if (this.identityDma) this.unmapLog?.forget(gfn); // mapped again: no longer an unmapped address
-      const t0 = performance.now();
-      const dma = this.policy.map(gfn, cfg.bufferPages);
-      this.mapLatency.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1e6)));
-      stats[STAT.MAPS]++;
-      if (dma < 0) {
-        this.pushFree(gfn);
-        break;
-      }
-      this.checkUnchanged(gfn);
-      this.seq = (this.seq + 1) & 0x3ffffff;
-      if (this.seq === 0) this.seq = 1;
-      const e = this.entry;
-      e[DESC.DMA] = dma;
-      e[DESC.GFN] = gfn;
-      e[DESC.PAGES] = cfg.bufferPages;
-      e[DESC.STAMP] = (this.vcpu << 26) | this.seq;
-      this.desc.put(e);
-      this.inflight++;
+    while (n < cfg.batch && this.quotaLeft > 0 && this.inflight < cfg.queueDepth && this.freeCount > 0 && this.desc.space() > 0) {
+      if (!this.postOne()) break;
       n++;
     }
     if (n > 0) {
@@ -151,28 +160,91 @@ export class NetGuest implements WorkloadGuest {
     return n;
   }
 
-  /** Reap completions: verify each payload, unmap, recycle. Returns how many were reaped. */
+  /** Map one free buffer and put its descriptor on the ring; false if the map failed. */
+  private postOne(): boolean {
+    const { cfg, stats, clock } = this;
+    const gfn = this.takeFree();
+    if (this.identityDma) this.unmapLog?.forget(gfn); // mapped again: no longer an unmapped address
+    const t0 = performance.now();
+    const v0 = clock.now;
+    const dma = this.policy.map(gfn, cfg.bufferPages);
+    this.mapLatency.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1e6)));
+    this.mapVirtual.recordValue(Math.max(1, Math.round(clock.now - v0)));
+    stats[STAT.MAPS]++;
+    if (dma < 0) {
+      this.pushFree(gfn);
+      return false;
+    }
+    this.checkUnchanged(gfn);
+    this.seq = (this.seq + 1) & 0x3ffffff;
+    if (this.seq === 0) this.seq = 1;
+    const e = this.entry;
+    e[DESC.DMA] = dma;
+    e[DESC.GFN] = gfn;
+    e[DESC.PAGES] = cfg.bufferPages;
+    e[DESC.STAMP] = (this.vcpu << 26) | this.seq;
+    clock.advance(this.wireNs); // the packet's time on the wire paces the driver
+    this.m.descVt[this.vtBase + this.desc.nextIndex()] = clock.now;
+    this.desc.put(e);
+    this.inflight++;
+    this.quotaLeft--;
+    return true;
+  }
+
+  /**
+   * Reap completions: verify each payload, unmap, recycle. On the virtual clock only those done by
+   * the vCPU's time, in order, waiting for the device to finish the oldest when it may be one of
+   * them: so what is reaped when depends on virtual times alone. Returns how many were reaped.
+   */
   reap(): number {
-    const { comp, stats } = this;
-    const n = comp.available();
-    for (let i = 0; i < n; i++) {
-      const gfn = comp.peek(i, COMP.GFN);
-      const pages = comp.peek(i, COMP.PAGES);
-      const stamp = comp.peek(i, COMP.STAMP);
-      const dma = comp.peek(i, COMP.DMA);
-      for (let k = 0; k < pages; k++) {
-        if (readStamp(this.mem, this.m, gfn + k) !== stamp) this.oracle.report('lostPayloads', gfn + k, -1, DETAIL.badPayload);
+    const { comp } = this;
+    let n = 0;
+    for (;;) {
+      if (n === comp.available()) {
+        if (!this.virtual || this.inflight === 0 || !this.awaitCompletion(n)) break;
       }
-      this.policy.unmap(dma, gfn, pages);
-      this.unmapLog?.record(dma);
-      stats[STAT.UNMAPS]++;
-      stats[STAT.DMA_OPS]++;
-      this.lastStamp.set(gfn, stamp);
-      this.inflight--;
-      if (this.inRegion(gfn)) this.pushFree(gfn);
+      if (this.virtual && this.m.compVt[this.vtBase + comp.indexOf(n)] > this.clock.now) break;
+      this.finish(n++);
     }
     if (n > 0) comp.release(n);
     return n;
+  }
+
+  /** Wait (this machine's time) until completion n exists; false if the run stops first. */
+  private awaitCompletion(n: number): boolean {
+    const bell = this.comp.published;
+    while (this.comp.available() <= n) {
+      if (bell.spin(bell.value(), this.spinUs)) continue;
+      bell.awaitChange(bell.value(), 5);
+      if (this.stopped()) return false;
+    }
+    return true;
+  }
+
+  /** Completion n: verify its payload, unmap, recycle its buffer. */
+  private finish(n: number): void {
+    const { comp, stats } = this;
+    const gfn = comp.peek(n, COMP.GFN);
+    const pages = comp.peek(n, COMP.PAGES);
+    const stamp = comp.peek(n, COMP.STAMP);
+    const dma = comp.peek(n, COMP.DMA);
+    for (let k = 0; k < pages; k++) {
+      if (readStamp(this.mem, this.m, gfn + k) !== stamp) this.oracle.report('lostPayloads', gfn + k, -1, DETAIL.badPayload);
+    }
+    this.policy.unmap(dma, gfn, pages);
+    this.unmapLog?.record(dma);
+    stats[STAT.UNMAPS]++;
+    stats[STAT.DMA_OPS]++;
+    this.lastStamp.set(gfn, stamp);
+    this.inflight--;
+    if (this.inRegion(gfn)) this.pushFree(gfn);
+  }
+
+  nextEventNs(): number {
+    const rotate = this.cfg.rotateMs > 0 ? (this.lastRotate + this.cfg.rotateMs) * 1e6 : Infinity;
+    if (this.inflight === 0) return rotate;
+    if (this.comp.available() === 0) return Number.NaN;
+    return Math.min(rotate, this.m.compVt[this.vtBase + this.comp.indexOf(0)]);
   }
 
   /** A buffer mapped again must still hold what it held when it was unmapped (reclaim + restore). */
