@@ -68,6 +68,8 @@ const WATCH_LIMIT = 512;
 /** Device side. */
 export class Prober {
   private readonly seen: Int32Array;
+  /** Each vCPU's unmap log (views made once: a probe is on the device's hot path). */
+  private readonly logs: Int32Array[];
   /** Leaked addresses, probed again until they fault. */
   private watch: Watched[] = [];
   /** Addresses not probed yet. */
@@ -83,6 +85,7 @@ export class Prober {
     private readonly windows: Histogram,
   ) {
     this.seen = new Int32Array(m.spec.vcpus);
+    this.logs = Array.from({ length: m.spec.vcpus }, (_, v) => m.probeLogOf(v));
   }
 
   /**
@@ -93,7 +96,7 @@ export class Prober {
   poll(budget: number): number {
     const m = this.m;
     for (let v = 0; v < m.spec.vcpus; v++) {
-      const log = m.probeLogOf(v);
+      const log = this.logs[v];
       const cur = Atomics.load(log, PROBE_LOG.CURSOR);
       let k = this.seen[v];
       if (((cur - k) | 0) > PROBE_LOG.ENTRIES) k = (cur - PROBE_LOG.ENTRIES) | 0; // lapped: skip to the live part
@@ -147,7 +150,7 @@ export class Prober {
   }
 
   private stillUnmapped(w: Watched): boolean {
-    const log = this.m.probeLogOf(w.vcpu);
+    const log = this.logs[w.vcpu];
     const at = slotAt(w.slot);
     return Atomics.load(log, at) === w.dma + 1 && Atomics.load(log, at + 1) === w.atUs;
   }

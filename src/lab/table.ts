@@ -70,7 +70,7 @@ function iotlbHitPct(r: RunReport): string {
   return t > 0 ? fmtNum((100 * r.iotlb.hits) / t) : '-';
 }
 
-const HEADER = ['policy', 'notify', 'DMA ops/s', 'exits/1k DMA', 'inval/DMA', 'pins', 'unpins', 'pinned peak/end', 'map p50/p99 µs', 'IOTLB hit %', 'leaks/probes', 'cycles/DMA*', 'violations'];
+const HEADER = ['policy', 'notify', 'DMA ops/s', 'modeled ops/s*', 'line %*', 'exits/1k DMA', 'inval/DMA', 'pins', 'unpins', 'pinned peak/end', 'map p50/p99 µs', 'IOTLB hit %', 'leaks/probes', 'cycles/DMA*', 'violations'];
 
 function compareRow(r: RunReport): string[] {
   return [
@@ -78,6 +78,8 @@ function compareRow(r: RunReport): string[] {
     // a policy that sends the host no requests has no notify path
     policyByName(r.policy).requests === 'none' ? '-' : r.notify,
     fmtInt(r.opsPerSecond),
+    fmtInt(r.modeled.opsPerSecond),
+    r.modeled.lineRatePercent === undefined ? '-' : fmtNum(r.modeled.lineRatePercent),
     fmtNum(r.exitsPer1kDma),
     fmtNum(r.dmaOps > 0 ? (r.invSubmits ?? 0) / r.dmaOps : 0),
     fmtInt(r.pins),
@@ -118,7 +120,9 @@ function protectionFooter(reports: RunReport[]): string[] {
 
 /** The cost table, static pinning's one-time cost, and whatever went wrong, per run. */
 function costAndTroubleFooter(reports: RunReport[]): string[] {
-  const out = ['* modeled: counts x the cost table below, projected onto hardware'];
+  const out = [
+    `* modeled: the virtual clock (${reports[0].config.clock === 'virtual' ? "the policies' timers ran on it" : "the policies' timers ran on this machine's clock"}) and counts x the cost table below, projected onto hardware`,
+  ];
   if (allSame(reports, (r) => costLine(r.modeled.costTable))) out.push(`cost table:  ${costLine(reports[0].modeled.costTable)}`);
   else for (const r of reports) out.push(`cost table (${label(r)}): ${costLine(r.modeled.costTable)}`);
   const several = reports.filter((x) => x.staticPin).length > 1;
@@ -139,7 +143,7 @@ export function formatCompareTable(reports: RunReport[], failed?: { label: strin
   if (reports.length === 0) return failed ? `FAILED:      ${failed.label}: ${failed.message}\n` : '(no runs)\n';
   const rows = reports.map(compareRow);
   if (failed) rows.push([...failed.label.split('/'), 'FAILED', ...HEADER.slice(3).map(() => '-')]);
-  const out = [grid(HEADER, rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])), ''];
+  const out = [grid(HEADER, rows, new Set(HEADER.map((_, i) => i).slice(2))), ''];
   if (failed) out.push(`FAILED:      ${failed.label}: ${failed.message}`);
   const c = reports[0].config;
   out.push(`guest:       ${guestLine(reports[0])}`, `workload:    ${workloadLine(reports[0])}`);
@@ -241,6 +245,11 @@ function costGroups(r: RunReport): Group[] {
     [
       'modeled cost',
       [
+        ['clock', r.config.clock === 'virtual' ? "virtual (the policies' timers ran on it)" : "wall (the policies' timers ran on this machine's clock)"],
+        ['virtual time', `${fmtNum(r.modeled.virtualSeconds * 1000)} ms for ${fmtInt(r.dmaOps)} DMA ops`],
+        ['DMA ops/s', fmtInt(r.modeled.opsPerSecond)],
+        ['line rate', r.modeled.gbps === undefined ? undefined : `${fmtNum(r.modeled.gbps)} Gbit/s, ${fmtNum(r.modeled.lineRatePercent ?? 0)}% of the link`],
+        ['map latency', `p50 ${fmtNum(r.modeled.latencyUs.map.p50)}  p99 ${fmtNum(r.modeled.latencyUs.map.p99)} µs`],
         ['cycles/DMA', fmtInt(r.modeled.cyclesPerDma)],
         ...Object.entries(r.modeled.breakdown).map(([k, v]): [string, string] => [`  ${k}`, fmtNum(v)]),
         ['cost table', costLine(r.modeled.costTable)],
