@@ -47,6 +47,17 @@ export class GuestClock {
     return this.now / 1e6;
   }
 
+  /**
+   * Set by the vCPU's role: wait until every host timer due by now has run. Called before every
+   * act the host's timers can see (a map, an unmap, a request; never with a lock held), so a host
+   * timer at D sees exactly what the vCPU did before D.
+   */
+  onSync?: () => void;
+
+  sync(): void {
+    this.onSync?.();
+  }
+
   /** A synchronous request is made now. */
   request(): void {
     this.m.vclock[this.base + VCLOCK.REQ] = this.now;

@@ -79,6 +79,7 @@ export class InvalidationQueue {
   private submitPart(ranges: ArrayLike<number>, from: number, n: number): void {
     const { mem, m, stats } = this;
     const q = m.invq;
+    this.clock?.sync(); // before the lock: a vCPU waiting for a host timer must not hold it
     if (mem.load(q, INVQ.LOCK) !== 0) stats[STAT.QUEUE_LOCK_WAITS]++;
     this.lock.lock();
     try {
@@ -101,9 +102,9 @@ export class InvalidationQueue {
       mem.store(q, d + INV_DESC.RESERVED, 0);
       tail = (tail + 1) | 0;
       const before = this.status.value();
+      this.clock?.request(); // before the tail write: a polling sidecore may take it at once
       mem.store(q, INVQ.TAIL, tail); // the tail register write
       stats[STAT.INV_SUBMITS]++;
-      this.clock?.request();
       if (this.onTailWrite) {
         if (this.path === 'trap') stats[STAT.EXITS]++; // the emulated register write traps
         this.onTailWrite();

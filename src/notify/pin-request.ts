@@ -13,6 +13,8 @@ export class RequestTimeoutError extends Error {}
 
 /** The guest's side of virtual time for a synchronous request (src/core/virtual-time.ts GuestClock). */
 export interface RequestClock {
+  /** Before acting: let the host's timers due by now run first (no lock may be held). */
+  sync(): void;
   request(): void;
   answered(): void;
 }
@@ -80,6 +82,7 @@ export class SlotRequester implements PinRequester {
     for (let k = 0; k < n; k++) mem.store(s, base + SLOT.GFNS + k, gfns[k]);
     mem.store(s, base + SLOT.COUNT, n);
     const req = (this.seq = (this.seq % 0x7ffffffe) + 1);
+    this.clock?.sync();
     this.clock?.request();
     mem.store(s, base + SLOT.REQ, req);
     if (this.onRaise) this.onRaise();

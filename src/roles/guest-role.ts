@@ -24,6 +24,7 @@ export class GuestRole extends RoleBase {
     const { mem, m, cfg, stats } = this;
     const vcpu = this.init.index;
     this.clock = new GuestClock(m, vcpu, cfg.costTable);
+    if (this.virtual) this.clock.onSync = () => this.awaitHostTimers();
     const hist = { map: newHistogram(), mapVirtual: newHistogram(), pinRequest: newHistogram(), invSubmit: newHistogram() };
     const unmapLog = cfg.protection.probe === 'unmapped' ? new UnmapLog(m, vcpu, t0) : undefined;
     const p = policyByName(cfg.policy);
@@ -81,18 +82,18 @@ export class GuestRole extends RoleBase {
     else driver.idle(slice);
   }
 
-  /** A host timer is due at or before this vCPU's time: wait until the host has run it. */
+  /** Host timers are due at or before this vCPU's time: wait until the host has run them all. */
   private awaitHostTimers(): void {
     const barrier = new TimerBarrier(this.m);
-    const due = barrier.next();
-    if (this.clock.now < due) return;
-    hostDoorbell(this.mem, this.m).ring(); // it may be waiting for this vCPU to arrive
     const bell = new Doorbell(this.mem, this.m.control, CTL.TIMER_SEQ, CTL.TIMER_PARKED);
-    while (barrier.done() < due && this.state() === RunState.Running) {
-      const seq = bell.value();
-      if (barrier.done() >= due) break;
-      bell.awaitChange(seq, 20);
-      this.tick();
+    for (let due = barrier.next(); this.clock.now >= due && this.state() === RunState.Running; due = barrier.next()) {
+      hostDoorbell(this.mem, this.m).ring(); // it may be waiting for this vCPU to arrive
+      while (barrier.done() < due && this.state() === RunState.Running) {
+        const seq = bell.value();
+        if (barrier.done() >= due) break;
+        bell.awaitChange(seq, 20);
+        this.tick();
+      }
     }
   }
 

@@ -30,6 +30,7 @@ export class CoiommuGuest implements GuestDmaPolicy {
   }
 
   map(gfn: number, n: number): number {
+    this.clock?.sync();
     const { mem, m, stats } = this;
     const dtt = m.dtt;
     let missing = 0;
@@ -61,6 +62,7 @@ export class CoiommuGuest implements GuestDmaPolicy {
 
   unmap(_dmaPage: number, gfn: number, n: number): void {
     // Lazy unpinning: only the count drops; PINNED stays until the host's scan finds the page idle.
+    this.clock?.sync();
     for (let i = 0; i < n; i++) this.mem.sub(this.m.dtt, gfn + i, 1);
     this.stats[STAT.DTT_OPS] += n;
     this.clock?.advanceCycles(n * this.clock.costs.dttUpdateCycles);

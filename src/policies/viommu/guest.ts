@@ -41,13 +41,14 @@ export class ViommuGuest implements GuestDmaPolicy {
     private readonly stats: Float64Array,
     private readonly reuse?: AddressReuse,
     now: () => number = () => performance.now(),
-    clock?: GuestClock,
+    private readonly clock?: GuestClock,
   ) {
     this.io = new ViommuIo(mem, m, queue, iovas, clock);
     this.teardown = makeTeardown(mode, this.io, cfg, stats, now);
   }
 
   map(gfn: number, n: number): number {
+    this.clock?.sync();
     const live = this.teardown.reuse(gfn, n);
     if (live >= 0) {
       this.reuse?.forget(live);
@@ -67,6 +68,7 @@ export class ViommuGuest implements GuestDmaPolicy {
   }
 
   unmap(iova: number, gfn: number, n: number): void {
+    this.clock?.sync();
     this.teardown.unmap(iova, gfn, n);
   }
 
