@@ -109,7 +109,7 @@ describe('aggregateTrials', () => {
   });
 
   it('takes modeled.opsPerSecond when every trial has it', () => {
-    const withModeled = (ops: number, m: number) => trial(ops, { modeled: { cyclesPerDma: 1, costTable: {}, breakdown: {}, opsPerSecond: m } as RunReport['modeled'] });
+    const withModeled = (ops: number, m: number) => trial(ops, { modeled: { cyclesPerDma: 1, costTable: {}, breakdown: {}, opsPerSecond: m } as unknown as RunReport['modeled'] });
     const a = aggregateTrials([withModeled(1, 10), withModeled(2, 30), withModeled(3, 20)]);
     expect(a.ci95?.modeledOpsPerSecond).toEqual({ median: 20, lo: 10, hi: 30 });
   });
