@@ -1,6 +1,7 @@
 // Trials: the seeded interleaved order, the bootstrap interval, the aggregated report, the load
 // figure. No workers run and nothing is timed.
 import { describe, expect, it } from 'vitest';
+import { aggregateBench, formatTable, makeResult } from '../bench/lib/report.js';
 import type { RunReport } from '../src/core/types.js';
 import { bootstrapMedian, halfWidth, overlaps, seededRandom } from '../src/lab/stats.js';
 import { aggregateTrials, machineLoad, overloaded, trialOrder, type TrialSlot } from '../src/lab/trials.js';
@@ -134,5 +135,44 @@ describe('machineLoad', () => {
     const m = machineLoad();
     expect(m.cores).toBeGreaterThan(0);
     expect(m.loadAverage1m).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('bench --trials: aggregateBench', () => {
+  const result = (ratio: number) =>
+    makeResult({
+      name: 'x',
+      unit: 'µs',
+      value: ratio * 10,
+      baseline: 10,
+      ratioOf: 'value/baseline',
+      target: { op: '<=', limit: 1.5 },
+      valueIs: 'ours',
+      baselineIs: 'bare',
+      spinningThreads: 0,
+      detail: { value: `v${ratio}`, baseline: 'b' },
+    });
+
+  it('medians with 95% intervals, pass judged on the median ratio, every trial kept', () => {
+    const trials = [result(1.2), result(5.7), result(1.1)];
+    const a = aggregateBench(trials, 1);
+    expect(a.ratio).toBe(1.2);
+    expect(a.pass).toBe(true);
+    expect(a.trials).toBe(3);
+    expect(a.trialResults).toEqual(trials);
+    expect(a.ci95?.ratio).toEqual({ median: 1.2, lo: 1.1, hi: 5.7 });
+    expect(a.detail.value).toBe('v1.2'); // the median trial's details
+    expect(a.detail.notes?.join('\n')).toContain('within noise');
+    expect(aggregateBench(trials, 1)).toEqual(a);
+    expect(formatTable([a])).toMatch(/1\.20x ±2\.30/);
+  });
+
+  it('clearly apart from the target: no noise note; one trial prints no ±', () => {
+    const a = aggregateBench([result(1.0), result(1.1), result(1.05)], 1);
+    expect(a.pass).toBe(true);
+    expect(a.detail.notes ?? []).toEqual([]);
+    const one = aggregateBench([result(2)], 1);
+    expect(one.pass).toBe(false);
+    expect(formatTable([result(2)])).not.toContain('±');
   });
 });
