@@ -14,7 +14,10 @@ import { addScenarioOptions, parseTrials, scenarioInput } from './scenario-flags
 
 /** compare's per-run duration unless --duration (or --config) says otherwise: 10 runs stay under ~35 s. */
 const COMPARE_DURATION_MS = 2000;
-/** ... and with --trials: `npm start` (10 pairs x 3 trials) stays under ~40 s on 2 cores. */
+/**
+ * ... and with --trials: shorter runs, as every run also pays about a second of worker start-up and
+ * teardown; `npm start` (10 pairs x 3 trials) takes about a minute on 2 cores.
+ */
 const COMPARE_TRIALS_DURATION_MS = 500;
 
 const pairsText = () => comparisonPairs().map((p) => p.join('/')).join(',');
