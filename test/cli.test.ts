@@ -56,6 +56,8 @@ function fakeReport(cfg: ScenarioConfig): RunReport {
     parallelism: { cores: 2, threads: 4, spinners: cfg.notify === 'sidecore' ? 3 : 0, oversubscribed: cfg.notify === 'sidecore' },
     teardownLeftovers: [],
     config: cfg,
+    // the stand-in's own load figure, so this machine's load never reaches the output
+    machine: { loadAverage1m: 0.25, cores: 2 },
   };
 }
 
@@ -299,6 +301,143 @@ describe('runs (with a stand-in orchestrator)', () => {
     expect(r.stdout).toMatch(/pin requests:\s+-\n/);
     const c = await cli(['run', '--policy', 'coiommu', '--notify', 'trap'], async (cfg) => fakeReport(cfg));
     expect(c.stdout).toMatch(/inval submit:\s+-\n/);
+  });
+});
+
+describe('trials (with a stand-in orchestrator)', () => {
+  /** A stand-in whose DMA ops/s per policy are `ops[policy]` plus a small wobble per call, which records the order. */
+  function standIn(ops: Record<string, number>, machine = { loadAverage1m: 0.5, cores: 2 }) {
+    const seen: string[] = [];
+    let n = 0;
+    const run: RunScenario = async (cfg) => {
+      seen.push(`${cfg.policy}/${cfg.notify}`);
+      const r = fakeReport(cfg);
+      const wobble = [0, 1, -1, 2, -2][n++ % 5] * 500;
+      return { ...r, opsPerSecond: ops[cfg.policy] + wobble, machine };
+    };
+    return { run, seen };
+  }
+  const pairs = ['--policies', 'static/trap,coiommu/trap,coiommu/sidecore'];
+
+  it('runs every configuration --trials times, interleaved, never twice in a row, the same order for the same seed', async () => {
+    const ops = { static: 400_000, coiommu: 300_000 };
+    const a = standIn(ops);
+    expect((await cli(['compare', ...pairs, '--trials', '3', '--seed', '5'], a.run)).code).toBe(0);
+    expect(a.seen).toHaveLength(9);
+    for (const p of ['static/trap', 'coiommu/trap', 'coiommu/sidecore']) expect(a.seen.filter((x) => x === p)).toHaveLength(3);
+    for (let i = 1; i < a.seen.length; i++) expect(a.seen[i]).not.toBe(a.seen[i - 1]);
+    const b = standIn(ops);
+    await cli(['compare', ...pairs, '--trials', '3', '--seed', '5'], b.run);
+    expect(b.seen).toEqual(a.seen);
+  });
+
+  it('compare --trials runs 0.5 s per scenario unless --duration says otherwise', async () => {
+    const seen: number[] = [];
+    const run: RunScenario = async (cfg) => (seen.push(cfg.durationMs), fakeReport(cfg));
+    expect((await cli(['compare', '--policies', 'static/trap', '--trials', '2'], run)).code).toBe(0);
+    expect((await cli(['compare', '--policies', 'static/trap', '--trials', '2', '--duration', '3s'], run)).code).toBe(0);
+    expect(seen).toEqual([500, 500, 3000, 3000]);
+    const help = await cli(['compare', '--help']);
+    expect(help.stdout).toContain('--trials <n>');
+    expect(help.stdout).toContain('0.5s with --trials');
+  });
+
+  it('--json: each report has trials, ci95.*.{median,lo,hi} and trialReports', async () => {
+    const { run } = standIn({ static: 400_000, coiommu: 300_000 });
+    const r = await cli(['compare', ...pairs, '--trials', '3', '--json'], run);
+    expect(r.code, r.stderr).toBe(0);
+    const reports = JSON.parse(r.stdout) as RunReport[];
+    expect(reports.map((x) => `${x.policy}/${x.notify}`)).toEqual(['static/trap', 'coiommu/trap', 'coiommu/sidecore']);
+    for (const x of reports) {
+      expect(x.trials).toBe(3);
+      expect(x.trialReports).toHaveLength(3);
+      for (const k of ['opsPerSecond', 'exitsPerDma', 'mapP50Us'] as const) {
+        const ci = x.ci95![k];
+        expect(Object.keys(ci).sort()).toEqual(['hi', 'lo', 'median']);
+        expect(ci.lo).toBeLessThanOrEqual(ci.median);
+        expect(ci.hi).toBeGreaterThanOrEqual(ci.median);
+      }
+      expect(x.ci95!.opsPerSecond.median).toBe(x.opsPerSecond); // a copy of the median trial
+      expect(x.machine).toEqual({ loadAverage1m: 0.5, cores: 2 });
+    }
+    const one = await cli(['run', '--json', '--trials', '3'], run);
+    const report = JSON.parse(one.stdout) as RunReport;
+    expect(report.trials).toBe(3);
+    expect(report.trialReports).toHaveLength(3);
+  });
+
+  it('says "within noise" for overlapping intervals and not for clearly separated ones', async () => {
+    const close = await cli(['compare', ...pairs, '--trials', '3'], standIn({ static: 400_000, coiommu: 400_200 }).run);
+    expect(close.code, close.stderr).toBe(0);
+    expect(close.stdout).toContain('within noise: static/trap vs coiommu/trap, coiommu/sidecore');
+    expect(close.stdout).toMatch(/trials:\s+3 per configuration, interleaved in a shuffled order \(seed 1\)/);
+    expect(close.stdout).toMatch(/^static\s+-\s+[\d,]+ ±[\d,]+/m);
+    const apart = await cli(['compare', '--policies', 'static/trap,coiommu/trap', '--trials', '3'], standIn({ static: 400_000, coiommu: 200_000 }).run);
+    expect(apart.stdout).not.toContain('within noise');
+    expect(apart.stdout).toContain('no two DMA ops/s intervals overlap');
+  });
+
+  it('one trial prints no ±, no trials line', async () => {
+    const { run } = standIn({ static: 400_000, coiommu: 300_000 });
+    for (const argv of [['compare', ...pairs], ['compare', ...pairs, '--trials', '1'], ['run'], ['run', '--trials', '1']]) {
+      const r = await cli(argv, run);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).not.toContain('±');
+      expect(r.stdout).not.toContain('trials:');
+    }
+  });
+
+  it('run --trials prints medians with ± and every trial', async () => {
+    const r = await cli(['run', '--trials', '3'], standIn({ coiommu: 300_000 }).run);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/DMA ops\/s:\s+300,000 ±500\n/);
+    expect(r.stdout).toMatch(/per trial:\s+300,000, 300,500, 299,500 DMA ops\/s/);
+    expect(r.stdout).toMatch(/trials:\s+3;/);
+  });
+
+  it('warns in the table and on stderr when the load average was above the cores', async () => {
+    const busy = standIn({ static: 400_000, coiommu: 300_000 }, { loadAverage1m: 3.5, cores: 2 });
+    const c = await cli(['compare', ...pairs, '--trials', '2'], busy.run);
+    expect(c.code).toBe(0);
+    expect(c.stdout).toContain('WARNING: the 1-minute load average was above the 2 cores at the start of 6 of 6 runs (up to 3.50)');
+    expect(c.stderr).toContain('viommu-lab: warning: the 1-minute load average was above the 2 cores');
+    const r = await cli(['run'], busy.run);
+    expect(r.stdout).toMatch(/load:\s+1-minute load average 3.50 on 2 cores at the start\n/);
+    expect(r.stdout).toContain('WARNING: the 1-minute load average was above the 2 cores at the start of the run');
+    const calm = await cli(['compare', ...pairs, '--trials', '2'], standIn({ static: 400_000, coiommu: 300_000 }).run);
+    expect(calm.stdout).not.toContain('load average');
+    expect(calm.stderr).toBe('');
+  });
+
+  it('a failed trial keeps the finished ones: compare prints them and a FAILED row, run --json an object with error', async () => {
+    let calls = 0;
+    const failing: RunScenario = async (cfg) => {
+      if (cfg.policy === 'coiommu' && cfg.notify === 'trap' && ++calls === 2) throw new Error('guest vCPU 0 crashed');
+      return fakeReport(cfg);
+    };
+    const c = await cli(['compare', ...pairs, '--trials', '3', '--seed', '2'], failing);
+    expect(c.code).toBe(1);
+    expect(c.stdout).toMatch(/^coiommu\s+trap\s+FAILED/m);
+    expect(c.stdout).toMatch(/^static\s+-\s+411,522/m);
+    expect(c.stderr).toContain('coiommu/trap trial 2/3: guest vCPU 0 crashed');
+    calls = 0;
+    const j = await cli(['compare', ...pairs, '--trials', '3', '--seed', '2', '--json'], failing);
+    const arr = JSON.parse(j.stdout) as Record<string, unknown>[];
+    const last = arr[arr.length - 1] as { error: string; trialReports: RunReport[] };
+    expect(last.error).toContain('trial 2/3');
+    expect(last.trialReports).toHaveLength(1);
+    calls = 0;
+    const r = await cli(['run', '--policy', 'coiommu', '--notify', 'trap', '--trials', '3', '--json'], failing);
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout) as { error: string; trialReports: RunReport[] };
+    expect(out.error).toBe('coiommu/trap trial 2/3: guest vCPU 0 crashed');
+    expect(out.trialReports).toHaveLength(1);
+  });
+
+  it('refuses a bad --trials', async () => {
+    await expectUsageError(['compare', '--trials', '0'], '--trials "0"', 'between 1 and 100');
+    await expectUsageError(['run', '--trials', 'three'], '--trials "three"');
+    await expectUsageError(['run', '--trials', '1.5'], '--trials "1.5"');
   });
 });
 

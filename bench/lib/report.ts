@@ -2,6 +2,7 @@
 // in the direction its target states, then printed as a table or as JSON.
 import { mergeHistograms, percentilesUs } from '../../src/core/latency.js';
 import { grid } from '../../src/lab/table.js';
+import { bootstrapMedian, halfWidth, type Interval } from '../../src/lab/stats.js';
 import type { Percentiles } from '../../src/core/types.js';
 import type { RoundTrips } from './messages.js';
 
@@ -36,6 +37,12 @@ export interface BenchResult {
   spinningThreads: number;
   /** Distribution / run details of both sides (p50/p99/max for round trips). */
   detail: { value: string; baseline: string; notes?: string[] };
+  /** With --trials N: how many trials finished (value, baseline and ratio are then their medians). */
+  trials?: number;
+  /** With --trials N: the median and 95% bootstrap interval of each figure over the trials. */
+  ci95?: { ratio: Interval; value: Interval; baseline: Interval };
+  /** With --trials N: every trial's own result, in the order they ran. */
+  trialResults?: BenchResult[];
 }
 
 export const targetText = (t: Target | null): string => (t === null ? 'reported' : `${t.op} ${t.limit}x`);
@@ -54,8 +61,7 @@ export function makeResult(r: {
   detail: BenchResult['detail'];
 }): BenchResult {
   const ratio = r.ratioOf === 'value/baseline' ? r.value / r.baseline : r.baseline / r.value;
-  const t = r.target;
-  const pass = t === null ? null : Number.isFinite(ratio) && (t.op === '<=' ? ratio <= t.limit : ratio >= t.limit);
+  const pass = passes(r.target, ratio);
   return {
     name: r.name,
     value: round(r.value),
@@ -69,6 +75,45 @@ export function makeResult(r: {
     baselineIs: r.baselineIs,
     spinningThreads: r.spinningThreads,
     detail: r.detail,
+  };
+}
+
+const passes = (t: Target | null, ratio: number): boolean | null =>
+  t === null ? null : Number.isFinite(ratio) && (t.op === '<=' ? ratio <= t.limit : ratio >= t.limit);
+
+/** The target back from its text (`<= 3x`), or null for `reported`. */
+function parseTarget(text: string): Target | null {
+  const m = /^(<=|>=) ([\d.]+)x$/.exec(text);
+  return m ? { op: m[1] as Target['op'], limit: Number(m[2]) } : null;
+}
+
+/**
+ * The trials of one benchmark (in the order they ran) as one result: value, baseline and ratio are
+ * the medians over the trials (so ratio is the median ratio, not value / baseline), `pass` is
+ * judged on the median ratio, and `ci95` holds each median's 95% bootstrap interval (seeded);
+ * the details are the trial whose ratio is nearest the median. A target inside the ratio's
+ * interval is noted: the trials cannot tell whether it is met.
+ */
+export function aggregateBench(trials: BenchResult[], seed: number): BenchResult {
+  if (trials.length === 0) throw new Error('aggregateBench: no trials');
+  const ci = (f: (r: BenchResult) => number) => bootstrapMedian(trials.map(f), seed);
+  const ci95 = { ratio: ci((r) => r.ratio), value: ci((r) => r.value), baseline: ci((r) => r.baseline) };
+  let mid = trials[0];
+  for (const r of trials) if (Math.abs(r.ratio - ci95.ratio.median) < Math.abs(mid.ratio - ci95.ratio.median)) mid = r;
+  const target = parseTarget(mid.target);
+  const notes = [...(mid.detail.notes ?? [])];
+  if (trials.length > 1 && target && ci95.ratio.lo <= target.limit && target.limit <= ci95.ratio.hi)
+    notes.push(`the target ${mid.target} lies inside the ratio's 95% interval [${fmtNum(ci95.ratio.lo)}, ${fmtNum(ci95.ratio.hi)}]: within noise`);
+  return {
+    ...mid,
+    value: round(ci95.value.median),
+    baseline: round(ci95.baseline.median),
+    ratio: round(ci95.ratio.median),
+    pass: passes(target, ci95.ratio.median),
+    detail: { ...mid.detail, ...(notes.length > 0 && { notes }) },
+    trials: trials.length,
+    ci95,
+    trialResults: trials,
   };
 }
 
@@ -111,6 +156,14 @@ export function describeRoundTrips(s: RoundTripSummary, extra = ''): string {
 // ---- output ----
 
 
+/** `1.20x`, or over several trials `1.20x ±0.11` (the median ± half its 95% interval, alike decimals). */
+function ratioText(r: BenchResult): string {
+  const text = `${fmtNum(r.ratio)}x`;
+  if ((r.trials ?? 1) <= 1 || !r.ci95) return text;
+  const decimals = (fmtNum(r.ratio).split('.')[1] ?? '').length;
+  return `${text} ±${halfWidth(r.ci95.ratio).toFixed(decimals)}`;
+}
+
 export function formatTable(results: BenchResult[]): string {
   const header = ['benchmark', 'value', 'baseline', 'unit', 'ratio', 'target', 'result', 'spinning'];
   const rows = results.map((r) => [
@@ -118,7 +171,7 @@ export function formatTable(results: BenchResult[]): string {
     fmtNum(r.value),
     fmtNum(r.baseline),
     r.unit,
-    `${fmtNum(r.ratio)}x`,
+    ratioText(r),
     r.target,
     r.pass === null ? '-' : r.pass ? 'PASS' : 'FAIL',
     String(r.spinningThreads),
@@ -126,7 +179,8 @@ export function formatTable(results: BenchResult[]): string {
   const out = grid(header, rows, new Set([1, 2, 4, 7])).split('\n');
   out.push('');
   for (const r of results) {
-    out.push(`${r.name}: ratio = ${r.ratioOf}, target ${r.target}`);
+    const over = (r.trials ?? 1) > 1 ? `, median of ${r.trials} trials: ${r.trialResults?.map((t) => `${fmtNum(t.ratio)}x`).join(', ')}` : '';
+    out.push(`${r.name}: ratio = ${r.ratioOf}, target ${r.target}${over}`);
     out.push(`  value    = ${r.valueIs}: ${r.detail.value}`);
     out.push(`  baseline = ${r.baselineIs}: ${r.detail.baseline}`);
     for (const n of r.detail.notes ?? []) out.push(`  note: ${n}`);

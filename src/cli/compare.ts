@@ -1,5 +1,6 @@
-// `compare`: several policy/notify pairs in turn on the same base scenario, side by side. A run
-// that fails ends the comparison, but the runs that finished are still printed.
+// `compare`: several policy/notify pairs on the same base scenario, side by side; with --trials,
+// each pair several times, interleaved. A run that fails ends the comparison, but the runs that
+// finished are still printed.
 import type { Command } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import { NOTIFY_PATHS, type NotifyPath } from '../core/types.js';
@@ -9,10 +10,15 @@ import { comparisonPairs, policyByName, policyNames } from '../policies/index.js
 import type { Ctx, Opts, SetCode } from './context.js';
 import { COMPARE_EXAMPLES, guide } from './help.js';
 import { runAll } from './runner.js';
-import { addScenarioOptions, scenarioInput } from './scenario-flags.js';
+import { addScenarioOptions, parseTrials, scenarioInput } from './scenario-flags.js';
 
 /** compare's per-run duration unless --duration (or --config) says otherwise: 10 runs stay under ~35 s. */
 const COMPARE_DURATION_MS = 2000;
+/**
+ * ... and with --trials: shorter runs, as every run also pays about a second of worker start-up and
+ * teardown; `npm start` (10 pairs x 3 trials) takes about a minute on 2 cores.
+ */
+const COMPARE_TRIALS_DURATION_MS = 500;
 
 const pairsText = () => comparisonPairs().map((p) => p.join('/')).join(',');
 
@@ -36,22 +42,24 @@ function parsePairs(raw: string): [string, NotifyPath][] {
 export function registerCompare(program: Command, ctx: Ctx, setCode: SetCode): void {
   const compare = program
     .command('compare')
-    .description(`run ${pairsText().replaceAll(',', ', ')} in turn on the same scenario (${COMPARE_DURATION_MS / 1000} s each unless --duration says otherwise) and print them side by side`);
-  addScenarioOptions(compare, 'compare', `${COMPARE_DURATION_MS / 1000}s per run`)
+    .description(`run ${pairsText().replaceAll(',', ', ')} in turn on the same scenario (${COMPARE_DURATION_MS / 1000} s each unless --duration says otherwise; ${COMPARE_TRIALS_DURATION_MS / 1000} s each with --trials) and print them side by side`);
+  addScenarioOptions(compare, 'compare', `${COMPARE_DURATION_MS / 1000}s per run, ${COMPARE_TRIALS_DURATION_MS / 1000}s with --trials`)
     .option('--policies <list>', `comma list of policy/notify pairs (default ${pairsText()})`)
     .addHelpText('after', guide() + COMPARE_EXAMPLES)
     .action(async (o: Opts) => {
       const pairs = typeof o.policies === 'string' ? parsePairs(o.policies) : comparisonPairs();
+      const trials = parseTrials(o);
       const input = scenarioInput(o);
-      if (input.partial.durationMs === undefined) input.partial.durationMs = COMPARE_DURATION_MS;
+      if (input.partial.durationMs === undefined) input.partial.durationMs = o.trials === undefined ? COMPARE_DURATION_MS : COMPARE_TRIALS_DURATION_MS;
       // Validate every scenario before running any.
       const configs = pairs.map(([policy, notify]) => {
         const raw = `${policy}/${notify}`;
         const label: Labeler = (p) => ((p === 'policy' || p === 'notify') && o.policies ? { field: '--policies', raw, given: true } : input.label(p));
         return resolveScenario({ ...input.partial, policy, notify }, defaultScenario(), label);
       });
-      const { reports, failed } = await runAll(configs, o, ctx);
-      if (o.json) ctx.out(`${JSON.stringify(failed ? [...reports, { error: failed.message, policy: failed.cfg.policy, notify: failed.cfg.notify }] : reports, null, 2)}\n`);
+      const { reports, failed } = await runAll(configs, o, ctx, trials);
+      const failedEntry = failed && { error: failed.message, policy: failed.cfg.policy, notify: failed.cfg.notify, ...(trials > 1 && { trialReports: failed.trialReports }) };
+      if (o.json) ctx.out(`${JSON.stringify(failedEntry ? [...reports, failedEntry] : reports, null, 2)}\n`);
       else if (reports.length > 0 || !failed) ctx.out(formatCompareTable(reports, failed && { label: `${failed.cfg.policy}/${failed.cfg.notify}`, message: failed.message }));
       if (failed) throw new Error(failed.message);
       setCode(0);

@@ -167,6 +167,34 @@ export interface RunReport {
   teardownLeftovers: string[];
   /** The whole scenario: the base fields plus every section. */
   config: BaseScenario & SectionBag;
+  /** The 1-minute load average and the cores when the run started (recorded by the command line). */
+  machine?: MachineLoad;
+  /** How many trials of this configuration the report aggregates (run, compare: always set). */
+  trials?: number;
+  /** The median and 95% bootstrap interval of the headline figures over the trials. */
+  ci95?: TrialIntervals;
+  /** Every trial's own report, in the order they ran (this report is a copy of the median one). */
+  trialReports?: RunReport[];
+}
+
+export interface MachineLoad {
+  loadAverage1m: number;
+  cores: number;
+}
+
+/** A figure over the trials: its median and the 95% confidence interval of the median. */
+export interface TrialInterval {
+  median: number;
+  lo: number;
+  hi: number;
+}
+
+export interface TrialIntervals {
+  opsPerSecond: TrialInterval;
+  /** Only when every trial's report has `modeled.opsPerSecond`. */
+  modeledOpsPerSecond?: TrialInterval;
+  exitsPerDma: TrialInterval;
+  mapP50Us: TrialInterval;
 }
 
 /** Policy and workload sections of a scenario, by config key (typed in src/lab/scenario.ts). */

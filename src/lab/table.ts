@@ -5,6 +5,8 @@ import { formatBytes, formatDuration } from '../core/units.js';
 import { PAGE_SIZE } from '../machine/layout.js';
 import { policyByName } from '../policies/index.js';
 import { workloadByName } from '../workloads/index.js';
+import { halfWidth, overlaps, type Interval } from './stats.js';
+import { overloaded } from './trials.js';
 
 export { grid } from '../core/grid.js';
 
@@ -15,12 +17,18 @@ export function fmtInt(n: number): string {
   return Number.isFinite(n) ? intFmt.format(Math.round(n)) : '-';
 }
 
+/** The decimals fmtNum gives a number of this size. */
+const decimalsFor = (n: number) => {
+  const a = Math.abs(n);
+  return a === 0 || a >= 100 ? 0 : a >= 10 ? 1 : a >= 0.1 ? 2 : 3;
+};
+
+const fixed = (n: number, digits: number) =>
+  Number.isFinite(n) ? new Intl.NumberFormat('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(n) : '-';
+
 /** About three significant digits, thousands separators above 100. */
 export function fmtNum(n: number): string {
-  if (!Number.isFinite(n)) return '-';
-  const a = Math.abs(n);
-  const digits = a === 0 || a >= 100 ? 0 : a >= 10 ? 1 : a >= 0.1 ? 2 : 3;
-  return new Intl.NumberFormat('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(n);
+  return fixed(n, decimalsFor(n));
 }
 
 const label = (r: RunReport) => `${r.policy}/${r.notify}`;
@@ -70,6 +78,37 @@ function iotlbHitPct(r: RunReport): string {
   return t > 0 ? fmtNum((100 * r.iotlb.hits) / t) : '-';
 }
 
+const trialsOf = (r: RunReport) => r.trials ?? 1;
+/** Every run behind a report: its trials, or the report itself. */
+const runsOf = (r: RunReport) => r.trialReports ?? [r];
+
+/** `median ±half-width` over several trials (scaled by `k`, the ± with the median's decimals); the plain value for one trial. */
+function spread(r: RunReport, ci: Interval | undefined, plain: number, fmt: typeof fmtNum | typeof fmtInt, k = 1): string {
+  if (!ci || trialsOf(r) <= 1) return fmt(plain * k);
+  const m = ci.median * k;
+  return `${fmt(m)} ±${fmt === fmtNum ? fixed(halfWidth(ci) * k, decimalsFor(m)) : fmt(halfWidth(ci) * k)}`;
+}
+
+/** The sentence warning that other work had the cores busy when some runs started (undefined: none did). */
+export function loadWarning(runs: RunReport[]): string | undefined {
+  const busy = runs.filter((r) => overloaded(r.machine));
+  if (busy.length === 0) return undefined;
+  const top = busy.reduce((a, b) => (b.machine!.loadAverage1m > a.machine!.loadAverage1m ? b : a)).machine!;
+  const which = runs.length === 1 ? 'the run' : `${busy.length} of ${runs.length} runs`;
+  return (
+    `the 1-minute load average was above the ${top.cores} cores at the start of ${which} (up to ${fmtNum(top.loadAverage1m)}): ` +
+    'other work was competing for the cores, so the figures are noisier than they should be'
+  );
+}
+
+/** The 1-minute load average as each run behind a report started. */
+function loadLine(r: RunReport): string | undefined {
+  const loads = runsOf(r).flatMap((t) => (t.machine ? [t.machine] : []));
+  if (loads.length === 0) return undefined;
+  const each = loads.length > 1 ? ' of each trial' : '';
+  return `1-minute load average ${loads.map((m) => fmtNum(m.loadAverage1m)).join(', ')} on ${loads[0].cores} cores at the start${each}`;
+}
+
 const HEADER = ['policy', 'notify', 'DMA ops/s', 'modeled ops/s*', 'line %*', 'exits/1k DMA', 'inval/DMA', 'pins', 'unpins', 'pinned peak/end', 'map p50/p99 µs', 'IOTLB hit %', 'leaks/probes', 'cycles/DMA*', 'violations'];
 
 function compareRow(r: RunReport): string[] {
@@ -77,15 +116,15 @@ function compareRow(r: RunReport): string[] {
     r.policy,
     // a policy that sends the host no requests has no notify path
     policyByName(r.policy).requests === 'none' ? '-' : r.notify,
-    fmtInt(r.opsPerSecond),
-    fmtInt(r.modeled.opsPerSecond),
+    spread(r, r.ci95?.opsPerSecond, r.opsPerSecond, fmtInt),
+    spread(r, r.ci95?.modeledOpsPerSecond, r.modeled.opsPerSecond, fmtInt),
     r.modeled.lineRatePercent === undefined ? '-' : fmtNum(r.modeled.lineRatePercent),
-    fmtNum(r.exitsPer1kDma),
+    spread(r, r.ci95?.exitsPerDma, r.exitsPer1kDma / 1000, fmtNum, 1000),
     fmtNum(r.dmaOps > 0 ? (r.invSubmits ?? 0) / r.dmaOps : 0),
     fmtInt(r.pins),
     fmtInt(r.unpins),
     `${fmtInt(r.pinnedPages.peak)}/${fmtInt(r.pinnedPages.end)}`,
-    `${fmtNum(r.latencyUs.map.p50)}/${fmtNum(r.latencyUs.map.p99)}`,
+    `${spread(r, r.ci95?.mapP50Us, r.latencyUs.map.p50, fmtNum)}/${fmtNum(r.latencyUs.map.p99)}`,
     iotlbHitPct(r),
     r.protection ? `${fmtInt(r.protection.leaks)}/${fmtInt(r.protection.probes)}` : '-',
     fmtInt(r.modeled.cyclesPerDma),
@@ -138,6 +177,26 @@ function costAndTroubleFooter(reports: RunReport[]): string[] {
   return out;
 }
 
+/** How many trials, in what order, and which configurations' DMA ops/s the noise cannot tell apart. */
+function trialsFooter(reports: RunReport[]): string[] {
+  if (!reports.some((r) => trialsOf(r) > 1)) return [];
+  const counts = reports.map(trialsOf);
+  const each = counts.every((n) => n === counts[0]) ? `${counts[0]} per configuration` : reports.map((r) => `${label(r)} ${trialsOf(r)}`).join(', ');
+  const out = [
+    `trials:      ${each}, interleaved in a shuffled order (seed ${reports[0].config.seed}); ` +
+      'each ± figure is the median ± half its 95% bootstrap interval',
+  ];
+  const near = new Map<string, string[]>();
+  reports.forEach((a, i) =>
+    reports.slice(i + 1).forEach((b) => {
+      if (a.ci95 && b.ci95 && overlaps(a.ci95.opsPerSecond, b.ci95.opsPerSecond)) near.set(label(a), [...(near.get(label(a)) ?? []), label(b)]);
+    }),
+  );
+  for (const [a, bs] of near) out.push(`within noise: ${a} vs ${bs.join(', ')} (DMA ops/s intervals overlap: no order between them)`);
+  if (near.size === 0 && reports.length > 1) out.push('spread:      no two DMA ops/s intervals overlap');
+  return out;
+}
+
 /** Side-by-side comparison of several runs of the same base scenario, with a footer of what was run. */
 export function formatCompareTable(reports: RunReport[], failed?: { label: string; message: string }): string {
   if (reports.length === 0) return failed ? `FAILED:      ${failed.label}: ${failed.message}\n` : '(no runs)\n';
@@ -152,7 +211,9 @@ export function formatCompareTable(reports: RunReport[], failed?: { label: strin
   if (c.variant !== 'none') out.push(`variant:     ${c.variant} (a planted bug, not the real protocol)`);
   out.push(...parallelismFooter(reports));
   out.push(...new Set(reports.map((r) => policyByName(r.policy).footer?.(c)).filter((x): x is string => !!x)));
-  out.push(...protectionFooter(reports), ...costAndTroubleFooter(reports));
+  out.push(...protectionFooter(reports), ...costAndTroubleFooter(reports), ...trialsFooter(reports));
+  const load = loadWarning(reports.flatMap(runsOf));
+  if (load) out.push(`WARNING: ${load}`);
   return out.join('\n') + '\n';
 }
 
@@ -169,6 +230,7 @@ function scenarioGroup(r: RunReport): Group {
       ['guest', guestLine(r)],
       ['duration', `${fmtNum(r.seconds)} s measured (${formatDuration(r.config.durationMs)} configured, then ${formatDuration(r.config.drainMs)} drain)`],
       ['seed', String(r.config.seed)],
+      ['trials', trialsOf(r) > 1 ? `${trialsOf(r)}; each ± figure is the median ± half its 95% bootstrap interval, the others are the median trial's` : undefined],
     ],
   ];
 }
@@ -178,7 +240,9 @@ function throughputGroup(r: RunReport): Group {
     'throughput',
     [
       ['DMA ops', fmtInt(r.dmaOps)],
-      ['DMA ops/s', fmtInt(r.opsPerSecond)],
+      ['DMA ops/s', spread(r, r.ci95?.opsPerSecond, r.opsPerSecond, fmtInt)],
+      ['per trial', trialsOf(r) > 1 ? `${runsOf(r).map((t) => fmtInt(t.opsPerSecond)).join(', ')} DMA ops/s (in the order they ran)` : undefined],
+      ['modeled ops/s', r.ci95?.modeledOpsPerSecond && trialsOf(r) > 1 ? spread(r, r.ci95.modeledOpsPerSecond, 0, fmtInt) : undefined],
       ['exits', `${fmtInt(r.exits)} (${fmtNum(r.exitsPer1kDma)} per 1k DMA)`],
       ['map failures', r.mapFailures ? `${fmtInt(r.mapFailures)} (the buffer waited and was tried again)` : undefined],
     ],
@@ -193,7 +257,7 @@ function protectionGroup(r: RunReport): Group {
     [
       ['invalidations', r.invSubmits ? `${fmtInt(r.invalidations)} descriptors in ${fmtInt(r.invSubmits)} submissions` : undefined],
       ['queue lock', r.invQueueLockWaits ? `found held on ${fmtInt(r.invQueueLockWaits)} submissions` : undefined],
-      ['exits per DMA', fmtNum(r.exitsPerDma ?? 0)],
+      ['exits per DMA', spread(r, r.ci95?.exitsPerDma, r.exitsPerDma ?? 0, fmtNum)],
       ['submit latency', r.invSubmits ? `${pcts(r.latencyUs.invSubmit)} µs` : undefined],
       ['IOTLB', t && t.hits + t.misses > 0 ? `${fmtInt(t.hits)} hits, ${fmtInt(t.misses)} misses, ${fmtInt(t.walkReads)} walk reads` : undefined],
       [
@@ -237,7 +301,7 @@ function costGroups(r: RunReport): Group[] {
     [
       'latency (µs)',
       [
-        ['map', pcts(r.latencyUs.map)],
+        ['map', trialsOf(r) > 1 ? `p50 ${spread(r, r.ci95?.mapP50Us, r.latencyUs.map.p50, fmtNum)}  (median trial: ${pcts(r.latencyUs.map)})` : pcts(r.latencyUs.map)],
         ['pin request', pctsIf(asks(r, 'pin'), r.latencyUs.pinRequest)],
         ['inval submit', pctsIf(asks(r, 'invalidation'), r.latencyUs.invSubmit)],
       ],
@@ -260,6 +324,8 @@ function costGroups(r: RunReport): Group[] {
       [
         ['machine', parallelismLine(r.parallelism)],
         ['warning', r.parallelism.oversubscribed ? oversubscribedWarning(r) : undefined],
+        ['load', loadLine(r)],
+        ['load warning', loadWarning(runsOf(r))?.replace(/^/, 'WARNING: ')],
       ],
     ],
   ];
