@@ -52,9 +52,12 @@ describe('coIOMMU under memory pressure', () => {
       smallScenario({
         policy: 'coiommu',
         notify: 'trap',
-        durationMs: 1500,
+        // 60,000 DMAs are ~200 ms of virtual time: with a rotation every 2 ms the pool moves ~100
+        // times over 42 stretches of 96 pages, so it wraps around guest memory twice
+        ops: 60_000,
+        durationMs: 30_000,
         host: { memoryPages: 200 },
-        net: { rotateMs: 20 }, // 42 stretches of 96 pages: the pool wraps around guest memory in ~0.9 s
+        net: { rotateMs: 2 },
       }),
     );
     expectClean(r);

@@ -1,18 +1,10 @@
 // Who runs next: the strategies of the explorer. A Chooser sees the enabled threads at a step and
 // picks one; everything else about a schedule follows from those picks, so the picks replay it.
+import { seededRandom } from '../core/random.js';
 import type { Chooser } from './scheduler.js';
 
-/** splitmix32: small, fast, and the same sequence on every platform for the same seed. */
-export function rng(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x9e3779b9) | 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
-  };
-}
+/** splitmix32 (src/core/random.ts). */
+export const rng = seededRandom;
 
 /** murmur3's 32-bit finaliser: every input bit moves every output bit. */
 function mix32(h: number): number {

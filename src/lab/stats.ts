@@ -3,6 +3,7 @@
 // simple-statistics' own (sampleWithReplacement, median, quantile); this file only feeds them a
 // seeded random source, so the same data and seed always give the same interval.
 import { median, quantile, sampleWithReplacement, shuffle } from 'simple-statistics';
+import { seededRandom } from '../core/random.js';
 import type { TrialInterval } from '../core/types.js';
 
 /** A figure over several trials: the median and its 95% bootstrap interval. */
@@ -11,20 +12,7 @@ export type Interval = TrialInterval;
 /** Bootstrap resamples per interval: enough for stable 2.5% / 97.5% quantiles, fast for a table. */
 export const BOOTSTRAP_RESAMPLES = 2000;
 
-/**
- * splitmix32: a uniform number in [0, 1), the same sequence on every platform for the same seed
- * (the generator src/explore/choosers.ts uses; lab/ does not import explore/, so it is repeated).
- */
-export function seededRandom(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x9e3779b9) | 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** A seeded shuffle (simple-statistics' Fisher-Yates with our random source); `xs` is left alone. */
 export function seededShuffle<T>(xs: readonly T[], random: () => number): T[] {
