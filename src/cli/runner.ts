@@ -3,7 +3,7 @@
 // command can still print what it has. Each report records the machine's load as its run started.
 import cliProgress from 'cli-progress';
 import { ConfigError } from '../core/errors.js';
-import type { RunReport } from '../core/types.js';
+import type { MachineLoad, RunReport } from '../core/types.js';
 import { fmtInt, loadWarning } from '../lab/table.js';
 import type { ScenarioConfig } from '../lab/scenario.js';
 import { aggregateTrials, machineLoad, trialOrder, type TrialSlot } from '../lab/trials.js';
@@ -47,9 +47,8 @@ function progressBar(name: string, cfg: ScenarioConfig, ctx: Ctx): cliProgress.S
 const slotName = (cfg: ScenarioConfig, slot: TrialSlot, trials: number) =>
   `${cfg.policy}/${cfg.notify}${trials > 1 ? ` trial ${slot.trial + 1}/${trials}` : ''}`;
 
-/** One run, with its progress bar; the report gains the machine's load at its start. */
-async function runOne(run: RunScenario, cfg: ScenarioConfig, name: string, progress: boolean, ctx: Ctx): Promise<RunReport> {
-  const machine = machineLoad();
+/** One run, with its progress bar; the report gains the machine's load at the command's start. */
+async function runOne(run: RunScenario, cfg: ScenarioConfig, name: string, progress: boolean, ctx: Ctx, machine: MachineLoad): Promise<RunReport> {
   const bar = progress ? progressBar(name, cfg, ctx) : undefined;
   const onProgress = bar
     ? (p: { elapsedMs: number; totalMs: number; dmaOps: number }) => {
@@ -75,6 +74,8 @@ export async function runAll(configs: ScenarioConfig[], o: Opts, ctx: Ctx, trial
   const run = await loadRunner(ctx);
   const progress = typeof o.progress === 'boolean' ? o.progress : !o.json && ctx.stderrIsTTY;
   const done: RunReport[][] = configs.map(() => []);
+  // Read before the first run: a 1-minute load average read later counts this command's own runs.
+  const machine = machineLoad();
   const warnLoad = () => {
     const w = loadWarning(done.flat());
     if (w) ctx.err(`${NAME}: warning: ${w}\n`);
@@ -84,7 +85,7 @@ export async function runAll(configs: ScenarioConfig[], o: Opts, ctx: Ctx, trial
     const cfg = configs[slot.config];
     const name = slotName(cfg, slot, trials);
     try {
-      done[slot.config].push(await runOne(run, cfg, name, progress, ctx));
+      done[slot.config].push(await runOne(run, cfg, name, progress, ctx, machine));
     } catch (e) {
       if (e instanceof ConfigError) throw e;
       const msg = e instanceof Error ? e.message || e.name : String(e);

@@ -101,7 +101,7 @@ export function loadWarning(runs: RunReport[]): string | undefined {
   );
 }
 
-/** The 1-minute load average as each run behind a report started. */
+/** The 1-minute load average when the command behind a report started. */
 function loadLine(r: RunReport): string | undefined {
   const loads = runsOf(r).flatMap((t) => (t.machine ? [t.machine] : []));
   if (loads.length === 0) return undefined;
