@@ -63,15 +63,22 @@ export class RunSession {
 
   /** `p` within `ms`, else the run fails naming `what` (and the role it is pinned on). */
   bounded<T>(p: Promise<T>, ms: number, what: string, role?: string): Promise<T> {
-    const t = new Promise<never>((_, reject) =>
-      this.timer(ms, () => {
+    let timer: NodeJS.Timeout | undefined;
+    const t = new Promise<never>((_, reject) => {
+      timer = this.timer(ms, () => {
         const e = new RunError(`${what} did not finish within ${ms} ms`, role);
         this.fail(e);
         reject(e);
-      }),
-    );
+      });
+    });
     t.catch(() => {});
-    return this.guarded(Promise.race([p, t]));
+    // the bound ends with the phase: a later phase must not trip over an earlier phase's timer
+    return this.guarded(Promise.race([p, t])).finally(() => this.cancel(timer!));
+  }
+
+  private cancel(t: NodeJS.Timeout): void {
+    clearTimeout(t);
+    this.timers.delete(t);
   }
 
   /** Sleep `ms`, cut short by a failure (the timer never holds the process after one). */
@@ -89,12 +96,13 @@ export class RunSession {
     );
   }
 
-  private timer(ms: number, fn: () => void): void {
+  private timer(ms: number, fn: () => void): NodeJS.Timeout {
     const t = setTimeout(() => {
       this.timers.delete(t);
       fn();
     }, ms);
     this.timers.add(t);
+    return t;
   }
 
   start(role: RoleName, index: number, statBlock: number, label: string): RoleHandle {

@@ -244,7 +244,9 @@ export class NetGuest implements WorkloadGuest {
   }
 
   nextEventNs(): number {
-    const rotate = this.cfg.rotateMs > 0 ? (this.lastRotate + this.cfg.rotateMs) * 1e6 : Infinity;
+    // a rotation already due happens at the next post (never while draining): not an event to wait for
+    const due = this.cfg.rotateMs > 0 ? (this.lastRotate + this.cfg.rotateMs) * 1e6 : Infinity;
+    const rotate = due > this.clock.now ? due : Infinity;
     if (this.inflight === 0) return rotate;
     if (this.comp.available() === 0) return Number.NaN;
     return Math.min(rotate, this.m.compVt[this.vtBase + this.comp.indexOf(0)]);
