@@ -1,6 +1,7 @@
 // Virtual time: the modeled clock drives the policies' timers, so a run's counts depend on the
 // operations done and not on how fast this machine's threads ran; and on it the designs line up
 // as the papers measured them. Real role workers, small runs ended by --ops.
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../src/core/types.js';
 import { resolveScenario } from '../src/lab/config.js';
@@ -46,6 +47,27 @@ describe('virtual time is reproducible', () => {
     expectClean(a);
     expectClean(b);
     if (policy === 'coiommu') expect(a.unpins, 'the unpin scan ran on the virtual clock').toBeGreaterThan(0);
+  });
+
+  it('exactly, also while another process keeps a core busy', async () => {
+    const over = { coiommu: { unpinIntervalMs: 2 }, net: { rotateMs: 3, reuseDistance: 128 } };
+    const a = await runScenario(scenario('coiommu', 'sidecore', over));
+    // a spinning process for the length of the second run: this machine is slower, the model not
+    const hog = spawn(process.execPath, ['-e', 'const end = Date.now() + 20000; while (Date.now() < end) {}']);
+    try {
+      const b = await runScenario(scenario('coiommu', 'sidecore', over));
+      expect(counts(b)).toEqual(counts(a));
+    } finally {
+      hog.kill();
+    }
+  });
+
+  it('within 1% with two vCPUs (the device serves their queues in whatever order the threads posted)', async () => {
+    const runs = [await runScenario(scenario('coiommu', 'trap', { vcpus: 2 })), await runScenario(scenario('coiommu', 'trap', { vcpus: 2 }))];
+    for (const r of runs) expectClean(r);
+    expect(runs[1].pins).toBe(runs[0].pins);
+    const [x, y] = runs.map((r) => r.modeled.opsPerSecond);
+    expect(Math.abs(x - y) / x).toBeLessThan(0.01);
   });
 
   it('the wall clock is still there for measuring this machine', async () => {

@@ -107,14 +107,21 @@ export class HostClock {
     this.charged += nsOf(this.costs, cycles);
   }
 
-  /** vCPU v's request is done: stamp its completion time, which the host moves on from. */
+  /**
+   * vCPU v's request is done: stamp its completion time. A sidecore is one thread: requests queue
+   * behind each other on its clock. A trapped request is handled on the trapping vCPU's own host
+   * thread (as KVM handles an exit), and natively (bare) the vCPU programs the IOMMU itself: no
+   * queue, so the order the threads happened to send requests in decides nothing.
+   */
   complete(vcpu: number, extraNs = 0): void {
     const v = this.m.vclock;
     const at = line(this.m, vclockLine.vcpu(vcpu));
-    const done = Math.max(v[at + VCLOCK.REQ], this.now) + requestNs(this.costs, this.notify) + extraNs + this.charged;
+    const req = v[at + VCLOCK.REQ];
+    const start = this.notify === 'sidecore' ? Math.max(req, this.now) : req;
+    const done = start + requestNs(this.costs, this.notify) + extraNs + this.charged;
     this.charged = 0;
     v[at + VCLOCK.DONE] = done;
-    v[this.base + VCLOCK.NOW] = done;
+    if (this.notify === 'sidecore') v[this.base + VCLOCK.NOW] = done;
   }
 
   /** A host timer due at `deadline` ran now: the host's clock moves past it and its work. */
@@ -168,19 +175,24 @@ export class TimerBarrier {
   }
 }
 
-/** The device's clock: the time it is free to start its next DMA. */
+/**
+ * The device's clocks: when each vCPU's queue is free to start its next DMA (word v of the device
+ * line). One per queue, as a NIC's queues have engines of their own: the device serves the
+ * queues in whatever order this machine's threads post to them, and one shared clock would let
+ * that order decide the virtual times.
+ */
 export class DeviceClock {
-  private readonly at: number;
+  private readonly base: number;
 
   constructor(private readonly m: Machine) {
-    this.at = line(m, vclockLine.device(m.spec.vcpus)) + VCLOCK.NOW;
+    this.base = line(m, vclockLine.device(m.spec.vcpus));
   }
 
-  get now(): number {
-    return this.m.vclock[this.at];
+  freeAt(queue: number): number {
+    return this.m.vclock[this.base + queue];
   }
 
-  set now(t: number) {
-    this.m.vclock[this.at] = t;
+  setFreeAt(queue: number, t: number): void {
+    this.m.vclock[this.base + queue] = t;
   }
 }

@@ -207,7 +207,8 @@ export const probeLogWords = (): number => PROBE_LOG.BASE + PROBE_LOG.ENTRIES * 
 // ---- virtual time (Float64): one line per clock, then each ring entry's time ----
 // Clock lines: vCPU v at line v; then the hypervisor, the sidecore and the device. A vCPU line has
 // NOW (its clock, ns), REQ (when its pending synchronous request was made) and DONE (when the host
-// says it completed); a host line NOW, TIMER_NEXT (the next host timer's deadline) and TIMER_DONE.
+// says it completed); a host line NOW, TIMER_NEXT (the next host timer's deadline) and TIMER_DONE;
+// the device line, word v: when vCPU v's queue is free for its next DMA (MAX_VCPUS <= LINE).
 export const VCLOCK = { LINE: 8, NOW: 0, REQ: 1, DONE: 2, TIMER_NEXT: 1, TIMER_DONE: 2 } as const;
 export const vclockLine = { vcpu: (v: number) => v, hypervisor: (vcpus: number) => vcpus, sidecore: (vcpus: number) => vcpus + 1, device: (vcpus: number) => vcpus + 2 };
 export const vclockWords = (vcpus: number): number => (vcpus + 3) * VCLOCK.LINE;

@@ -25,7 +25,7 @@ export class NetDevice implements WorkloadDevice {
   private readonly entry = new Int32Array(RING.ENTRY_WORDS);
 
   private readonly ringEntries: number;
-  /** The device's virtual clock: when it is free to start the next DMA. */
+  /** The device's virtual clocks: when each queue is free to start its next DMA. */
   private readonly clock: DeviceClock;
 
   constructor(
@@ -80,10 +80,11 @@ export class NetDevice implements WorkloadDevice {
     const reads = this.stats[STAT.IOTLB_WALK_READS];
     for (let k = 0; k < pages; k++) this.dmaWrite(dma + k, gfn + k, stamp);
     const base = v * this.ringEntries;
-    const start = Math.max(this.m.descVt[base + d.indexOf(i)], this.clock.now);
+    const start = Math.max(this.m.descVt[base + d.indexOf(i)], this.clock.freeAt(v));
     const walkNs = (this.stats[STAT.IOTLB_WALK_READS] - reads) * this.costs.iotlbMissReadNs;
-    this.clock.now = start + pages * this.costs.dmaPageNs + walkNs;
-    this.m.compVt[base + c.nextIndex()] = this.clock.now;
+    const done = start + pages * this.costs.dmaPageNs + walkNs;
+    this.clock.setFreeAt(v, done);
+    this.m.compVt[base + c.nextIndex()] = done;
     const e = this.entry;
     e[COMP.GFN] = gfn;
     e[COMP.PAGES] = pages;
