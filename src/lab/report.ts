@@ -86,6 +86,8 @@ function modeled(cfg: ScenarioConfig, m: Machine, f: RunFacts): RunReport['model
       pins: pinsAllMemoryAtCreation(cfg) ? 0 : h('PINS') + h('SPECULATIVE_PINS'),
       unpins: h('UNPINS'),
       walkReads: d('IOTLB_WALK_READS'),
+      teardownSubmits: h('TEARDOWN_SUBMITS'),
+      ptWrites: g('PT_WRITES'),
     },
     cfg.costTable,
   );

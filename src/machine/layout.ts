@@ -108,6 +108,8 @@ export const STAT = {
   VT_END: 35, // guest: its virtual time (ns) when it stopped posting
   FINISHED: 36, // guest: 1 once it has done its share of --ops and drained
   DRAINED: 37, // hypervisor: 1 once the idle tail's host timers have run (virtual clock)
+  TEARDOWN_SUBMITS: 38, // host: vIOMMU submissions that tore a mapping down (an IOTLB flush)
+  PT_WRITES: 39, // guest: IO page-table entries written or cleared
   WORDS: 48, // 384 bytes: a multiple of 64
 } as const;
 export type StatName = Exclude<keyof typeof STAT, 'WORDS'>;

@@ -2,7 +2,7 @@
 // slot, raises REQ, and waits until the host clears it. Only the delivery differs by path:
 //   trap     - ringing the host's doorbell is an exit; the vCPU blocks in Atomics.wait at once.
 //   sidecore - a plain store; the vCPU spins (bounded) and the polling sidecore picks it up.
-import { SLOT, SLOT_MAX_PAGES } from '../machine/layout.js';
+import { SLOT, SLOT_MAX_PAGES, STAT } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
 import type { NotifyPath, Variant } from '../core/types.js';
@@ -66,7 +66,7 @@ export class SlotRequester implements PinRequester {
     /** A host that has not answered after this long is declared stuck. */
     private readonly timeoutMs: number,
     /** Guest stats block: exits and sidecore wake-ups are counted here. */
-    stats: Float64Array,
+    private readonly stats: Float64Array,
     variant: Variant = 'none',
   ) {
     this.base = vcpu * SLOT.WORDS;
@@ -97,6 +97,9 @@ export class SlotRequester implements PinRequester {
     if (answer.spin(req, this.spinUs)) return;
     const deadline = performance.now() + this.timeoutMs;
     while (!answer.awaitChange(req, 20)) {
+      // Waiting (bounded) is not hanging: keep the heartbeat, so the watchdog names the host
+      // that stopped serving, not the vCPU blocked in its request.
+      this.stats[STAT.HEARTBEAT]++;
       if (performance.now() > deadline)
         throw new RequestTimeoutError(
           `pin request not answered within ${this.timeoutMs} ms (${this.path === 'trap' ? 'hypervisor' : 'sidecore'} stuck?)`,

@@ -85,6 +85,9 @@ export interface CostCounts {
   pins: number;
   unpins: number;
   walkReads: number;
+  /** vIOMMU submissions that tore a mapping down, and IO page-table entries written or cleared. */
+  teardownSubmits: number;
+  ptWrites: number;
 }
 
 export interface DeviceIotlb {

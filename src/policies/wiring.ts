@@ -49,6 +49,7 @@ export type GuestOptions = Partial<Pick<GuestContext, 'latency' | 'unmapLog' | '
 export function buildGuest(p: Pick<Policy, 'guest'>, mem: SharedMem, m: Machine, cfg: Scenario_, vcpu: number, stats: Float64Array, o: GuestOptions = {}): GuestDmaPolicy {
   const spinUs = o.spinUs ?? (cfg.notify === 'sidecore' ? cfg.notifyPath.spinUs : 0);
   const latency = o.latency ?? { pinRequest: newHistogram(), invSubmit: newHistogram() };
-  const timeoutMs = o.timeoutMs ?? cfg.watchdogMs;
+  // a guest's own wait outlasts the watchdog, which names the host that stopped answering
+  const timeoutMs = o.timeoutMs ?? 2 * cfg.watchdogMs;
   return p.guest({ mem, m, cfg, vcpu, stats, spinUs, timeoutMs, latency, unmapLog: o.unmapLog, clock: o.clock, inlineHost: o.inlineHost });
 }

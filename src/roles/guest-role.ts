@@ -38,7 +38,10 @@ export class GuestRole extends RoleBase {
     // Deferred teardown has timers (10 ms flush queue, a few ms optimistic): never nap past them.
     this.loop(driver, policy, Math.max(1, Math.min(20, p.guestTimerMs?.(cfg) ?? 20)));
     stats[STAT.VT_END] = this.clock.now;
-    if (driver.quotaDone) this.finished();
+    if (driver.quotaDone) {
+      policy.drain?.(); // before it leaves: the host's idle-tail timers then see a settled guest
+      this.finished();
+    }
     this.drain(driver);
     policy.drain?.(); // the driver stops: flush queues and stale mappings reach the host now
     this.clock.leave();

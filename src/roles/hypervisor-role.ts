@@ -58,18 +58,21 @@ export class HypervisorRole extends RoleBase {
     const { policy } = this.parts;
     this.rolling = new RollingAccounting(this.mem, this.m, this.parts.host, this.parts.lock, this.oracle, policy);
     const trapped = cfg.notify === 'trap' ? policy : undefined;
-    const trap = new TrapService(trapped, hostDoorbell(this.mem, this.m), cfg.notifyPath.exitDelayUs);
+    // a host timer every vCPU has reached is work too: never sleep past it (and no ring is lost)
+    const timerDue = () => this.virtual && this.timerRunnable();
+    const trap = new TrapService(trapped, hostDoorbell(this.mem, this.m), cfg.notifyPath.exitDelayUs, timerDue);
     let nextScan = performance.now() + this.interval;
     while (this.serving()) {
       const served = trap.serve();
       stats[STAT.REQUESTS_SERVED] += served;
-      if (this.virtual) this.virtualTimers();
+      let ranTimer = false;
+      if (this.virtual) ranTimer = this.virtualTimers();
       else if (performance.now() >= nextScan) {
         this.runTimers();
         nextScan = Math.max(nextScan + this.interval, performance.now() + 1);
       }
       // Sleep until a trapped request (or a vCPU at a timer's deadline) rings, or the next scan is due.
-      if (served === 0) trap.sleep(this.virtual ? 20 : Math.max(0, Math.min(20, nextScan - performance.now())));
+      if (served === 0 && !ranTimer) trap.sleep(this.virtual ? 20 : Math.max(0, Math.min(20, nextScan - performance.now())));
       this.tick();
     }
     return this.result();
@@ -86,17 +89,24 @@ export class HypervisorRole extends RoleBase {
    * On the virtual clock a host timer runs once every vCPU has reached its deadline. When all have
    * left, the timers of the idle tail run up to the last vCPU's end + drainMs, and then it is drained.
    */
-  private virtualTimers(): void {
+  private virtualTimers(): boolean {
+    if (!this.timerRunnable()) return false;
     const due = this.barrier.next();
-    if (!Number.isFinite(due) || !this.barrier.allArrived(due)) return;
     if (this.barrier.allArrived(Infinity) && due > this.drainEnd()) {
       this.stats[STAT.DRAINED] = 1;
       this.barrier.open();
-      return;
+      return false;
     }
     this.runTimers();
     this.clock.timer(due);
     this.barrier.ran(due + this.interval * 1e6);
+    return true;
+  }
+
+  /** The next host timer's deadline is set and every vCPU has reached it. */
+  private timerRunnable(): boolean {
+    const due = this.barrier.next();
+    return Number.isFinite(due) && this.barrier.allArrived(due);
   }
 
   /** The virtual time the idle tail ends: the last vCPU's end + drainMs. */

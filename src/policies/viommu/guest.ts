@@ -43,7 +43,7 @@ export class ViommuGuest implements GuestDmaPolicy {
     now: () => number = () => performance.now(),
     private readonly clock?: GuestClock,
   ) {
-    this.io = new ViommuIo(mem, m, queue, iovas, clock);
+    this.io = new ViommuIo(mem, m, queue, iovas, clock, stats);
     this.teardown = makeTeardown(mode, this.io, cfg, stats, now);
   }
 

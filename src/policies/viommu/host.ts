@@ -142,6 +142,7 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
    * too; natively (bare) only one that tore a mapping down does.
    */
   private stamp(vcpu: number, toreDown: boolean): void {
+    if (toreDown) this.stats[STAT.TEARDOWN_SUBMITS]++;
     const clock = this.clock;
     if (!clock) return;
     const invalidates = clock.notify !== 'bare' || toreDown;

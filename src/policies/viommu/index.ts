@@ -1,6 +1,6 @@
 // The emulated VT-d family (caching mode, DESIGN 1.2): every map and unmap goes through the
 // invalidation queue; the three members differ only in their teardown strategy.
-import { perDmaOf, requestCycles } from '../../core/cost-table.js';
+import { invalidationCycles, perDmaOf, requestCycles } from '../../core/cost-table.js';
 import { formatDuration } from '../../core/units.js';
 import type { Policy } from '../policy.js';
 import { VIOMMU_SECTION, iotlbOver, type ViommuConfig } from './config.js';
@@ -44,10 +44,13 @@ function member(mode: TeardownMode): Policy {
     extraSpinners: 1,
     guest: (ctx) => viommuGuest(mode, ctx),
     host: viommuHost,
+    // the same terms the virtual clock charges (host.ts stamp, teardown.ts charge)
     cost: (c, t) => ({
-      invalidations: perDmaOf(c.dmaOps, c.invSubmits * requestCycles(t, c.notify)),
-      pins: perDmaOf(c.dmaOps, c.pins * (t.pinPageCycles + t.iommuMapCycles)),
-      unpins: perDmaOf(c.dmaOps, c.unpins * t.iommuMapCycles),
+      pageTable: perDmaOf(c.dmaOps, c.ptWrites * t.ioPageTableCycles),
+      requests: perDmaOf(c.dmaOps, c.invSubmits * requestCycles(t, c.notify)),
+      // caching mode invalidates on every submission; natively only a teardown needs it
+      invalidations: perDmaOf(c.dmaOps, (c.notify === 'bare' ? c.teardownSubmits : c.invSubmits) * invalidationCycles(t)),
+      pins: perDmaOf(c.dmaOps, c.notify === 'bare' ? 0 : c.pins * t.pinPageCycles),
       iotlbWalks: perDmaOf(c.dmaOps, c.walkReads * t.iotlbMissReadNs * t.cpuGhz),
     }),
     footer: (cfg) => {

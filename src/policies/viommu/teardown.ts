@@ -6,6 +6,7 @@ import type { SharedMem } from '../../machine/shared-mem.js';
 import type { Machine } from '../../machine/machine.js';
 import type { IovaAllocator } from './iova-allocator.js';
 import { ioPte } from './io-page-table.js';
+import { STAT } from '../../machine/layout.js';
 import type { GuestClock } from '../../core/virtual-time.js';
 
 export type TeardownMode = 'strict' | 'lazy' | 'optimistic';
@@ -21,18 +22,25 @@ export class ViommuIo {
     readonly iovas: IovaAllocator,
     /** Virtual time: each IO page-table entry written or cleared costs ioPageTableCycles. */
     private readonly clock?: GuestClock,
+    private readonly stats?: Float64Array,
   ) {}
 
   /** Write the IO page-table entries of [iova, iova + n) for guest pages [gfn, gfn + n). */
   write(iova: number, gfn: number, n: number): void {
     for (let p = 0; p < n; p++) this.mem.store(this.m.iopt, iova + p, ioPte(gfn + p));
+    this.charge(n);
+  }
+
+  /** n IO page-table entries written or cleared: counted, and on the virtual clock. */
+  private charge(n: number): void {
+    if (this.stats) this.stats[STAT.PT_WRITES] += n;
     this.clock?.advanceCycles(n * this.clock.costs.ioPageTableCycles);
   }
 
   /** Clear the IO page-table entries of [iova, iova + n). */
   clear(iova: number, n: number): void {
     for (let p = 0; p < n; p++) this.mem.store(this.m.iopt, iova + p, 0);
-    this.clock?.advanceCycles(n * this.clock.costs.ioPageTableCycles);
+    this.charge(n);
   }
 
   /** One invalidation of [iova, iova + n) and its wait descriptor. */

@@ -59,7 +59,7 @@ export class NetGuest implements WorkloadGuest {
   private readonly clock: GuestClock;
   private readonly virtual: boolean;
   private readonly mapVirtual: Histogram;
-  /** A packet's wire time at the line rate: the driver's work per buffer on the virtual clock. */
+  /** A packet's wire time at this vCPU's share of the line rate: the driver's work per buffer. */
   private readonly wireNs: number;
   /** Where this vCPU's ring entries start in the descVt / compVt side tables. */
   private readonly vtBase: number;
@@ -84,7 +84,9 @@ export class NetGuest implements WorkloadGuest {
     this.clock = ctx.clock;
     this.virtual = ctx.virtual;
     this.mapVirtual = ctx.mapVirtualLatency;
-    this.wireNs = (cfg.packetBytes * 8) / cfg.lineRateGbps;
+    // the link is shared: spread evenly over the vCPUs' queues (as RSS spreads flows), each
+    // vCPU's packets arrive at its share of the line rate
+    this.wireNs = (cfg.packetBytes * 8 * m.spec.vcpus) / cfg.lineRateGbps;
     this.vtBase = vcpu * m.spec.ringEntries;
     this.quotaLeft = ctx.quota;
     this.stopped = ctx.stopped;
