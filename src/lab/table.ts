@@ -89,14 +89,13 @@ function spread(r: RunReport, ci: Interval | undefined, plain: number, fmt: type
   return `${fmt(m)} ±${fmt === fmtNum ? fixed(halfWidth(ci) * k, decimalsFor(m)) : fmt(halfWidth(ci) * k)}`;
 }
 
-/** The sentence warning that other work had the cores busy when some runs started (undefined: none did). */
+/** The sentence warning that other work had the cores busy when the command started (undefined: it did not). */
 export function loadWarning(runs: RunReport[]): string | undefined {
   const busy = runs.filter((r) => overloaded(r.machine));
   if (busy.length === 0) return undefined;
   const top = busy.reduce((a, b) => (b.machine!.loadAverage1m > a.machine!.loadAverage1m ? b : a)).machine!;
-  const which = runs.length === 1 ? 'the run' : `${busy.length} of ${runs.length} runs`;
   return (
-    `the 1-minute load average was above the ${top.cores} cores at the start of ${which} (up to ${fmtNum(top.loadAverage1m)}): ` +
+    `the 1-minute load average was ${fmtNum(top.loadAverage1m)} when the command started, above the ${top.cores} cores: ` +
     'other work was competing for the cores, so the figures are noisier than they should be'
   );
 }
