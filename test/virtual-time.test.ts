@@ -62,12 +62,18 @@ describe('virtual time is reproducible', () => {
     }
   });
 
-  it('within 1% with two vCPUs (the device serves their queues in whatever order the threads posted)', async () => {
+  it('with two vCPUs on the trap path too: their requests do not queue behind each other', async () => {
     const runs = [await runScenario(scenario('coiommu', 'trap', { vcpus: 2 })), await runScenario(scenario('coiommu', 'trap', { vcpus: 2 }))];
+    for (const r of runs) expectClean(r);
+    expect(counts(runs[1])).toEqual(counts(runs[0]));
+  });
+
+  it('within 3% with two vCPUs on the sidecore path (they queue on the one sidecore in arrival order)', async () => {
+    const runs = [await runScenario(scenario('coiommu', 'sidecore', { vcpus: 2 })), await runScenario(scenario('coiommu', 'sidecore', { vcpus: 2 }))];
     for (const r of runs) expectClean(r);
     expect(runs[1].pins).toBe(runs[0].pins);
     const [x, y] = runs.map((r) => r.modeled.opsPerSecond);
-    expect(Math.abs(x - y) / x).toBeLessThan(0.01);
+    expect(Math.abs(x - y) / x).toBeLessThan(0.03); // seen: 0.7-1.8% apart
   });
 
   it('the wall clock is still there for measuring this machine', async () => {
@@ -88,6 +94,25 @@ async function lineRates(pairs: [string, string][], over: Record<string, unknown
   }
   return out;
 }
+
+describe('the virtual clock prices each DMA as the cost table says', () => {
+  // strict: per DMA the packet's wire time, a map and an unmap, and the host's pin of the page
+  const t = resolveScenario({}).costTable;
+  const ns = (cycles: number) => cycles / t.cpuGhz;
+  const wire = (4096 * 8) / 10;
+  const inv = t.iommuMapCycles - t.ioPageTableCycles;
+  it.each([
+    // trapped and sidecore (un)maps cost the vIOMMU paper's 34,969 and 9,225 cycles, plus the pin
+    ['trap', wire + 2 * ns(34_969) + ns(t.pinPageCycles)],
+    ['sidecore', wire + 2 * ns(9_225) + ns(t.pinPageCycles)],
+    // natively a map is a page-table write; an unmap a clear, an invalidation and its wait
+    ['bare', wire + 2 * ns(t.ioPageTableCycles) + ns(inv)],
+  ])('viommu-strict/%s: %f ns of virtual time per DMA', async (notify, perDma) => {
+    const r = await runScenario(scenario('viommu-strict', notify));
+    expectClean(r);
+    expect((r.modeled.virtualSeconds * 1e9) / r.dmaOps / perDma).toBeCloseTo(1, 2);
+  });
+});
 
 describe("on the virtual clock the vIOMMU paper's orderings hold (net, 1 vCPU)", () => {
   it('strict < batched <= optimistic on every path; trap < sidecore <= bare; sidecore optimistic within 10% of bare', async () => {
