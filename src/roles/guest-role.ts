@@ -18,6 +18,10 @@ import { RoleBase, type RoleResult } from './role.js';
 export class GuestRole extends RoleBase {
   private clock!: GuestClock;
   private readonly virtual = this.cfg.clock === 'virtual';
+  // made once: awaitHostTimers runs before every map, unmap and request
+  private readonly barrier = new TimerBarrier(this.m);
+  private readonly timerBell = new Doorbell(this.mem, this.m.control, CTL.TIMER_SEQ, CTL.TIMER_PARKED);
+  private readonly hostBell = hostDoorbell(this.mem, this.m);
 
   run(t0: number): RoleResult {
     this.begin(t0);
@@ -80,17 +84,16 @@ export class GuestRole extends RoleBase {
   private idle(driver: WorkloadGuest, policy: GuestDmaPolicy, slice: number): void {
     const next = driver.nextEventNs();
     if (!this.virtual || Number.isNaN(next)) return driver.idle(slice);
-    const at = Math.min(next, (policy.nextTimerMs?.() ?? Infinity) * 1e6, new TimerBarrier(this.m).next());
+    const at = Math.min(next, (policy.nextTimerMs?.() ?? Infinity) * 1e6, this.barrier.next());
     if (Number.isFinite(at)) this.clock.advanceTo(at);
     else driver.idle(slice);
   }
 
   /** Host timers are due at or before this vCPU's time: wait until the host has run them all. */
   private awaitHostTimers(): void {
-    const barrier = new TimerBarrier(this.m);
-    const bell = new Doorbell(this.mem, this.m.control, CTL.TIMER_SEQ, CTL.TIMER_PARKED);
+    const { barrier, timerBell: bell } = this;
     for (let due = barrier.next(); this.clock.now >= due && this.state() === RunState.Running; due = barrier.next()) {
-      hostDoorbell(this.mem, this.m).ring(); // it may be waiting for this vCPU to arrive
+      this.hostBell.ring(); // it may be waiting for this vCPU to arrive
       while (barrier.done() < due && this.state() === RunState.Running) {
         const seq = bell.value();
         if (barrier.done() >= due) break;
