@@ -2,6 +2,8 @@
 // between the CLI, the orchestrator and scripts that read `--json`.
 
 /** A policy's name (`coiommu`, `viommu-strict`, ...): the registry in src/policies/ knows them all. */
+import type { FailurePoint } from './faults/kinds.js';
+import type { FaultTally } from './faults/board.js';
 export type PolicyName = string;
 /** A workload's name (`net`, ...): the registry in src/workloads/ knows them all. */
 export type WorkloadName = string;
@@ -90,7 +92,8 @@ export interface BaseScenario {
   /** Idle time after the guests stop, during which lazy unpinning keeps running. */
   drainMs: number;
   costTable: CostTable;
-  faults: { crash?: FaultInjection; hang?: FaultInjection };
+  /** --inject-crash / --inject-hang, the --fault plan (raw specs, src/core/faults/plan.ts), the fail-nth sweep's point. */
+  faults: { crash?: FaultInjection; hang?: FaultInjection; plan?: string[]; failNth?: { point: FailurePoint; n: number } };
   variant: Variant;
 }
 
@@ -165,6 +168,8 @@ export interface RunReport {
   parallelism: { cores: number; threads: number; spinners: number; oversubscribed: boolean };
   /** What teardown found still mapped, queued or raised (each is also an accounting violation). */
   teardownLeftovers: string[];
+  /** Injected faults (with --fault or a fail-nth sweep): per kind, injected and what the protocol did; failure points reached. */
+  faults?: FaultTally;
   /** The whole scenario: the base fields plus every section. */
   config: BaseScenario & SectionBag;
   /** The 1-minute load average and the cores when the run started (recorded by the command line). */

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { policyByName, runsSidecore } from '../policies/index.js';
+import { checkFaultPlan } from './fault-check.js';
 import { defaultScenario, partialScenarioSchema, scenarioSchema, sectionChecks, type ScenarioConfig } from './scenario.js';
 
 export { ConfigError } from '../core/errors.js';
@@ -123,6 +124,7 @@ export function resolveScenario(
   };
   for (const check of sectionChecks()) check(cfg, fail, name);
   checkFaults(cfg, fail, name);
+  checkFaultPlan(cfg, lab('faults.plan'));
   checkNotify(cfg, lab, fail);
   return cfg;
 }

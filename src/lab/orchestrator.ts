@@ -7,6 +7,7 @@ import type { RunReport } from '../core/types.js';
 import { policyByName, policyModules, runsSidecore } from '../policies/index.js';
 import type { SetupResult } from '../roles/role.js';
 import { workloadByName, workloadModules } from '../workloads/index.js';
+import { FaultBoard } from '../core/faults/board.js';
 import { buildReport, sumStat } from './report.js';
 import { RunSession, type RoleHandle } from './run-session.js';
 import type { ScenarioConfig } from './scenario.js';
@@ -20,6 +21,14 @@ export interface RunProgress {
 }
 export interface RunOptions {
   onProgress?: (p: RunProgress) => void;
+  /** The run has started: its machine and fault board, for a sampler (the soak's time series). */
+  onStart?: (live: LiveRun) => void;
+  /** Ends the run early but cleanly (guests stop, drain, teardown, report): the soak's Ctrl-C. */
+  signal?: AbortSignal;
+}
+export interface LiveRun {
+  machine: Machine;
+  board: FaultBoard;
 }
 
 const nowAbs = () => performance.timeOrigin + performance.now();
@@ -40,13 +49,13 @@ export function machineSpecFor(cfg: ScenarioConfig): MachineSpec {
 }
 
 /** Start every role's worker, hand each its view of the machine, and create the VM. */
-async function startRoles(s: RunSession, cfg: ScenarioConfig, spec: MachineSpec): Promise<{ hyp: RoleHandle; setup: SetupResult }> {
+async function startRoles(s: RunSession, cfg: ScenarioConfig, spec: MachineSpec, board: FaultBoard): Promise<{ hyp: RoleHandle; setup: SetupResult }> {
   const hyp = s.start('hypervisor', 0, STAT_BLOCK.hypervisor, 'hypervisor');
   s.start('device', 0, STAT_BLOCK.device, 'device');
   if (runsSidecore(cfg)) s.start('sidecore', 0, STAT_BLOCK.sidecore, 'sidecore');
   for (let v = 0; v < cfg.vcpus; v++) s.start('guest', v, STAT_BLOCK.guest0 + v, `guest vCPU ${v}`);
   const plugins = [...policyModules(), ...workloadModules()];
-  const inits = s.handles.map((h) => h.api.init({ sab: s.machine.sab, spec, cfg, role: h.role, index: h.index, plugins }));
+  const inits = s.handles.map((h) => h.api.init({ sab: s.machine.sab, spec, cfg, role: h.role, index: h.index, plugins, faultBoard: board.sab }));
   await s.bounded(Promise.all(inits), 30_000, 'starting the role workers');
   const setupMs = 60_000 + cfg.guestPages * 0.01;
   const setup = (await s.bounded(hyp.api.setup(), setupMs, 'VM creation (static pinning)', 'hypervisor'))!;
@@ -64,16 +73,20 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
   const s = new RunSession(Machine.create(spec));
   const control = s.machine.control;
   const intervals: NodeJS.Timeout[] = [];
+  const board = new FaultBoard();
   try {
-    const { hyp, setup } = await startRoles(s, cfg, spec);
+    const { hyp, setup } = await startRoles(s, cfg, spec, board);
     const t0 = nowAbs();
     s.setState(RunState.Running);
     s.runAll(t0);
     intervals.push(s.watch(cfg.watchdogMs));
     if (opts.onProgress) intervals.push(reportProgress(s, cfg, t0, opts.onProgress));
+    opts.onStart?.({ machine: s.machine, board });
 
     // --duration bounds the run; with --ops it ends as soon as every vCPU has done its share
-    await Promise.race([s.sleep(cfg.durationMs), ...(cfg.ops > 0 ? [s.until(() => allGuests(s.machine, cfg.vcpus, STAT.FINISHED))] : [])]);
+    const ends = [s.sleep(cfg.durationMs), ...(cfg.ops > 0 ? [s.until(() => allGuests(s.machine, cfg.vcpus, STAT.FINISHED))] : [])];
+    if (opts.signal) ends.push(s.until(() => opts.signal!.aborted));
+    await Promise.race(ends);
     s.setState(RunState.GuestsStop);
     const guestResults = await s.guarded(s.results((h) => h.role === 'guest'));
     const seconds = (nowAbs() - t0) / 1000;
@@ -90,7 +103,9 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
     const hostResults = await s.bounded(s.results((h) => h.role !== 'guest'), cfg.watchdogMs, 'stopping the host and device roles');
     const teardown = (await s.bounded(hyp.api.teardown(), cfg.watchdogMs + 10_000, 'VM teardown', 'hypervisor'))!;
     const deviceResult = hostResults.find((r) => r.role === 'device');
-    return buildReport(cfg, s.machine, { seconds, setup, teardown, pinnedEnd, residentEnd, guestResults, deviceResult, threads: s.handles.length + 1 });
+    const report = buildReport(cfg, s.machine, { seconds, setup, teardown, pinnedEnd, residentEnd, guestResults, deviceResult, threads: s.handles.length + 1 });
+    if (cfg.faults.plan?.length || cfg.faults.failNth || cfg.faults.crash || cfg.faults.hang) report.faults = board.tally();
+    return report;
   } catch (err) {
     throw s.failure ?? err;
   } finally {

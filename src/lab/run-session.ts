@@ -29,6 +29,8 @@ export class RunSession {
   private rejectFailed!: (e: RunError) => void;
   private readonly failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Each role's last heartbeat change (read by the watchdog, and to blame a stuck role). */
+  private readonly beats = new Map<RoleHandle, { value: number; at: number }>();
 
   constructor(readonly machine: Machine) {
     this.failed.catch(() => {});
@@ -125,7 +127,7 @@ export class RunSession {
           return r;
         },
         (err: unknown) => {
-          const e = new RunError(`${h.label} failed: ${err instanceof Error ? err.message : String(err)}`, h.label);
+          const e = this.blame(h, `${h.label} failed: ${err instanceof Error ? err.message : String(err)}`);
           this.fail(e);
           throw e;
         },
@@ -141,21 +143,48 @@ export class RunSession {
 
   /** A role whose heartbeat stalls for `watchdogMs` is hung: name it and stop the run. */
   watch(watchdogMs: number): NodeJS.Timeout {
-    const beats = new Map<RoleHandle, { value: number; at: number }>();
+    this.watchdogMs = watchdogMs;
     return setInterval(
       () => {
         const now = performance.now();
         for (const h of this.handles) {
           if (h.finished) continue;
-          const value = this.machine.statsBlock(h.statBlock)[STAT.HEARTBEAT];
-          const last = beats.get(h);
-          if (!last || last.value !== value) beats.set(h, { value, at: now });
-          else if (now - last.at > watchdogMs)
-            this.fail(new RunError(`watchdog: ${h.label} made no progress for ${Math.round(now - last.at)} ms (hung)`, h.label));
+          const stalled = this.stalledFor(h, now);
+          if (stalled > watchdogMs) this.fail(new RunError(`watchdog: ${h.label} made no progress for ${Math.round(stalled)} ms (hung)`, h.label));
         }
       },
       Math.min(100, watchdogMs / 4),
     );
+  }
+
+  private watchdogMs = Infinity;
+
+  /** How long h's heartbeat has not moved (0 when it just did). */
+  private stalledFor(h: RoleHandle, now = performance.now()): number {
+    const value = this.machine.statsBlock(h.statBlock)[STAT.HEARTBEAT];
+    const last = this.beats.get(h);
+    if (!last || last.value !== value) {
+      this.beats.set(h, { value, at: now });
+      return 0;
+    }
+    return now - last.at;
+  }
+
+  /**
+   * `h` failed, maybe because it waited for a role that stopped (a request not answered, a lock
+   * not released, a device that never completed). The error names the stuck role, the one whose
+   * heartbeat stalled longest (at least half the watchdog), not the one that waited for it.
+   */
+  private blame(h: RoleHandle, message: string): RunError {
+    let stuck: RoleHandle | undefined;
+    let longest = this.watchdogMs / 2;
+    for (const o of this.handles) {
+      if (o === h || o.finished) continue;
+      const s = this.stalledFor(o);
+      if (s >= longest) [stuck, longest] = [o, s];
+    }
+    if (!stuck) return new RunError(message, h.label);
+    return new RunError(`${stuck.label} is hung (no progress for ${Math.round(longest)} ms); ${h.label} waited for it: ${message}`, stuck.label);
   }
 
   /** Terminate every worker, whatever happened. */

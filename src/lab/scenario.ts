@@ -10,6 +10,7 @@ import type { CoiommuConfig } from '../policies/coiommu/config.js';
 import { allPolicies, policyNames, variantNames } from '../policies/index.js';
 import type { ViommuConfig } from '../policies/viommu/config.js';
 import { allWorkloads, workloadNames } from '../workloads/index.js';
+import { faultPlanSchema } from './fault-check.js';
 import type { NetConfig } from '../workloads/net/config.js';
 
 /** A scenario with the built-in sections typed (a plug-in's own section is there too, untyped). */
@@ -85,7 +86,11 @@ export function scenarioSchema(): z.ZodObject {
   const shape: Record<string, z.ZodType> = {};
   for (const s of TOP_SETTINGS) shape[s.key] = settingSchema(s.key, s);
   for (const s of allSections()) shape[s.key] = sectionSchema(s);
-  shape.faults = z.strictObject({ crash: faultSchema('crash').optional(), hang: faultSchema('hang').optional() });
+  shape.faults = z.strictObject({
+    crash: faultSchema('crash').optional(),
+    hang: faultSchema('hang').optional(),
+    ...faultPlanSchema(),
+  });
   return z.strictObject(shape);
 }
 

@@ -5,6 +5,7 @@ import { CTL, STAT } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
 import { allocDataFrame, frameStamp, writePayload } from './payload.js';
+import { failHere } from '../core/faults/hooks.js';
 
 export class HostMemory {
   constructor(
@@ -71,6 +72,7 @@ export class HostMemory {
     const f = this.faultIn(g);
     if (f < 0) return false;
     if (mem.load(m.framePinned, f) !== 0) return true;
+    if (failHere('iommu-map')) return false; // an injected IOMMU map failure: resident, not pinned
     mem.store(m.frameGen, f, 0);
     mem.store(m.framePinned, f, 1);
     mem.store(m.iommu, g, f + 1);
@@ -116,6 +118,7 @@ export class HostMemory {
 
   private allocFrame(): number {
     const { mem, m } = this;
+    if (failHere('frame-alloc')) return -1; // an injected host out-of-memory
     const top = mem.load(m.control, CTL.FRAME_FREE_TOP);
     if (top > 0) {
       mem.store(m.control, CTL.FRAME_FREE_TOP, top - 1);

@@ -18,6 +18,7 @@ import { PinStateLock } from './lock.js';
 import { Delivery } from './delivery.js';
 import type { RequestClock } from './pin-request.js';
 import { Doorbell } from './doorbell.js';
+import { failHere } from '../core/faults/hooks.js';
 
 export class InvalidationTimeoutError extends Error {}
 
@@ -77,6 +78,7 @@ export class InvalidationQueue {
   }
 
   private submitPart(ranges: ArrayLike<number>, from: number, n: number): void {
+    failHere('queue-submit'); // counted for the fail-nth sweep; a submission has no failure path
     const { mem, m, stats } = this;
     const q = m.invq;
     this.clock?.sync(); // before the lock: a vCPU waiting for a host timer must not hold it

@@ -8,6 +8,7 @@ import type { SharedMem } from '../machine/shared-mem.js';
 import type { NotifyPath, Variant } from '../core/types.js';
 import { Delivery } from './delivery.js';
 import { Doorbell } from './doorbell.js';
+import { failHere, serveHook } from '../core/faults/hooks.js';
 
 export class RequestTimeoutError extends Error {}
 
@@ -79,6 +80,7 @@ export class SlotRequester implements PinRequester {
     if (n > SLOT_MAX_PAGES) throw new RangeError(`pin request of ${n} pages exceeds the slot (${SLOT_MAX_PAGES})`);
     const { mem, m, base } = this;
     const s = m.slots;
+    if (failHere('slot-write')) return n; // the slot is still busy: return without pinning (nothing pinned)
     for (let k = 0; k < n; k++) mem.store(s, base + SLOT.GFNS + k, gfns[k]);
     mem.store(s, base + SLOT.COUNT, n);
     const req = (this.seq = (this.seq % 0x7ffffffe) + 1);
@@ -123,6 +125,7 @@ export function serveSlots(
     const base = v * SLOT.WORDS;
     if (mem.load(s, base + SLOT.REQ) === 0) continue;
     beforeEach?.();
+    serveHook(); // an injected slow host
     const n = mem.load(s, base + SLOT.COUNT);
     let failed = 0;
     for (let k = 0; k < n; k++) if (!pin(mem.load(s, base + SLOT.GFNS + k))) failed++;

@@ -8,6 +8,8 @@ import { Iotlb } from '../mem/iotlb.js';
 import { policyByName } from '../policies/index.js';
 import { workloadByName } from '../workloads/index.js';
 import { RoleBase, type RoleResult } from './role.js';
+import { seededRandom } from '../core/random.js';
+import { rogueDma, spuriousWake } from './fault-actions.js';
 
 export class DeviceRole extends RoleBase {
   run(t0: number): RoleResult {
@@ -20,10 +22,12 @@ export class DeviceRole extends RoleBase {
     const probeEngine = new DmaEngine(mem, m, stats, this.oracle, iotlb);
     const prober = cfg.protection.probe === 'unmapped' ? new Prober(m, t0, (dma: number) => probeEngine.probe(dma), stats, windows) : undefined;
     const device = workloadByName(cfg.workload).device({ mem, m, cfg, stats, oracle: this.oracle, iotlb, prober });
+    this.armFaults(probeEngine);
     const spinMs = cfg.notifyPath.spinUs / 1000;
     let lastWork = performance.now();
     while (this.serving()) {
-      if (device.poll() > 0) lastWork = performance.now();
+      if (this.faults?.holding()) this.faults.holdSlice(); // ring-full: completions back up
+      else if (device.poll() > 0) lastWork = performance.now();
       else if (performance.now() - lastWork > spinMs) {
         device.park(20);
         lastWork = performance.now();
@@ -32,5 +36,15 @@ export class DeviceRole extends RoleBase {
     }
     prober?.close();
     return this.result({ histograms: { protectionWindow: encodeHistogram(windows) } });
+  }
+
+  /** The faults the device carries out: rogue DMAs, spurious wake-ups of the hypervisor. */
+  private armFaults(engine: DmaEngine): void {
+    const f = this.faults;
+    if (!f) return;
+    const rnd = seededRandom(this.cfg.seed ^ 0x5eed);
+    const identity = policyByName(this.cfg.policy).identityDma;
+    f.on('rogue-dma', () => rogueDma(this.m, engine, identity, this.oracle, f.board, rnd));
+    f.on('spurious-wake', (s) => spuriousWake(this.m, s, f.board));
   }
 }

@@ -11,6 +11,7 @@ import { policyByName } from '../policies/index.js';
 import { pinAllGuestMemory } from '../policies/pin-all.js';
 import type { Leftover, Policy } from '../policies/policy.js';
 import { buildHost, type HostParts } from '../policies/wiring.js';
+import { balloon, spuriousWake } from './fault-actions.js';
 import { RoleBase, type RoleInit, type RoleResult, type SetupResult, type TeardownResult } from './role.js';
 
 /** The host's timer period when the policy names none (the reclaimer runs on it). */
@@ -34,6 +35,9 @@ export class HypervisorRole extends RoleBase {
     this.clock = new HostClock(this.m, vclockLine.hypervisor(this.m.spec.vcpus), this.cfg.costTable, this.cfg.notify);
     this.parts = buildHost(this.policy, this.mem, this.m, this.cfg, this.stats, this.cfg.watchdogMs, this.clock);
     this.barrier = new TimerBarrier(this.m);
+    const f = this.faults;
+    f?.on('balloon', (s) => balloon(this.mem, this.m, this.parts, s, f.board));
+    f?.on('spurious-wake', (s) => spuriousWake(this.m, s, f.board));
   }
 
   /** The host's timer period (ms). */

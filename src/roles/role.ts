@@ -5,6 +5,9 @@ import { Machine } from '../machine/machine.js';
 import { freeRunning, type SharedMem } from '../machine/shared-mem.js';
 import { Oracle } from '../core/oracle.js';
 import type { BaseScenario, RoleName, SectionBag } from '../core/types.js';
+import { FaultBoard } from '../core/faults/board.js';
+import { installFaultHooks } from '../core/faults/hooks.js';
+import { FaultInjector } from './fault-injector.js';
 
 export interface RoleInit {
   sab: SharedArrayBuffer;
@@ -15,6 +18,8 @@ export interface RoleInit {
   index: number;
   /** Modules that register policies or workloads from outside src/: imported before the role is made. */
   plugins?: string[];
+  /** The fault board's buffer (src/core/faults/board.ts), shared by every role of the run. */
+  faultBoard?: SharedArrayBuffer;
 }
 
 export interface RoleResult {
@@ -43,7 +48,7 @@ export interface Role {
   teardown?(): TeardownResult;
 }
 
-export class InjectedCrashError extends Error {}
+export { InjectedCrashError } from './fault-injector.js';
 
 export abstract class RoleBase implements Role {
   readonly m: Machine;
@@ -53,7 +58,8 @@ export abstract class RoleBase implements Role {
   oracle: Oracle;
   private t0 = performance.timeOrigin + performance.now();
   private ticks = 0;
-  private readonly fault?: { kind: 'crash' | 'hang'; atMs: number };
+  /** This role's fault injector, when the plan aims anything at it (or a fail-nth sweep runs). */
+  readonly faults?: FaultInjector;
 
   constructor(readonly init: RoleInit) {
     this.m = new Machine(init.sab, init.spec);
@@ -62,16 +68,16 @@ export abstract class RoleBase implements Role {
       init.role === 'guest' ? STAT_BLOCK.guest0 + init.index : STAT_BLOCK[init.role as Exclude<RoleName, 'guest'>];
     this.stats = this.m.statsBlock(block);
     this.oracle = new Oracle(this.m.control, init.role, this.t0);
-    const targets = (f?: { role: RoleName }) => f?.role === init.role && init.index === 0;
-    const { crash, hang } = init.cfg.faults;
-    if (targets(crash)) this.fault = { kind: 'crash', atMs: crash!.afterMs };
-    else if (targets(hang)) this.fault = { kind: 'hang', atMs: hang!.afterMs };
+    const label = init.role === 'guest' ? `guest vCPU ${init.index}` : init.role;
+    const injector = new FaultInjector(new FaultBoard(init.faultBoard), init.cfg, init.role, init.index, label, () => this.elapsedMs());
+    if (injector.active) this.faults = injector;
   }
 
   /** The run starts: fault times and violation times count from here. */
   begin(t0: number): void {
     this.t0 = t0;
     this.oracle = new Oracle(this.m.control, this.init.role, t0);
+    installFaultHooks(this.faults); // failure points in this worker answer to this role's plan
   }
 
   abstract run(t0: number): RoleResult;
@@ -93,11 +99,7 @@ export abstract class RoleBase implements Role {
   /** Called from every loop: the heartbeat the watchdog reads, and injected faults. */
   tick(): void {
     this.stats[STAT.HEARTBEAT]++;
-    if (this.fault && (++this.ticks & 15) === 0 && this.elapsedMs() >= this.fault.atMs) {
-      if (this.fault.kind === 'crash') throw new InjectedCrashError(`injected crash in ${this.init.role}`);
-      // a hang: block forever without a heartbeat, as a deadlocked thread would
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
-    }
+    if (this.faults && (++this.ticks & 15) === 0) this.faults.tick();
   }
 
   result(extra: Partial<RoleResult> = {}): RoleResult {

@@ -6,6 +6,7 @@ import type { SharedMem } from '../../machine/shared-mem.js';
 import type { HostMemory } from '../../mem/host-memory.js';
 import type { Lock } from '../../notify/lock.js';
 import { anySlotRaised, serveSlots } from '../../notify/pin-request.js';
+import { failHere } from '../../core/faults/hooks.js';
 import type { Variant } from '../../core/types.js';
 import type { HostClock } from '../../core/virtual-time.js';
 import type { HostContext, HostPolicy, Leftover } from '../policy.js';
@@ -84,6 +85,7 @@ export class CoiommuHost implements HostPolicy {
   private pinOne(g: number): boolean {
     const { mem, m } = this;
     if (isPinned(mem.load(m.dtt, g))) return true;
+    if (failHere('pin')) return false; // an injected pin failure (the VFIO pin): PINNED stays clear
     if (this.variant === 'pinned-before-map') {
       // planted bug: the guest may see PINNED while the host IOMMU entry does not exist yet
       mem.or(m.dtt, g, PINNED);

@@ -18,6 +18,7 @@ import { invalidationCycles } from '../../core/cost-table.js';
 import { nsOf, type HostClock } from '../../core/virtual-time.js';
 import type { HostContext, HostPolicy, Leftover } from '../policy.js';
 import { isPresent, pteGfn } from './io-page-table.js';
+import { serveHook } from '../../core/faults/hooks.js';
 
 export class ShadowPinError extends Error {}
 
@@ -53,6 +54,7 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
   serve(beforeEach?: () => void): number {
     if (!this.pending()) return 0;
     beforeEach?.();
+    serveHook(); // an injected slow host
     return this.processQueue() > 0 ? 1 : 0;
   }
 

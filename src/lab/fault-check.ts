@@ -1,0 +1,59 @@
+// The fault plan as part of the scenario: its schema, and the checks that need the rest of the
+// scenario (a fault aimed at a role the run does not start, or at a path the policy does not have,
+// would never fire; a stall as long as the watchdog would be taken for a hang).
+import { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
+import { FAILURE_POINTS, KIND_INFO } from '../core/faults/kinds.js';
+import { FAULT_FIELD, parseFault, type FaultSpec } from '../core/faults/plan.js';
+import { policyByName, runsSidecore } from '../policies/index.js';
+import type { FieldLabel } from './config.js';
+import type { ScenarioConfig } from './scenario.js';
+
+export function faultPlanSchema() {
+  return {
+    plan: z.array(z.string()).optional(),
+    failNth: z.strictObject({ point: z.enum(FAILURE_POINTS), n: z.number().int().min(1) }).optional(),
+  };
+}
+
+/** The host role that serves requests in this scenario (where pins and host delays happen). */
+function servingHost(cfg: ScenarioConfig): string {
+  if (cfg.notify === 'bare') return 'guest';
+  return runsSidecore(cfg) ? 'sidecore' : 'hypervisor';
+}
+
+/** Why `s` cannot work in `cfg`, or undefined. */
+function problem(s: FaultSpec, cfg: ScenarioConfig): string | undefined {
+  const info = KIND_INFO[s.kind];
+  const p = policyByName(cfg.policy);
+  if (info.pinRequestsOnly && p.requests !== 'pin')
+    return `${s.kind} needs a policy whose guest asks the host to pin (coiommu); ${cfg.policy} has no such path`;
+  if (s.target === 'sidecore' && !runsSidecore(cfg)) return `${cfg.policy}/${cfg.notify} runs no sidecore thread, so this fault would never fire`;
+  const host = servingHost(cfg);
+  const hostKind = info.targets.includes('host');
+  if (hostKind && p.requests === 'none') return `${cfg.policy} sends the host no requests, so ${s.kind} would never fire`;
+  if (hostKind && s.target !== 'host' && s.target !== host) return `${cfg.policy}/${cfg.notify} serves requests on the ${host}, so ${s.kind}:${s.target} would never fire`;
+  if (s.index >= cfg.vcpus) return `the run has ${cfg.vcpus} vCPU(s): vcpu0..vcpu${cfg.vcpus - 1}`;
+  const endMs = cfg.durationMs + cfg.drainMs;
+  if ('at' in s.when && s.when.at >= endMs) return `the fault must fire before the run ends (duration + drain = ${endMs} ms)`;
+  const longest = s.delay ? ('uniform' in s.delay ? s.delay.uniform[1] : 'exp' in s.delay ? s.delay.exp * 5 : s.delay.fixed) : s.param;
+  const stalls = s.kind === 'preempt' || s.kind === 'ring-full' || s.kind === 'slow-host';
+  if (stalls && longest * 2 >= cfg.watchdogMs)
+    return `a stall of ${longest} ms would be taken for a hang: keep it under half the watchdog (${cfg.watchdogMs / 2} ms; an exp mean under a tenth)`;
+  return undefined;
+}
+
+/** Parse every --fault of the scenario and check it against the rest (ConfigError, exit 2). */
+export function checkFaultPlan(cfg: ScenarioConfig, label: FieldLabel): void {
+  for (const raw of cfg.faults.plan ?? []) {
+    let spec: FaultSpec;
+    try {
+      spec = parseFault(raw);
+    } catch (e) {
+      if (e instanceof ConfigError && label.source) throw new ConfigError('faults.plan', raw, e.allowed, { source: label.source });
+      throw e;
+    }
+    const why = problem(spec, cfg);
+    if (why) throw new ConfigError(label.source ? 'faults.plan' : FAULT_FIELD, raw, why, { source: label.source });
+  }
+}
