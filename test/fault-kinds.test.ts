@@ -1,0 +1,110 @@
+// Every survivable fault kind, injected in real workers over real shared memory: the run goes on,
+// the oracle sees no violation, and the protocol reacts as documented (src/core/faults/kinds.ts).
+// Fatal faults end the run with an error that names the stuck role.
+import { describe, expect, it } from 'vitest';
+import { RunError } from '../src/core/errors.js';
+import type { RunReport } from '../src/core/types.js';
+import { runScenario } from '../src/lab/orchestrator.js';
+import type { ScenarioConfig } from '../src/lab/config.js';
+import { smallScenario } from './helpers/scenario.js';
+
+function expectClean(r: RunReport): void {
+  expect(r.violations).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0 });
+  expect(r.teardownLeftovers).toEqual([]);
+  expect(r.dmaOps).toBeGreaterThan(200);
+}
+
+const run = (plan: string[], over: Partial<ScenarioConfig> = {}) =>
+  runScenario(smallScenario({ policy: 'coiommu', notify: 'trap', durationMs: 600, ...over, net: { rotateMs: 20 } as ScenarioConfig['net'], faults: { plan } }));
+
+const counts = (r: RunReport, kind: string) => r.faults?.byKind[kind as keyof NonNullable<RunReport['faults']>['byKind']];
+
+describe('survivable faults (coIOMMU unless said)', () => {
+  it.each([
+    ['pin-fail', 'pin-fail@p=0.05'],
+    ['host-oom', 'host-oom@p=0.3'],
+    ['slot-busy', 'slot-busy@p=0.05'],
+  ])('%s: every injected failure is one clean map failure (the driver retries the buffer)', async (kind, spec) => {
+    const r = await run([spec]);
+    expectClean(r);
+    const c = counts(r, kind)!;
+    expect(c.injected).toBeGreaterThan(5);
+    // one vCPU, one page per request: the guest's re-check sees PINNED clear and undoes exactly once
+    expect(r.mapFailures).toBe(c.injected);
+  });
+
+  it('slow-host: the handler is delayed by the distribution, requests still complete', async () => {
+    const r = await run(['slow-host:uniform(100us,2ms)@p=0.05'], { notify: 'sidecore' });
+    expectClean(r);
+    const c = counts(r, 'slow-host')!;
+    expect(c.injected).toBeGreaterThan(0);
+    expect(c.delayedUs).toBeGreaterThanOrEqual(c.injected * 100);
+    expect(c.delayedUs).toBeLessThanOrEqual(c.injected * 2000 + 1);
+  });
+
+  it('preempt: a vCPU, the sidecore and the device each stop mid-protocol and the run goes on', async () => {
+    const r = await run(['vcpu0', 'sidecore', 'device'].map((t) => `preempt:${t}:30ms@every 150ms`), { notify: 'sidecore' });
+    expectClean(r);
+    const c = counts(r, 'preempt')!;
+    expect(c.injected).toBeGreaterThanOrEqual(6);
+    expect(c.stoppedMs).toBe(30 * c.injected);
+  });
+
+  it('spurious-wake: the host and the vCPU are woken with nothing to do, and go back to sleep', async () => {
+    const r = await run(['spurious-wake:hypervisor@every 2ms', 'spurious-wake:vcpu0@every 2ms']);
+    expectClean(r);
+    expect(counts(r, 'spurious-wake')!.injected).toBeGreaterThan(20);
+  });
+
+  it('ring-full: completions back up, the vCPU waits, nothing is lost', async () => {
+    const r = await run(['ring-full:40ms@every 150ms']);
+    expectClean(r);
+    const c = counts(r, 'ring-full')!;
+    expect(c.injected).toBeGreaterThanOrEqual(2);
+    expect(c.heldMs).toBe(40 * c.injected);
+  });
+
+  it('balloon: idle pinned pages are unpinned and released, mapped ones refused, contents come back', async () => {
+    const r = await run(['balloon:64@every 50ms'], { host: { memoryPages: 0, dataFrames: 1 << 20 } as ScenarioConfig['host'] });
+    expectClean(r);
+    const c = counts(r, 'balloon')!;
+    expect(c.injected).toBeGreaterThan(3);
+    expect(c.unpinned).toBeGreaterThan(0);
+    expect(c.refusedMapped).toBeGreaterThan(0); // buffers in flight are mapped: coIOMMU refuses them
+    expect(r.host.forceUnpins).toBe(c.unpinned);
+  });
+
+  it('rogue-dma: coIOMMU lets a just-unmapped (lazily still pinned) page through and blocks a never-given one', async () => {
+    const r = await run(['rogue-dma@every 1ms']);
+    expectClean(r);
+    const c = counts(r, 'rogue-dma')!;
+    expect(c.blocked + c.unprotected).toBe(c.injected);
+    expect(c.blocked).toBeGreaterThan(0);
+    expect(c.unprotected).toBeGreaterThan(0);
+  });
+
+  it('rogue-dma: viommu-strict blocks every one', async () => {
+    const r = await run(['rogue-dma@every 1ms'], { policy: 'viommu-strict' });
+    expectClean(r);
+    const c = counts(r, 'rogue-dma')!;
+    expect(c.injected).toBeGreaterThan(20);
+    expect(c.blocked).toBe(c.injected);
+  });
+});
+
+describe('fatal faults name the stuck role, not the one waiting for it', () => {
+  it.each([
+    ['hang:hypervisor@200ms', 'trap', 'hypervisor'],
+    ['hang:sidecore@200ms', 'sidecore', 'sidecore'],
+    ['crash:vcpu1@200ms', 'trap', 'guest vCPU 1'],
+  ] as const)('%s on %s', async (spec, notify, who) => {
+    const p = runScenario(smallScenario({ policy: 'coiommu', notify, vcpus: 2, durationMs: 5000, watchdogMs: 600, faults: { plan: [spec] } }));
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RunError);
+    expect((err as RunError).role).toBe(who);
+    expect((err as RunError).message.startsWith(who) || (err as RunError).message.startsWith(`watchdog: ${who}`)).toBe(true);
+  });
+});
