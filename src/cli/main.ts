@@ -9,6 +9,8 @@ import { registerCompare } from './compare.js';
 import { NAME, type Ctx, type RunScenario } from './context.js';
 import { EXPLORE_COMMANDS, registerExploreCommands } from './explore.js';
 import { registerRun } from './run.js';
+import { registerSoak } from './soak-cmd.js';
+import { registerFaults } from './faults-cmd.js';
 
 export type { RunScenario } from './context.js';
 
@@ -21,7 +23,7 @@ export interface CliIO {
   runScenario?: RunScenario;
 }
 
-const ALL_COMMANDS: readonly string[] = ['run', 'compare', 'bench', ...EXPLORE_COMMANDS];
+const ALL_COMMANDS: readonly string[] = ['run', 'compare', 'bench', 'soak', 'faults', ...EXPLORE_COMMANDS];
 
 /** The package's version, from src/cli or dist/src/cli. */
 function version(): string {
@@ -50,6 +52,8 @@ function buildProgram(ctx: Ctx, setCode: (code: number) => void): Command {
   registerCompare(program, ctx, setCode);
   registerExploreCommands(program, ctx, setCode);
   registerBench(program, ctx, setCode);
+  registerSoak(program, ctx, setCode);
+  registerFaults(program, ctx, setCode);
   return program;
 }
 

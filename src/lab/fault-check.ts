@@ -12,7 +12,8 @@ import type { ScenarioConfig } from './scenario.js';
 export function faultPlanSchema() {
   return {
     plan: z.array(z.string()).optional(),
-    failNth: z.strictObject({ point: z.enum(FAILURE_POINTS), n: z.number().int().min(1) }).optional(),
+    // n = 0: count the failure points only (the sweep's first run)
+    failNth: z.strictObject({ point: z.enum(FAILURE_POINTS), n: z.number().int().min(0) }).optional(),
   };
 }
 
@@ -23,7 +24,7 @@ function servingHost(cfg: ScenarioConfig): string {
 }
 
 /** Why `s` cannot work in `cfg`, or undefined. */
-function problem(s: FaultSpec, cfg: ScenarioConfig): string | undefined {
+export function faultProblem(s: FaultSpec, cfg: ScenarioConfig): string | undefined {
   const info = KIND_INFO[s.kind];
   const p = policyByName(cfg.policy);
   if (info.pinRequestsOnly && p.requests !== 'pin')
@@ -53,7 +54,7 @@ export function checkFaultPlan(cfg: ScenarioConfig, label: FieldLabel): void {
       if (e instanceof ConfigError && label.source) throw new ConfigError('faults.plan', raw, e.allowed, { source: label.source });
       throw e;
     }
-    const why = problem(spec, cfg);
+    const why = faultProblem(spec, cfg);
     if (why) throw new ConfigError(label.source ? 'faults.plan' : FAULT_FIELD, raw, why, { source: label.source });
   }
 }
