@@ -9,7 +9,7 @@ import { policyByName } from '../policies/index.js';
 import { workloadByName } from '../workloads/index.js';
 import { RoleBase, type RoleResult } from './role.js';
 import { seededRandom } from '../core/random.js';
-import { rogueDma, spuriousWake } from './fault-actions.js';
+import { RogueDma, spuriousWake } from './fault-actions.js';
 
 export class DeviceRole extends RoleBase {
   run(t0: number): RoleResult {
@@ -44,7 +44,8 @@ export class DeviceRole extends RoleBase {
     if (!f) return;
     const rnd = seededRandom(this.cfg.seed ^ 0x5eed);
     const identity = policyByName(this.cfg.policy).identityDma;
-    f.on('rogue-dma', () => rogueDma(this.m, engine, identity, this.oracle, f.board, rnd));
+    const rogue = new RogueDma(this.m, engine, identity, this.oracle, f.board, rnd);
+    f.on('rogue-dma', () => rogue.fire());
     f.on('spurious-wake', (s) => spuriousWake(this.m, s, f.board));
   }
 }

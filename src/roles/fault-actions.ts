@@ -59,38 +59,64 @@ export function balloon(mem: SharedMem, m: Machine, parts: HostParts, spec: Faul
 }
 
 /**
- * A rogue DMA: to an address unmapped a moment ago (the newest entry of a vCPU's unmap log), or
- * one never given (the top of the DMA address space). It is checked, not written: blocked by the
- * IOMMU, or it reaches a frame, which must still be pinned and, for guest-page addresses, belong to
- * that very page (a frame of another page would be corruption: a violation).
+ * A rogue DMA: to an address unmapped a moment ago (a random entry of a vCPU's unmap log), one
+ * unmapped long ago (guest-page addresses only: remembered from older logs), or one never given
+ * (the top of the DMA address space). It is checked, not written: blocked by the IOMMU, or it
+ * reaches a frame, which must still be pinned and, for guest-page addresses, belong to that very
+ * page (a stale entry to a frame unpinned or now another page's would be corruption: a violation).
  */
-export function rogueDma(m: Machine, dma: DmaEngine, identity: boolean, oracle: Oracle, board: FaultBoard, rnd: () => number): void {
-  const addr = rogueAddress(m, rnd);
+export class RogueDma {
+  /** Addresses seen unmapped earlier (identity DMA: any guest page may be probed). */
+  private readonly past = new Int32Array(256).fill(-1);
+
+  constructor(
+    private readonly m: Machine,
+    private readonly dma: DmaEngine,
+    private readonly identity: boolean,
+    private readonly oracle: Oracle,
+    private readonly board: FaultBoard,
+    private readonly rnd: () => number,
+  ) {}
+
+  fire(): void {
+    const { m, rnd, past } = this;
+    const space = m.iovaPages > 0 ? m.iovaPages : m.spec.guestPages;
+    const log = m.probeLogOf(Math.floor(rnd() * m.spec.vcpus));
+    const at = PROBE_LOG.BASE + Math.floor(rnd() * PROBE_LOG.ENTRIES) * PROBE_LOG.ENTRY_WORDS;
+    const logged = Atomics.load(log, at) - 1;
+    const old = past[Math.floor(rnd() * past.length)];
+    if (logged >= 0 && logged < space) past[Math.floor(rnd() * past.length)] = logged;
+    if (this.identity && old >= 0 && rnd() < 0.5 && this.access(old, () => true)) return;
+    // an address mapped again meanwhile is no longer rogue: then the never-given one
+    if (logged >= 0 && logged < space && this.access(logged, () => Atomics.load(log, at) - 1 === logged)) return;
+    this.access(space - 1, () => true);
+  }
+
+  private access(addr: number, stillRogue: () => boolean): boolean {
+    return tryRogue(this.m, this.dma, this.identity, this.oracle, this.board, addr, stillRogue);
+  }
+}
+
+/** One rogue access to `addr`; false (nothing counted) if `stillRogue` says it was mapped again meanwhile. */
+function tryRogue(m: Machine, dma: DmaEngine, identity: boolean, oracle: Oracle, board: FaultBoard, addr: number, stillRogue: () => boolean): boolean {
   const tlb = dma.iotlb;
   tlb?.begin(); // a host flush waits for this access to end, so the frame cannot be unpinned under it
   try {
     const f = tlb ? tlb.probe(addr) : Atomics.load(m.iommu, addr) - 1;
-    if (f < 0) return board.react('rogue-dma', 'blocked');
+    if (!stillRogue()) return false;
+    if (f < 0) {
+      board.react('rogue-dma', 'blocked');
+      return true;
+    }
     board.react('rogue-dma', 'unprotected');
     const owner = Atomics.load(m.frameOwner, f) - 1;
     const pinned = Atomics.load(m.framePinned, f) !== 0;
     // no IOTLB: the host removes the IOMMU entry before it unpins; an entry gone meanwhile is that race
-    const stillMapped = tlb !== undefined || Atomics.load(m.iommu, addr) - 1 === f;
-    if (!stillMapped) return;
+    if (tlb === undefined && Atomics.load(m.iommu, addr) - 1 !== f) return true;
     if (identity && owner !== addr) oracle.report('dmaToUnpinned', addr, f, DETAIL.wrongOwner);
     else if (!pinned) oracle.report('dmaToUnpinned', owner, f, DETAIL.notPinned);
+    return true;
   } finally {
     tlb?.end();
   }
-}
-
-function rogueAddress(m: Machine, rnd: () => number): number {
-  const space = m.iovaPages > 0 ? m.iovaPages : m.spec.guestPages;
-  if (rnd() < 0.5) {
-    const log = m.probeLogOf(Math.floor(rnd() * m.spec.vcpus));
-    const cur = Atomics.load(log, PROBE_LOG.CURSOR);
-    const dma = Atomics.load(log, PROBE_LOG.BASE + ((cur - 1) & (PROBE_LOG.ENTRIES - 1)) * PROBE_LOG.ENTRY_WORDS) - 1;
-    if (dma >= 0 && dma < space) return dma;
-  }
-  return space - 1;
 }
