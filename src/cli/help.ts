@@ -33,7 +33,8 @@ the other policies let some through: the report counts them and the window.
 Units:
   sizes      4096, 4k, 4KiB, 512MiB, 1G, 128GiB (binary units; B optional)
   durations  ${DURATION_SYNTAX.replace(/^a duration like /, '')}
-  faults     <role>@<time>, role one of ${ROLES.join(', ')}
+  faults     <role>@<time>, role one of ${ROLES.join(', ')} (--inject-*);
+             --fault KIND[:TARGET][:PARAM]@WHEN: ${NAME} faults list
   --config   a JSON file with any part of the scenario, e.g.
              {"net": {"queueDepth": 128}, "coiommu": {"unpinIntervalMs": 20}};
              flags override it
@@ -47,6 +48,7 @@ Examples:
   ${NAME} run --policy viommu-optimistic --optimistic-timeout 5ms --reuse-distance 64 --json
   ${NAME} run --exit-delay 5us --cost exitCycles=1500 --json > report.json
   ${NAME} run --inject-crash device@300ms --watchdog 500ms
+  ${NAME} run --fault pin-fail@p=0.01 --fault 'preempt:sidecore:20ms@every 500ms' --fault hang:vcpu0@2s
 `;
 
 export const COMPARE_EXAMPLES = `

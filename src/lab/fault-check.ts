@@ -1,21 +1,11 @@
-// The fault plan as part of the scenario: its schema, and the checks that need the rest of the
+// The fault plan as part of the scenario: the checks that need the rest of the
 // scenario (a fault aimed at a role the run does not start, or at a path the policy does not have,
 // would never fire; a stall as long as the watchdog would be taken for a hang).
-import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
-import { FAILURE_POINTS, KIND_INFO } from '../core/faults/kinds.js';
+import { KIND_INFO } from '../core/faults/kinds.js';
 import { FAULT_FIELD, parseFault, type FaultSpec } from '../core/faults/plan.js';
 import { policyByName, runsSidecore } from '../policies/index.js';
-import type { FieldLabel } from './config.js';
 import type { ScenarioConfig } from './scenario.js';
-
-export function faultPlanSchema() {
-  return {
-    plan: z.array(z.string()).optional(),
-    // n = 0: count the failure points only (the sweep's first run)
-    failNth: z.strictObject({ point: z.enum(FAILURE_POINTS), n: z.number().int().min(0) }).optional(),
-  };
-}
 
 /** The host role that serves requests in this scenario (where pins and host delays happen). */
 function servingHost(cfg: ScenarioConfig): string {
@@ -45,7 +35,7 @@ export function faultProblem(s: FaultSpec, cfg: ScenarioConfig): string | undefi
 }
 
 /** Parse every --fault of the scenario and check it against the rest (ConfigError, exit 2). */
-export function checkFaultPlan(cfg: ScenarioConfig, label: FieldLabel): void {
+export function checkFaultPlan(cfg: ScenarioConfig, label: { source?: string }): void {
   for (const raw of cfg.faults.plan ?? []) {
     let spec: FaultSpec;
     try {

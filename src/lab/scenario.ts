@@ -10,7 +10,7 @@ import type { CoiommuConfig } from '../policies/coiommu/config.js';
 import { allPolicies, policyNames, variantNames } from '../policies/index.js';
 import type { ViommuConfig } from '../policies/viommu/config.js';
 import { allWorkloads, workloadNames } from '../workloads/index.js';
-import { faultPlanSchema } from './fault-check.js';
+import { faultPlanSchema } from './fault-schema.js';
 import type { NetConfig } from '../workloads/net/config.js';
 
 /** A scenario with the built-in sections typed (a plug-in's own section is there too, untyped). */
