@@ -35,8 +35,13 @@ export class NetGuest implements WorkloadGuest {
   private readonly free: Int32Array;
   private freeHead = 0;
   private freeCount = 0;
-  /** Per buffer (by first page): the stamp it held when it was unmapped, to catch lost contents. */
-  private readonly lastStamp = new Map<number, number>();
+  /**
+   * Per buffer (by first page, relative to this vCPU's share): the stamp it held when it was
+   * unmapped (0: never), to catch lost contents. A typed array sized by the share, not a Map that
+   * grows by one entry per buffer as the pool rotates over guest memory (+10 MB per GiB, and
+   * rehashing, in a long run).
+   */
+  private readonly lastStamp: Int32Array;
   private seq = 0;
   inflight = 0;
   private lastRotate = 0;
@@ -100,6 +105,7 @@ export class NetGuest implements WorkloadGuest {
     this.hi = this.lo + share;
     if (this.poolPages > share) throw new RangeError(`net: buffer pool (${this.poolPages} pages) does not fit in vCPU ${vcpu}'s ${share} pages`);
     this.regionBase = this.lo;
+    this.lastStamp = new Int32Array(share);
     this.free = new Int32Array(this.poolBuffers);
     this.fillPool();
   }
@@ -240,7 +246,7 @@ export class NetGuest implements WorkloadGuest {
     this.unmapLog?.record(dma);
     stats[STAT.UNMAPS]++;
     stats[STAT.DMA_OPS]++;
-    this.lastStamp.set(gfn, stamp);
+    this.lastStamp[gfn - this.lo] = stamp;
     this.inflight--;
     if (this.inRegion(gfn)) this.pushFree(gfn);
   }
@@ -256,8 +262,8 @@ export class NetGuest implements WorkloadGuest {
 
   /** A buffer mapped again must still hold what it held when it was unmapped (reclaim + restore). */
   private checkUnchanged(gfn: number): void {
-    const want = this.lastStamp.get(gfn);
-    if (want === undefined) return;
+    const want = this.lastStamp[gfn - this.lo];
+    if (want === 0) return; // never unmapped yet (a stamp is never 0)
     for (let k = 0; k < this.cfg.bufferPages; k++)
       if (readStamp(this.mem, this.m, gfn + k) !== want) this.oracle.report('lostPayloads', gfn + k, -1, DETAIL.contentsChanged);
   }
