@@ -66,7 +66,7 @@ export function addScenarioOptions(cmd: Command, which: 'run' | 'compare', compa
     .option('--config <file.json>', 'read a partial scenario from a JSON file; flags override it')
     .option('--inject-crash <role@time>', 'crash a role at that time, e.g. device@300ms (stress tests)')
     .option('--inject-hang <role@time>', 'stall a role at that time, e.g. hypervisor@1s (stress tests)')
-    .option('--fault <KIND[:TARGET][:PARAM]@WHEN>', `inject a fault, repeatable (viommu-lab faults list), e.g. pin-fail@p=0.01, preempt:sidecore:20ms@every 500ms, hang:vcpu1@2s`, collect)
+    .option('--fault <spec>', `inject a fault: KIND[:TARGET][:PARAM]@WHEN, repeatable (viommu-lab faults list), e.g. pin-fail@p=0.01, preempt:sidecore:20ms@every 500ms, hang:vcpu1@2s`, collect)
     .option('--trials <n>', `run ${which === 'run' ? 'the scenario' : 'every configuration'} n times, interleaved in a shuffled order seeded by --seed; figures are medians with 95% bootstrap intervals (default 1, at most ${MAX_TRIALS})`)
     .option('--json', 'print the report as JSON on stdout and nothing else')
     .option('--progress', 'show a progress bar on stderr (default: only when stderr is a terminal)')
