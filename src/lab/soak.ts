@@ -37,6 +37,7 @@ export interface ComboSummary {
   rssStartMB: number;
   /** RSS once the combination has warmed up (after its first minute, or a quarter of it if shorter). */
   rssWarmMB: number;
+  /** At the run's last sample, while its workers still live. */
   rssEndMB: number;
   /** (end - warm) / warm, in %. */
   rssGrowthPct: number;
@@ -104,8 +105,15 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
   return result;
 }
 
+/** RSS once warm (after `at` ms of the run) and at the run's last sample. */
+interface RssMarks {
+  at: number;
+  mb: number;
+  last: number;
+}
+
 /** Sample the live run every second: the series, and a violation ends the combination at once. */
-function sampler(live: LiveRun, cfg: ScenarioConfig, combo: string, stop: AbortController, warm: { at: number; mb: number }, push: (s: Omit<SoakSample, 't'>) => void, every: number): NodeJS.Timeout {
+function sampler(live: LiveRun, cfg: ScenarioConfig, combo: string, stop: AbortController, warm: RssMarks, push: (s: Omit<SoakSample, 't'>) => void, every: number): NodeJS.Timeout {
   const m = live.machine;
   let lastOps = 0;
   let lastT = performance.now();
@@ -116,6 +124,7 @@ function sampler(live: LiveRun, cfg: ScenarioConfig, combo: string, stop: AbortC
     const violations = Atomics.load(m.control, CTL.VIOL_DMA) + Atomics.load(m.control, CTL.VIOL_LOST) + Atomics.load(m.control, CTL.VIOL_ACCT);
     const rss = rssMB();
     if (warm.mb === 0 && now - started >= warm.at) warm.mb = rss;
+    warm.last = rss; // the run's last RSS while its workers live (after it, they are gone)
     push({ combo, opsPerSecond: ((ops - lastOps) * 1000) / Math.max(1, now - lastT), rssMB: rss, pinned: Atomics.load(m.control, CTL.PINNED_NOW), resident: Atomics.load(m.control, CTL.RESIDENT_NOW), faults: live.board.totalInjected(), violations });
     lastOps = ops;
     lastT = now;
@@ -127,7 +136,7 @@ async function runCombo(cfg: ScenarioConfig, combo: string, plan: string[], o: S
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   o.signal?.addEventListener('abort', onAbort);
-  const warm = { at: Math.min(60_000, cfg.durationMs / 4), mb: 0 };
+  const warm: RssMarks = { at: Math.min(60_000, cfg.durationMs / 4), mb: 0, last: 0 };
   const rssStartMB = rssMB();
   const t0 = performance.now();
   let timer: NodeJS.Timeout | undefined;
@@ -141,17 +150,17 @@ async function runCombo(cfg: ScenarioConfig, combo: string, plan: string[], o: S
     clearInterval(timer);
     o.signal?.removeEventListener('abort', onAbort);
   }
-  return summarize(combo, plan, report, error, { rssStartMB, rssWarmMB: warm.mb, seconds: (performance.now() - t0) / 1000 });
+  return summarize(combo, plan, report, error, { rssStartMB, rssWarmMB: warm.mb, rssLastMB: warm.last, seconds: (performance.now() - t0) / 1000 });
 }
 
-function summarize(combo: string, plan: string[], r: RunReport | undefined, error: string | undefined, f: { rssStartMB: number; rssWarmMB: number; seconds: number }): ComboSummary {
+function summarize(combo: string, plan: string[], r: RunReport | undefined, error: string | undefined, f: { rssStartMB: number; rssWarmMB: number; rssLastMB: number; seconds: number }): ComboSummary {
   const v = r?.violations;
   const violations = v ? v.dmaToUnpinned + v.lostPayloads + v.accounting : 0;
   const byKind = r?.faults?.byKind ?? {};
   const injected = Object.values(byKind).reduce((s, c) => s + (c?.injected ?? 0), 0);
   // what the protocol saw and handled: clean map failures, blocked rogue DMAs, refused unpins
   const detected = (r?.mapFailures ?? 0) + (byKind['rogue-dma']?.blocked ?? 0) + (byKind.balloon?.refusedMapped ?? 0);
-  const rssEndMB = rssMB();
+  const rssEndMB = f.rssLastMB || rssMB();
   const warmMB = f.rssWarmMB || f.rssStartMB;
   return {
     combo,
