@@ -83,7 +83,7 @@ function writeJunit(file: string, r: SoakResult, seed: number): void {
 
 function verdict(ctx: Ctx, r: SoakResult, seed: number, durationMs: number): number {
   const bad: ComboSummary[] = r.combos.filter(comboFailed);
-  for (const c of bad) ctx.err(`${NAME}: soak: ${c.combo} failed (${c.error ?? `${c.violations} violations`}); reproduce:\n  ${c.reproduce}\n`);
+  for (const c of bad) ctx.err(`${NAME}: soak: ${c.combo} failed (${c.error ?? `${c.violations} violations; first: ${c.firstViolation}`}); reproduce:\n  ${c.reproduce}\n`);
   if (bad.length > 0) ctx.err(`the whole soak: ${NAME} soak --seed ${seed} --duration ${durationMs}ms\n`);
   if (r.interrupted) ctx.err(`${NAME}: soak interrupted: partial summary of ${r.combos.length} combination(s)\n`);
   return bad.length > 0 ? 1 : r.interrupted ? 130 : 0;

@@ -42,6 +42,8 @@ export interface ComboSummary {
   /** (end - warm) / warm, in %. */
   rssGrowthPct: number;
   error?: string;
+  /** The oracle's record of the first violation (kind, role, page, frame, time, detail). */
+  firstViolation?: string;
   reproduce: string;
 }
 
@@ -176,6 +178,7 @@ function summarize(combo: string, plan: string[], r: RunReport | undefined, erro
     rssWarmMB: warmMB,
     rssEndMB,
     rssGrowthPct: (100 * (rssEndMB - warmMB)) / warmMB,
+    firstViolation: v?.first ? `${v.first.kind} by ${v.first.role} at ${v.first.atMs} ms, page ${v.first.gfn}, frame ${v.first.frame}: ${v.first.detail}` : undefined,
     error: error ?? (r && r.teardownLeftovers.length > 0 ? `teardown left: ${r.teardownLeftovers.join('; ')}` : undefined),
     reproduce: '',
   };
