@@ -42,8 +42,8 @@ export const SWEEP_SCENARIOS: Record<string, SweepScenario> = {
     points: MAP_PATH,
   },
   'coiommu-rotate': {
-    help: 'coIOMMU with the pool moving every 20 us of virtual time under a 16-page host budget: pins, lazy unpins, reclaim and restore, 40 DMAs',
-    partial: coiommuMap('trap', { ops: 40, net: { queueDepth: 2, batch: 1, reuseDistance: 2, rotateMs: 0.02 }, host: { memoryPages: 16 }, coiommu: { unpinIntervalMs: 0.05 } }),
+    help: 'coIOMMU with the pool moving every 20 us of virtual time, a 1 ms unpin scan and a 16-page host budget: pins, lazy unpins, reclaim and restore, 40 DMAs',
+    partial: coiommuMap('trap', { ops: 40, net: { queueDepth: 2, batch: 1, reuseDistance: 2, rotateMs: 0.02 }, host: { memoryPages: 16 }, coiommu: { unpinIntervalMs: 1 } }),
     points: MAP_PATH,
   },
 };
