@@ -42,6 +42,8 @@ export interface ComboSummary {
   /** (end - warm) / warm, in %. */
   rssGrowthPct: number;
   error?: string;
+  /** The first try's workers did not start in time (a loaded machine): this is the second. */
+  retried?: boolean;
   /** The oracle's record of the first violation (kind, role, page, frame, time, detail). */
   firstViolation?: string;
   reproduce: string;
@@ -66,6 +68,9 @@ export interface SoakResult {
   series: SoakSample[];
   interrupted: boolean;
 }
+
+/** The orchestrator's error when the role workers did not start in time. */
+const START_FAILED = 'starting the role workers did not finish';
 
 const rssMB = () => process.memoryUsage().rss / 2 ** 20;
 
@@ -94,11 +99,14 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
     const cfg = resolveScenario({ ...base, policy, notify, workload, durationMs: sliceMs, seed: cfg0.seed, faults: { plan } });
     const combo = `${policy}/${notify}/${workload}`;
     o.onStart?.(combo, i, combos.length, plan);
-    const summary = await runCombo(cfg, combo, plan, o, (s) => {
+    const push = (s: Omit<SoakSample, 't'>) => {
       const sample = { ...s, t: (performance.now() - t0) / 1000 };
       result.series.push(sample);
       o.onSample?.(sample);
-    });
+    };
+    let summary = await runCombo(cfg, combo, plan, o, push);
+    // workers that could not even start (a loaded machine) ran no protocol: one more try
+    if (summary.error?.startsWith(START_FAILED) && !o.signal?.aborted) summary = { ...(await runCombo(cfg, combo, plan, o, push)), retried: true };
     summary.reproduce = reproduceLine(cfg, base, plan);
     result.combos.push(summary);
     o.onCombo?.(summary, i, combos.length);
