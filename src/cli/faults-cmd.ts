@@ -12,7 +12,7 @@ function list(ctx: Ctx): void {
   const rows = FAULT_KINDS.map((k) => {
     const i = KIND_INFO[k];
     const param = i.param === 'none' ? '-' : `${i.param}${i.defaultParam !== undefined ? ` (${i.defaultParam}${i.param === 'pages' ? '' : 'ms'})` : ''}`;
-    return [k, i.targets.join('|'), param, i.help];
+    return [k, i.targets.map((t) => (t === 'guest' ? 'vcpuN|guest' : t)).join('|'), param, i.help];
   });
   ctx.out(`--fault ${FAULT_SYNTAX}\n\n${grid(['kind', 'targets', 'parameter', 'what happens'], rows)}\n\n`);
   ctx.out(`sweep scenarios (${NAME} faults sweep --scenario NAME):\n`);
