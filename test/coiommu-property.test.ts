@@ -4,10 +4,9 @@
 // the invariants of DESIGN 3 must hold.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CTL, STAT } from '../src/machine/layout.js';
+import { CTL, MAX_GUEST_PAGES, STAT } from '../src/machine/layout.js';
 import { freeRunning } from '../src/machine/shared-mem.js';
 import { readStamp } from '../src/mem/payload.js';
-import { OLD_GENERATION_PERIOD } from '../src/policies/coiommu/host.js';
 import { ACCESSED, MAP_COUNT_MASK, PINNED } from '../src/policies/coiommu/dtt.js';
 import { makeRig, type Rig } from './helpers/inline-host.js';
 
@@ -101,8 +100,8 @@ class Model {
     for (const h of missing) this.pin(h);
     if (missing.every((h) => this.pages[h].pinned)) return g;
     for (let i = 0; i < n; i++) {
-      this.pages[g + i].count--;
-      this.pages[g + i].accessed = false;
+      // the shipped undo: ACCESSED goes only where the count reaches zero
+      if (--this.pages[g + i].count === 0) this.pages[g + i].accessed = false;
     }
     return -1;
   }
@@ -111,25 +110,33 @@ class Model {
     for (let i = 0; i < n; i++) this.pages[g + i].count--;
   }
 
-  /** One round of the clock, visiting pinned pages in host-frame order (the order the host scans). */
+  /**
+   * One round of the clock (crosvm's LRU): every T-th round the old generation (busy T rounds) is
+   * scanned first; the new one gets what is left of the round's limit. Pages in host-frame order.
+   */
   scan(frameOrder: number[]): number {
     const T = this.cfg.unpinGenThreshold;
-    const oldRound = this.round++ % OLD_GENERATION_PERIOD === 0;
+    const limit = this.cfg.unpinLimit === 0 ? Infinity : this.cfg.unpinLimit;
     let unpins = 0;
-    for (const g of frameOrder) {
-      const p = this.pages[g];
-      if (p.gen >= T && !oldRound) continue;
-      if (p.count === 0 && !p.accessed) {
-        p.pinned = false;
-        unpins++;
-        if (this.cfg.unpinLimit > 0 && unpins >= this.cfg.unpinLimit) break;
-      } else {
-        p.accessed = false;
-        if (p.gen < T) p.gen++;
+    const pass = (old: boolean) => {
+      for (const g of frameOrder) {
+        if (unpins >= limit) return;
+        const p = this.pages[g];
+        if (!p.pinned || p.gen >= T !== old) continue;
+        if (p.count === 0 && !p.accessed) {
+          p.pinned = false;
+          unpins++;
+        } else {
+          p.accessed = false;
+          if (p.gen < T) p.gen++;
+        }
       }
-    }
+    };
+    if (++this.round % T === 0) pass(true);
+    pass(false);
     return unpins;
   }
+
 
   force(g: number): boolean {
     const p = this.pages[g];
@@ -194,7 +201,7 @@ function run(cfg: Cfg, ops: Op[]): void {
     coiommu: {
       speculativePages: cfg.speculativePages,
       unpinGenThreshold: cfg.unpinGenThreshold,
-      unpinLimit: cfg.unpinLimit,
+      unpinLimit: cfg.unpinLimit === 0 ? MAX_GUEST_PAGES : cfg.unpinLimit,
     },
   });
   const model = new Model(cfg);
@@ -279,7 +286,7 @@ function run(cfg: Cfg, ops: Op[]): void {
     model.unmap(b.g, b.n);
     r.guest.unmap(b.g, b.g, b.n);
   }
-  for (let k = 0; k < 2 * OLD_GENERATION_PERIOD + 2; k++) {
+  for (let k = 0; k < 2 * cfg.unpinGenThreshold + 2; k++) {
     const order = model.pages
       .map((_, g) => ({ g, f: r.m.iommu[g] - 1 }))
       .filter(({ g }) => model.pages[g].pinned)
