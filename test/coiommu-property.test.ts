@@ -35,6 +35,7 @@ const cfgArb = fc.record({
   speculativePages: fc.integer({ min: 0, max: 2 }),
   unpinGenThreshold: fc.integer({ min: 1, max: 3 }),
   unpinLimit: fc.integer({ min: 0, max: 2 }),
+  dtt: fc.constantFrom('flat' as const, 'multilevel' as const),
 });
 type Cfg = typeof cfgArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -159,7 +160,7 @@ function checkAgainstModel(r: Rig, model: Model, cfg: Cfg, step: string): void {
   let iommuEntries = 0;
   for (let g = 0; g < P; g++) {
     const p = model.pages[g];
-    const e = Atomics.load(m.dtt, g);
+    const e = r.entry(g);
     const where = `${step}: page ${g}`;
     expect(e & MAP_COUNT_MASK, `${where} map count`).toBe(p.count);
     expect((e & ACCESSED) !== 0, `${where} ACCESSED`).toBe(p.accessed);
@@ -199,6 +200,7 @@ function run(cfg: Cfg, ops: Op[]): void {
     hostFrames: cfg.hostFrames,
     dataFrames: P,
     coiommu: {
+      dtt: cfg.dtt,
       speculativePages: cfg.speculativePages,
       unpinGenThreshold: cfg.unpinGenThreshold,
       unpinLimit: cfg.unpinLimit === 0 ? MAX_GUEST_PAGES : cfg.unpinLimit,
@@ -307,7 +309,7 @@ describe('coIOMMU against a sequential reference model', () => {
   });
 
   it('a hand-picked sequence: pressure with every page busy, then release', () => {
-    const cfg: Cfg = { vcpus: 2, hostFrames: 3, speculativePages: 1, unpinGenThreshold: 1, unpinLimit: 0 };
+    const cfg: Cfg = { vcpus: 2, hostFrames: 3, speculativePages: 1, unpinGenThreshold: 1, unpinLimit: 0, dtt: 'multilevel' };
     run(cfg, [
       { t: 'map', v: 0, g: 0, n: 2 },
       { t: 'dma', i: 0, k: 1 },

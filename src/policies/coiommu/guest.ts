@@ -6,6 +6,9 @@
 import type { Machine } from '../../machine/machine.js';
 import type { SharedMem } from '../../machine/shared-mem.js';
 import { STAT } from '../../machine/layout.js';
+import { pinStateLock } from '../wiring.js';
+import { parkUnpin } from './park.js';
+import { DttShrinker } from './shrinker.js';
 import { SlotRequester, TimedRequester, type PinRequester } from '../../notify/pin-request.js';
 import type { GuestContext } from '../policy.js';
 import type { GuestClock } from '../../core/virtual-time.js';
@@ -35,10 +38,36 @@ export class CoiommuGuest implements GuestDmaPolicy {
     variant: Variant = 'none',
     /** Virtual time: each DTT update costs the vCPU dttUpdateCycles. */
     private readonly clock?: GuestClock,
+    /** The DTT shrinker this vCPU runs every shrinkMs (multilevel, vCPU 0, --dtt-shrink). */
+    private readonly shrinker?: DttShrinker,
+    private readonly shrinkMs = 0,
   ) {
     this.maxCount = maxMapCount(m.spec.vcpus);
     this.testFirst = variant === 'pinned-check-before-add';
     this.words = table.words;
+  }
+
+  private nextShrinkMs = 0;
+
+  /** Memory pressure, modeled as a period: run the shrinker when it is due. */
+  poll(): void {
+    if (!this.shrinker || this.shrinkMs <= 0) return;
+    const now = this.nowMs();
+    if (now < this.nextShrinkMs) return;
+    if (this.nextShrinkMs === 0) this.nextShrinkMs = now + this.shrinkMs;
+    else {
+      this.nextShrinkMs = now + this.shrinkMs;
+      this.clock?.sync();
+      this.shrinker.shrink();
+    }
+  }
+
+  nextTimerMs(): number {
+    return this.shrinker && this.shrinkMs > 0 && this.nextShrinkMs > 0 ? this.nextShrinkMs : Infinity;
+  }
+
+  private nowMs(): number {
+    return this.clock ? this.clock.now / 1e6 : performance.now();
   }
 
   map(gfn: number, n: number): number {
@@ -139,5 +168,20 @@ export function coiommuGuest(ctx: GuestContext): CoiommuGuest {
   const requester = new SlotRequester(cfg.notify, mem, m, vcpu, ctx.spinUs, parts.config.pinTimeoutMs, stats, cfg.variant);
   requester.clock = ctx.clock;
   requester.pinInfo = parts.pinInfo;
-  return new CoiommuGuest(mem, m, parts.table, parts.lock, new TimedRequester(requester, ctx.latency.pinRequest), stats, cfg.variant, ctx.clock);
+  const { config, lock, pool } = parts;
+  const shrinker =
+    lock && pool && vcpu === 0 && config.dttShrinkMs > 0
+      ? new DttShrinker(mem, m, lock, pool, parkCommand(mem, m, cfg, stats), stats, cfg.variant)
+      : undefined;
+  const timed = new TimedRequester(requester, ctx.latency.pinRequest);
+  return new CoiommuGuest(mem, m, parts.table, lock, timed, stats, cfg.variant, ctx.clock, shrinker, config.dttShrinkMs);
+}
+
+/** The vCPU's write of PARK_UNPIN / UNPARK_UNPIN: an MMIO exit the VMM serves under the pin-state lock. */
+export function parkCommand(mem: SharedMem, m: Machine, cfg: GuestContext['cfg'], stats: Float64Array): (park: boolean) => void {
+  const lock = pinStateLock(mem, m, cfg.variant, cfg.watchdogMs);
+  return (park) => {
+    stats[STAT.EXITS]++;
+    parkUnpin(mem, m, lock, park);
+  };
 }

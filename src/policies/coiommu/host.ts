@@ -14,8 +14,9 @@ import type { CoiommuConfig } from './config.js';
 import { ACCESSED, MAP_COUNT_MASK, PINNED, isPinned } from './dtt.js';
 import { FlatDtt, MultiLevelDtt, type DttTable } from './dtt-table.js';
 import { auditTree } from './dtt-audit.js';
-import { CO, PIN_INFO_MAX_PAGES, coiommuRegion, type CoiommuRegion } from './region.js';
+import { PIN_INFO_MAX_PAGES, coiommuRegion, type CoiommuRegion } from './region.js';
 import { UnpinScan } from './unpin-scan.js';
+import { parkUnpin, unpinParked } from './park.js';
 
 export class CoiommuHost implements HostPolicy {
   readonly table: DttTable;
@@ -79,21 +80,14 @@ export class CoiommuHost implements HostPolicy {
     return this.cfg.unpinPolicy === 'off' ? 0 : this.scan.round();
   }
 
-  /** PARK_UNPIN / UNPARK_UNPIN: nested parks are counted; the worker runs again at zero. */
+  /** PARK_UNPIN / UNPARK_UNPIN, as the vCPU's MMIO write reaches the VMM (park.ts). */
   parkUnpin(park: boolean): void {
-    this.lock.lock();
-    try {
-      const n = this.mem.load(this.m.coiommu, CO.PARK_COUNT);
-      if (park) this.mem.store(this.m.coiommu, CO.PARK_COUNT, n + 1);
-      else if (n > 0) this.mem.store(this.m.coiommu, CO.PARK_COUNT, n - 1);
-    } finally {
-      this.lock.unlock();
-    }
+    parkUnpin(this.mem, this.m, this.lock, park);
   }
 
   /** With the lock held: is the unpin worker parked? */
   private parked(): boolean {
-    return this.mem.load(this.m.coiommu, CO.PARK_COUNT) > 0;
+    return unpinParked(this.mem, this.m);
   }
 
   pinnedFor(g: number): boolean {
