@@ -122,6 +122,7 @@ export const STAT = {
   REQUESTS_REJECTED: 43, // host: a request for a BDF not in the topology table (or a bad address)
   DTT_PAGES_FREED: 44, // guest: DTT pages the shrinker freed
   MAP_COUNT_UNDERFLOW: 45, // guest: an unmap found the map count already zero (logged, not decremented)
+  UNPIN_PARKED: 46, // host: the unpin worker found itself parked (PARK_UNPIN) and waited
   WORDS: 48, // 384 bytes: a multiple of 64
 } as const;
 export type StatName = Exclude<keyof typeof STAT, 'WORDS'>;

@@ -14,7 +14,7 @@ import type { CoiommuConfig } from './config.js';
 import { ACCESSED, MAP_COUNT_MASK, PINNED, isPinned } from './dtt.js';
 import { FlatDtt, MultiLevelDtt, type DttTable } from './dtt-table.js';
 import { auditTree } from './dtt-audit.js';
-import { PIN_INFO_MAX_PAGES, coiommuRegion, type CoiommuRegion } from './region.js';
+import { CO, PIN_INFO_MAX_PAGES, coiommuRegion, type CoiommuRegion } from './region.js';
 import { UnpinScan } from './unpin-scan.js';
 import { parkUnpin, unpinParked } from './park.js';
 
@@ -46,7 +46,7 @@ export class CoiommuHost implements HostPolicy {
     // a batch's address must lie inside the driver's pin-info buffers
     const wordOfGpa = (gpa: number, words: number) => (gpa % 4 === 0 && gpa / 4 >= lo && gpa / 4 + words <= hi ? gpa / 4 : -1);
     this.decoder = { endpoints, words: m.coiommu, wordOfGpa };
-    this.scan = new UnpinScan(mem, m, host, lock, cfg, stats, (g) => this.tryUnpin(g, false), () => this.parked());
+    this.scan = new UnpinScan(mem, m, host, lock, cfg, stats, (g) => this.tryUnpin(g, false) === UNPIN.UNPINNED, () => this.parked());
   }
 
   /** Any vCPU's notify slot raised? */
@@ -167,12 +167,12 @@ export class CoiommuHost implements HostPolicy {
     return false;
   }
 
-  /** Memory pressure (a balloon's unpin request): clear ACCESSED, then the same exchange. Fails on a mapped page, or while parked. */
+  /** Memory pressure: clear ACCESSED, then the same exchange. Fails on a mapped page, or while parked. */
   forceUnpin(g: number): boolean {
     this.lock.lock();
     try {
       if (this.parked()) return false;
-      const ok = this.tryUnpin(g, true);
+      const ok = this.tryUnpin(g, true) === UNPIN.UNPINNED;
       if (ok) this.stats[STAT.FORCE_UNPINS]++;
       return ok;
     } finally {
@@ -181,13 +181,46 @@ export class CoiommuHost implements HostPolicy {
   }
 
   /**
+   * A balloon's unpin request for pages [g, g+n) (crosvm's unpin_pages_in_range): each page is
+   * force-unpinned or was not pinned; a parked worker waits for the unpark and tries the page again;
+   * a page still mapped fails the request (the balloon must not take it).
+   */
+  unpinRange(g: number, n: number): boolean {
+    for (let k = 0; k < n; ) {
+      this.lock.lock();
+      let r: number;
+      try {
+        r = this.parked() ? UNPIN.PARKED : this.tryUnpin(g + k, true);
+      } finally {
+        this.lock.unlock();
+      }
+      if (r === UNPIN.PARKED) {
+        this.stats[STAT.UNPIN_PARKED]++;
+        this.awaitUnpark();
+      }
+      else if (r === UNPIN.BUSY) return false;
+      else {
+        if (r === UNPIN.UNPINNED) this.stats[STAT.FORCE_UNPINS]++;
+        k++;
+      }
+    }
+    return true;
+  }
+
+  /** Sleep until the park count is back to zero (the unpark notifies). */
+  private awaitUnpark(): void {
+    const w = this.m.coiommu;
+    for (let n = this.mem.load(w, CO.PARK_COUNT); n > 0; n = this.mem.load(w, CO.PARK_COUNT)) this.mem.wait(w, CO.PARK_COUNT, n, 50);
+  }
+
+  /**
    * With the lock held: PINNED -> 0 only if count is 0 and ACCESSED clear, then unmap. A busy page
    * (not forced) loses ACCESSED: its second chance.
    */
-  private tryUnpin(g: number, force: boolean): boolean {
+  private tryUnpin(g: number, force: boolean): number {
     const { mem, table } = this;
     const e = table.locate(g, false);
-    if (e < 0) return false;
+    if (e < 0) return UNPIN.NOT_PINNED; // no leaf: never mapped, or shrunk away
     try {
       const w = table.words;
       if (force) mem.and(w, e, ~ACCESSED);
@@ -198,21 +231,25 @@ export class CoiommuHost implements HostPolicy {
         if (old === PINNED) mem.store(w, e, 0);
       } else old = mem.compareExchange(w, e, PINNED, 0);
       if (old !== PINNED) {
-        if (old !== 0 && !force) mem.and(w, e, ~ACCESSED);
-        return false;
+        if (old === 0) return UNPIN.NOT_PINNED;
+        if (!force) mem.and(w, e, ~ACCESSED);
+        return UNPIN.BUSY;
       }
       if (!this.host.unpin(g)) {
         mem.or(w, e, PINNED); // the host mapping could not be removed: keep the page pinned
-        return false;
+        return UNPIN.BUSY;
       }
       this.stats[STAT.UNPINS]++;
       this.clock?.charge(this.clock.costs.iommuMapCycles);
-      return true;
+      return UNPIN.UNPINNED;
     } finally {
       table.release();
     }
   }
 }
+
+/** What one unpin attempt did (crosvm's UnpinResult). */
+export const UNPIN = { UNPINNED: 1, NOT_PINNED: 0, BUSY: -1, PARKED: -2 } as const;
 
 export function coiommuHost(ctx: HostContext): CoiommuHost {
   return new CoiommuHost(ctx.mem, ctx.m, ctx.host, ctx.lock, ctx.cfg.coiommu as CoiommuConfig, ctx.stats, ctx.cfg.variant, ctx.clock);

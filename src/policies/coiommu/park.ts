@@ -11,7 +11,10 @@ export function parkUnpin(mem: SharedMem, m: Machine, lock: Lock, park: boolean)
   try {
     const n = mem.load(m.coiommu, CO.PARK_COUNT);
     if (park) mem.store(m.coiommu, CO.PARK_COUNT, n + 1);
-    else if (n > 0) mem.store(m.coiommu, CO.PARK_COUNT, n - 1); // crosvm logs an unpark at zero
+    else if (n > 0) {
+      mem.store(m.coiommu, CO.PARK_COUNT, n - 1); // crosvm logs an unpark at zero
+      if (n === 1) mem.notify(m.coiommu, CO.PARK_COUNT); // the worker runs again
+    }
   } finally {
     lock.unlock();
   }

@@ -50,6 +50,7 @@ export class UnpinScan {
       this.lock.lock();
       try {
         if (this.parked()) {
+          this.stats[STAT.UNPIN_PARKED]++;
           this.stopped = true;
           break;
         }
