@@ -33,6 +33,7 @@ describe('planted bugs of the shipped coIOMMU, found by PCT', () => {
   it.each([
     ['coiommu-two-vcpus-new-leaf', 'leaf-install-plain-store'],
     ['coiommu-shrinker-vs-unpin', 'shrink-without-park'],
+    ['coiommu-shrinker-vs-map', 'shrink-without-lock'],
   ])('%s with %s: FORBIDDEN within the budget, and it replays', async (scenario, variant) => {
     const r = await search(scenario, variant, true);
     expect(r.forbidden).toBeGreaterThan(0);

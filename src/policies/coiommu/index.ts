@@ -38,6 +38,7 @@ pins a page on its first DMA and unpins it lazily when idle`,
     'no-pin-lock': 'pin and unpin without the pin-state lock',
     'doorbell-without-bump': 'a trapping vCPU notifies the host without bumping the doorbell: a lost wake-up',
     'shrink-without-park': 'the DTT shrinker frees pages without parking the host unpin worker',
+    'shrink-without-lock': "the DTT shrinker frees pages without the DTT's write lock (a map may be inside)",
     'leaf-install-plain-store': 'a vCPU installs a new DTT page with a plain store instead of the compare-and-swap',
   },
 };

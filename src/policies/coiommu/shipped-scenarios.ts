@@ -65,7 +65,7 @@ const shrinkerVsMap: Scenario = {
     'lock, unpark) while a vCPU maps G, the device DMAs into it and the vCPU unmaps. The leaf is freed only when ' +
     'no map is inside it; a map after the free installs a fresh leaf.',
   threads: ['vcpu0', 'pin-handler', 'shrinker'],
-  variants: ['none', 'shrink-without-park'],
+  variants: ['none', 'shrink-without-lock', 'shrink-without-park'],
   spec: shippedSpec(2),
   setup: (m) => enableTable(m, [G]),
   run(ctx: ThreadCtx) {

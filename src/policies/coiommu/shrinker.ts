@@ -15,6 +15,8 @@ import type { DttRwLock } from './rw-lock.js';
 export class DttShrinker {
   private freedLast = false;
   private readonly park: boolean;
+  /** Planted bug shrink-without-lock: frees with no write lock, while a map may be inside the page. */
+  private readonly noLock: boolean;
 
   constructor(
     private readonly mem: SharedMem,
@@ -27,6 +29,7 @@ export class DttShrinker {
     variant: Variant = 'none',
   ) {
     this.park = variant !== 'shrink-without-park';
+    this.noLock = variant === 'shrink-without-lock';
   }
 
   /** One shrink: returns the pages freed. */
@@ -60,7 +63,7 @@ export class DttShrinker {
     }
     this.freedLast = false;
     if (hasChild || parentEntry < 0) return freed;
-    this.lock.writeLock();
+    if (!this.noLock) this.lock.writeLock();
     try {
       if (!this.allZero(frame)) return freed;
       this.pool.free(frame);
@@ -69,7 +72,7 @@ export class DttShrinker {
       this.freedLast = true;
       return freed + 1;
     } finally {
-      this.lock.writeUnlock();
+      if (!this.noLock) this.lock.writeUnlock();
     }
   }
 
