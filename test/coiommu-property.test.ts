@@ -9,6 +9,11 @@ import { freeRunning } from '../src/machine/shared-mem.js';
 import { readStamp } from '../src/mem/payload.js';
 import { ACCESSED, MAP_COUNT_MASK, PINNED } from '../src/policies/coiommu/dtt.js';
 import { makeRig, type Rig } from './helpers/inline-host.js';
+import { auditTree } from '../src/policies/coiommu/dtt-audit.js';
+import { guestTable } from '../src/policies/coiommu/guest-table.js';
+import { coiommuRegion } from '../src/policies/coiommu/region.js';
+import { DttShrinker } from '../src/policies/coiommu/shrinker.js';
+import { scenarioConfig } from '../src/policies/scenario-kit.js';
 
 const P = 6; // guest pages
 
@@ -18,7 +23,8 @@ type Op =
   | { t: 'scan' }
   | { t: 'force'; g: number }
   | { t: 'reclaim'; budget: number }
-  | { t: 'dma'; i: number; k: number };
+  | { t: 'dma'; i: number; k: number }
+  | { t: 'shrink' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ t: fc.constant('map' as const), v: fc.nat(1), g: fc.nat(P - 1), n: fc.integer({ min: 1, max: 2 }) }) },
@@ -27,6 +33,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('force' as const), g: fc.nat(P - 1) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('reclaim' as const), budget: fc.integer({ min: 0, max: P }) }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('dma' as const), i: fc.nat(7), k: fc.nat(1) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('shrink' as const) }) },
 );
 
 const cfgArb = fc.record({
@@ -209,6 +216,8 @@ function run(cfg: Cfg, ops: Op[]): void {
   const model = new Model(cfg);
   const mapped: Buffer[] = [];
   let stamp = 0;
+  let leafPresent = false; // multilevel: the one leaf of pages 0..P-1
+
   ops.forEach((op, s) => {
     const step = `step ${s} ${JSON.stringify(op)}`;
     switch (op.t) {
@@ -217,6 +226,7 @@ function run(cfg: Cfg, ops: Op[]): void {
         const v = op.v % cfg.vcpus;
         const want = model.map(op.g, n);
         expect(r.guests[v].map(op.g, n), step).toBe(want);
+        leafPresent = true; // a map grows the table (and the leaf stays until a shrink)
         if (want >= 0) mapped.push({ g: op.g, n });
         break;
       }
@@ -271,6 +281,16 @@ function run(cfg: Cfg, ops: Op[]): void {
         if (op.budget <= 0 || before <= op.budget) expect(forced).toEqual([]);
         break;
       }
+      case 'shrink': {
+        // the DTT shrinker (multilevel): the pages' state is untouched; the leaf goes iff it is all zero
+        if (cfg.dtt !== 'multilevel') return;
+        const t = guestTable(freeRunning, r.m, scenarioConfig('none', { coiommu: r.cfg }), 0);
+        const empty = model.pages.every((p) => p.count === 0 && !p.pinned && !p.accessed);
+        const freed = new DttShrinker(freeRunning, r.m, t.lock!, t.pool!, (park) => r.host.parkUnpin(park), r.guestStats[0]).shrink();
+        expect(freed, `${step}: leaves freed`).toBe(empty && leafPresent ? 1 : 0);
+        if (freed > 0) leafPresent = false;
+        break;
+      }
       case 'dma': {
         if (mapped.length === 0) return;
         const b = mapped[op.i % mapped.length];
@@ -282,6 +302,11 @@ function run(cfg: Cfg, ops: Op[]): void {
       }
     }
     checkAgainstModel(r, model, cfg, step);
+    if (cfg.dtt === 'multilevel') {
+      const a = auditTree(r.m, coiommuRegion(P, cfg.vcpus));
+      expect(a.problems, `${step}: DTT audit`).toEqual([]);
+      expect(a.leaves, `${step}: leaves`).toBe(leafPresent ? 1 : 0);
+    }
   });
   // teardown: unmap everything, let the clock run: nothing may stay pinned, contents survive
   for (const b of mapped.splice(0)) {
@@ -301,7 +326,7 @@ function run(cfg: Cfg, ops: Op[]): void {
 }
 
 describe('coIOMMU against a sequential reference model', () => {
-  it('random map / unmap / scan / force-unpin / reclaim / DMA sequences keep every invariant', () => {
+  it('random map / unmap / scan / force-unpin / reclaim / DMA / shrink sequences keep every invariant (flat and multilevel)', () => {
     fc.assert(
       fc.property(cfgArb, fc.array(opArb, { minLength: 1, maxLength: 60 }), (cfg, ops) => run(cfg, ops)),
       { numRuns: 200 },
