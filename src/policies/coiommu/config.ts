@@ -28,7 +28,7 @@ export const COIOMMU_SECTION = section<CoiommuConfig>('coiommu', [
   { key: 'unpinPolicy', flag: '--unpin-policy', kind: 'text', values: () => ['off', 'lru'], default: 'lru', help: 'lazy unpin worker: lru, or off (crosvm default: never)' },
   { key: 'unpinIntervalMs', flag: '--unpin-interval', kind: 'ms', min: 1, max: 600_000, unit: 'ms', default: 50, help: 'coiommu lazy unpin scan period' },
   { key: 'unpinGenThreshold', flag: '--unpin-gen-threshold', kind: 'int', min: 1, max: 1000, default: 10, help: 'busy rounds before a page turns old; old pages are scanned every this many rounds' },
-  { key: 'unpinLimit', flag: '--unpin-limit', kind: 'int', min: 1, max: MAX_GUEST_PAGES, note: `default ${MAX_GUEST_PAGES}: no limit`, default: MAX_GUEST_PAGES, help: 'most unpins per scan round (old and new generation together)' },
+  { key: 'unpinLimit', flag: '--unpin-limit', kind: 'int', min: 1, max: MAX_GUEST_PAGES, note: `${MAX_GUEST_PAGES} = no limit`, default: MAX_GUEST_PAGES, help: 'most unpins per scan round (old and new generation together)' },
   { key: 'pinTimeoutMs', flag: '--pin-timeout', kind: 'ms', min: 1, max: 600_000, unit: 'ms', default: 5000, help: 'guest gives up on an unanswered pin request (the map fails)' },
   { key: 'dttShrinkMs', flag: '--dtt-shrink', kind: 'ms', min: 0, max: 600_000, unit: 'ms', note: '0 = never', default: 0, help: 'run the DTT shrinker this often (multilevel)' },
   { key: 'speculativePages', flag: '--speculative-pages', kind: 'int', min: 0, max: 64, default: 0, help: 'also pin this many neighbouring pages per pin request (paper only)' },
