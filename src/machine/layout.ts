@@ -23,6 +23,8 @@ export interface MachineSpec {
   iovaPages?: number;
   /** Descriptors in the invalidation queue (a power of two; default 256, as VT-d drivers use). */
   invqEntries?: number;
+  /** Words of a policy's device -> host page request queue (iopf); 0 (the default): none. */
+  prqWords?: number;
 }
 
 /**
@@ -110,6 +112,9 @@ export const STAT = {
   DRAINED: 37, // hypervisor: 1 once the idle tail's host timers have run (virtual clock)
   TEARDOWN_SUBMITS: 38, // host: vIOMMU submissions that tore a mapping down (an IOTLB flush)
   PT_WRITES: 39, // guest: IO page-table entries written or cleared
+  BALLOON_RELEASED: 40, // host: pages the --balloon event took back
+  BALLOON_REFUSED: 41, // host: pinned pages the policy would not let go of for the balloon
+  REPOSTS: 42, // guest: descriptors the device dropped on an I/O page fault, posted again
   WORDS: 48, // 384 bytes: a multiple of 64
 } as const;
 export type StatName = Exclude<keyof typeof STAT, 'WORDS'>;
@@ -268,6 +273,8 @@ export interface Layout {
   iovaDepot: Region;
   /** Device-IOTLB flush log. */
   iotlbLog: Region;
+  /** A policy's page request queue and its per-page words (iopf; empty otherwise). */
+  prq: Region;
   /** Protection oracle: recently unmapped DMA addresses, one log per vCPU. */
   probeLog: Region;
   /** Virtual clocks (Float64), one line each. */
@@ -332,6 +339,7 @@ export function computeLayout(spec: MachineSpec): Layout {
     invq: take('invq', invqWords(spec.vcpus, spec.invqEntries ?? DEFAULT_INVQ_ENTRIES)),
     iovaDepot: take('iovaDepot', iovaDepotBase(spec.iovaPages ?? 0, IOVA_ORDERS)),
     iotlbLog: take('iotlbLog', iotlbLogWords()),
+    prq: take('prq', spec.prqWords ?? 0),
     probeLog: take('probeLog', spec.vcpus * probeLogWords()),
     vclock: take('vclock', vclockWords(spec.vcpus), 'f64'),
     descVt: take('descVt', spec.vcpus * spec.ringEntries, 'f64'),
