@@ -139,7 +139,7 @@ export class IopfHost implements HostPolicy {
   /** Teardown: nothing left in the queue, no group unanswered, every request answered. */
   checkTeardown(leftover: Leftover): void {
     const { q } = this;
-    if (q.ring.available() > 0) leftover(`${q.ring.available()} page requests still queued`);
+    if (q.queued() > 0) leftover(`${q.queued()} page requests still queued`);
     for (let grp = 0; grp < PRQ_GROUPS; grp++) if (q.status(grp) === RESP.PENDING) leftover(`page request group ${grp} unanswered`);
     const raised = q.counter(PRQ_COUNT.RAISED);
     const answered = q.counter(PRQ_COUNT.ANSWERED);

@@ -7,7 +7,7 @@
 // Layout of the `prq` region: the ring (src/notify/ring.ts: TAIL line, HEAD line, entries), then
 // one line per group (STATUS, COST_NS, DEVICE_PARKED), then a line of counters (any role adds),
 // then one word per guest page: the device's DMA-in-flight count (the reclaimer skips such pages).
-import { LINE_WORDS, ringWords } from '../../machine/layout.js';
+import { LINE_WORDS, RING, ringWords } from '../../machine/layout.js';
 import type { Machine } from '../../machine/machine.js';
 import type { SharedMem } from '../../machine/shared-mem.js';
 import { Doorbell } from '../../notify/doorbell.js';
@@ -63,6 +63,11 @@ export class PageRequestQueue {
   response(grp: number): Doorbell {
     const b = groupsBase() + grp * LINE_WORDS;
     return new Doorbell(this.mem, this.m.prq, b + GROUP_WORD.STATUS, b + GROUP_WORD.PARKED);
+  }
+
+  /** Entries published and not yet released, from the shared words (any thread may ask). */
+  queued(): number {
+    return (this.mem.load(this.ring.words, RING.TAIL) - this.mem.load(this.ring.words, RING.HEAD)) | 0;
   }
 
   status(grp: number): number {
