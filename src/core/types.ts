@@ -145,7 +145,7 @@ export interface RunReport {
     balloon?: { requested: number; released: number; refused: number; atMs: number };
   };
   /** I/O page faults (iopf): raised by the device, answered by the host, minor / major, dropped descriptors, stall. */
-  faults?: { raised: number; answered: number; minor: number; major: number; invalid: number; dropped: number; stalledUs: { p50: number; p99: number } };
+  faults?: { raised: number; answered: number; minor: number; major: number; invalid: number; dropped: number; reposted: number; stalledUs: { p50: number; p99: number } };
   /** Device-TLB shootdowns the host completed before it took a page back (iopf). */
   shootdowns?: number;
   staticPin?: { pages: number; ms: number; modeledMs: number };

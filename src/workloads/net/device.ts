@@ -80,7 +80,8 @@ export class NetDevice implements WorkloadDevice {
     const stamp = d.peek(i, DESC.STAMP);
     const reads = this.stats[STAT.IOTLB_WALK_READS];
     const stalled = this.dma.faults?.stalledNs ?? 0;
-    for (let k = 0; k < pages; k++) this.dmaWrite(dma + k, gfn + k, stamp);
+    let dropped = false; // iopf --fault-mode drop: a page fault drops the descriptor, the guest re-posts it
+    for (let k = 0; k < pages && !dropped; k++) dropped = !this.dmaWrite(dma + k, gfn + k, stamp) && this.dma.faults !== undefined;
     const base = v * this.ringEntries;
     const start = Math.max(this.m.descVt[base + d.indexOf(i)], this.clock.freeAt(v));
     const walkNs = (this.stats[STAT.IOTLB_WALK_READS] - reads) * this.costs.iotlbMissReadNs;
@@ -90,7 +91,7 @@ export class NetDevice implements WorkloadDevice {
     this.m.compVt[base + c.nextIndex()] = done;
     const e = this.entry;
     e[COMP.GFN] = gfn;
-    e[COMP.PAGES] = pages;
+    e[COMP.PAGES] = dropped ? -pages : pages; // negative: dropped
     e[COMP.STAMP] = stamp;
     e[COMP.DMA] = dma;
     c.put(e);
