@@ -24,6 +24,8 @@ export class IopfDevice implements DevicePolicy {
   /** The last page answered SUCCESS (a miss on it right after is a re-fault). */
   private lastSuccess = -1;
   stalledNs = 0;
+  /** The group of the last page request raised (drop mode: what a re-post may wait for). */
+  lastGroup = -1;
   /** Misses right after a SUCCESS for the same page (a reclaim in between, or a host that answered too early). */
   refaults = 0;
   private readonly stall = newHistogram();
@@ -57,6 +59,7 @@ export class IopfDevice implements DevicePolicy {
     if (dmaPage === this.lastSuccess) this.refaults++;
     this.lastSuccess = -1;
     const grp = this.takeGroup();
+    this.lastGroup = grp;
     this.raise(dmaPage, grp);
     if (this.mode === 'drop') {
       this.q.count(PRQ_COUNT.DROPPED);
@@ -112,6 +115,13 @@ export class IopfDevice implements DevicePolicy {
       this.stats[STAT.HEARTBEAT]++; // waiting for the host is not hanging: the watchdog names the host
       if (!this.mem.scheduled && performance.now() > deadline) throw new PageRequestTimeoutError(`page request group ${grp} not answered within ${this.timeoutMs} ms`);
     }
+  }
+
+  /** Wait for group grp's answer and free the group; returns the response code. */
+  settle(grp: number): number {
+    const code = this.await(grp);
+    this.q.close(grp);
+    return code;
   }
 
   private awaitRoom(): void {

@@ -106,9 +106,10 @@ export class IopfHost implements HostPolicy {
   }
 
   /**
-   * Take page g back (reclaimer, balloon): skip it if a DMA is in flight on it; else unmap it in the
-   * host IOMMU, shoot the device's cached translation down and wait for the completion, and only
-   * then unpin. The caller reclaims the frame after this returns true.
+   * Take page g back (reclaimer, balloon): unmap it in the host IOMMU, shoot the device's cached
+   * translation down, and wait for the invalidation's completion: a DMA on g in flight right now
+   * still uses the old translation, so the page is skipped (mapped again, left pinned); else wait
+   * until no older access is in flight anywhere. Only then unpin. The caller then reclaims the frame.
    */
   forceUnpin(g: number): boolean {
     const { mem, m, host, q } = this;
@@ -116,15 +117,18 @@ export class IopfHost implements HostPolicy {
     try {
       const f = host.pinnedFrame(g);
       if (f < 0) return false;
-      if (q.busy(g)) {
-        q.count(PRQ_COUNT.SKIPPED_BUSY);
-        return false;
-      }
       mem.store(m.iommu, g, 0); // 1. unmap: a walk from now on misses (and faults)
       const gen = this.flusher.post(g, 1); // 2. invalidate the device's IOTLB / ATS entry
-      // 3. wait for the invalidation's completion: no access of the old translation in flight
-      // (planted bug: the frame is unpinned and may be reused before it completes)
-      if (this.variant !== 'reclaim-before-shootdown') this.flusher.drain(gen);
+      // 3. its completion (planted bug: unpin and reuse the frame without waiting for it). The
+      // device marks g busy before it translates: busy now = an access that may hold the old entry.
+      if (this.variant !== 'reclaim-before-shootdown') {
+        if (q.busy(g)) {
+          mem.store(m.iommu, g, f + 1);
+          q.count(PRQ_COUNT.SKIPPED_BUSY);
+          return false;
+        }
+        this.flusher.drain(gen);
+      }
       q.count(PRQ_COUNT.SHOOTDOWNS);
       mem.store(m.framePinned, f, 0); // 4. only now unpin
       mem.sub(m.control, CTL.PINNED_NOW, 1);
