@@ -107,10 +107,10 @@ export class PageRequestQueue {
 
   /** Device: page g is under DMA (enter) or no longer (leave). */
   enter(g: number): void {
-    this.mem.add(this.m.prq, busyBase() + g, 1);
+    if (g >= 0 && g < this.m.spec.guestPages) this.mem.add(this.m.prq, busyBase() + g, 1);
   }
   leave(g: number): void {
-    this.mem.sub(this.m.prq, busyBase() + g, 1);
+    if (g >= 0 && g < this.m.spec.guestPages) this.mem.sub(this.m.prq, busyBase() + g, 1);
   }
   busy(g: number): boolean {
     return this.mem.load(this.m.prq, busyBase() + g) !== 0;
