@@ -31,6 +31,8 @@ export class IopfHost implements HostPolicy {
   /** The group being assembled (entries up to its LAST one): its worst code and its cost. */
   private groupCode: ResponseCode = RESP.SUCCESS;
   private groupCycles = 0;
+  /** Direct reclaim's clock hand over the frames. */
+  private hand = 0;
 
   constructor(
     private readonly mem: SharedMem,
@@ -42,6 +44,8 @@ export class IopfHost implements HostPolicy {
     private readonly notify: NotifyPath,
     private readonly variant: Variant,
     timeoutMs: number,
+    /** Resident frames the host keeps under (--host-mem); 0 = no pressure. A fault over it reclaims first. */
+    private readonly budget = 0,
   ) {
     this.q = new PageRequestQueue(mem, m);
     this.flusher = new IotlbFlusher(mem, m, stats, timeoutMs);
@@ -95,10 +99,11 @@ export class IopfHost implements HostPolicy {
         return { code: RESP.SUCCESS, cycles: costs.iopfMinorCycles };
       }
       const major = host.residentFrame(page) < 0 && this.mem.load(this.m.swap, page) !== 0;
+      const evicted = host.residentFrame(page) < 0 ? this.directReclaim(page) : 0;
       if (!host.pin(page)) return { code: RESP.FAILURE, cycles: costs.iopfMinorCycles };
       this.stats[STAT.PINS]++;
       q.count(major ? PRQ_COUNT.MAJOR : PRQ_COUNT.MINOR);
-      const work = costs.iopfMinorCycles + costs.pinPageCycles + costs.iommuMapCycles;
+      const work = costs.iopfMinorCycles + costs.pinPageCycles + costs.iommuMapCycles + evicted * costs.iommuMapCycles;
       return { code: RESP.SUCCESS, cycles: work + (major ? costs.iopfMajorCycles : 0) };
     } finally {
       this.lock.unlock();
@@ -112,32 +117,58 @@ export class IopfHost implements HostPolicy {
    * until no older access is in flight anywhere. Only then unpin. The caller then reclaims the frame.
    */
   forceUnpin(g: number): boolean {
-    const { mem, m, host, q } = this;
     this.lock.lock();
     try {
-      const f = host.pinnedFrame(g);
-      if (f < 0) return false;
-      mem.store(m.iommu, g, 0); // 1. unmap: a walk from now on misses (and faults)
-      const gen = this.flusher.post(g, 1); // 2. invalidate the device's IOTLB / ATS entry
-      // 3. its completion (planted bug: unpin and reuse the frame without waiting for it). The
-      // device marks g busy before it translates: busy now = an access that may hold the old entry.
-      if (this.variant !== 'reclaim-before-shootdown') {
-        if (q.busy(g)) {
-          mem.store(m.iommu, g, f + 1);
-          q.count(PRQ_COUNT.SKIPPED_BUSY);
-          return false;
-        }
-        this.flusher.drain(gen);
-      }
-      q.count(PRQ_COUNT.SHOOTDOWNS);
-      mem.store(m.framePinned, f, 0); // 4. only now unpin
-      mem.sub(m.control, CTL.PINNED_NOW, 1);
-      this.stats[STAT.UNPINS]++;
-      this.stats[STAT.FORCE_UNPINS]++;
-      return true;
+      return this.forceUnpinLocked(g);
     } finally {
       this.lock.unlock();
     }
+  }
+
+  /**
+   * Direct reclaim (with the lock held): a fault that needs a frame while the host is at its
+   * budget first takes back one page the device is not using (clock order, never `keep`), with
+   * the same shootdown. Returns pages taken back.
+   */
+  private directReclaim(keep: number): number {
+    const { mem, m, host } = this;
+    if (this.budget <= 0 || mem.load(m.control, CTL.RESIDENT_NOW) < this.budget) return 0;
+    const high = host.frameHigh();
+    for (let k = 0; k < high; k++) {
+      const f = (this.hand + k) % high;
+      const owner = mem.load(m.frameOwner, f);
+      if (owner === 0 || owner - 1 === keep) continue;
+      if (mem.load(m.framePinned, f) !== 0 && !this.forceUnpinLocked(owner - 1)) continue;
+      if (!host.reclaim(f)) continue;
+      this.stats[STAT.RECLAIMED]++;
+      this.hand = (f + 1) % high;
+      return 1;
+    }
+    return 0;
+  }
+
+  private forceUnpinLocked(g: number): boolean {
+    const { mem, m, host, q } = this;
+    const f = host.pinnedFrame(g);
+    if (f < 0) return false;
+    mem.store(m.iommu, g, 0); // 1. unmap: a walk from now on misses (and faults)
+    const gen = this.flusher.post(g, 1); // 2. invalidate the device's IOTLB / ATS entry
+    // 3. its completion (planted bug: unpin and reuse the frame without waiting for it). The
+    // device marks g busy before it translates: busy now = an access that may hold the old entry.
+    if (this.variant !== 'reclaim-before-shootdown') {
+      if (q.busy(g)) {
+        mem.store(m.iommu, g, f + 1);
+        q.count(PRQ_COUNT.SKIPPED_BUSY);
+        return false;
+      }
+      this.flusher.drain(gen);
+    }
+    q.count(PRQ_COUNT.SHOOTDOWNS);
+    mem.store(m.framePinned, f, 0); // 4. only now unpin
+    mem.sub(m.control, CTL.PINNED_NOW, 1);
+    this.stats[STAT.UNPINS]++;
+    this.stats[STAT.FORCE_UNPINS]++;
+    return true;
   }
 
   /** Teardown: nothing left in the queue, no group unanswered, every request answered. */
@@ -153,5 +184,5 @@ export class IopfHost implements HostPolicy {
 
 export function iopfHost(ctx: HostContext): IopfHost {
   const { mem, m, host, lock, stats, cfg, timeoutMs } = ctx;
-  return new IopfHost(mem, m, host, lock, stats, cfg.costTable, cfg.notify, cfg.variant, timeoutMs);
+  return new IopfHost(mem, m, host, lock, stats, cfg.costTable, cfg.notify, cfg.variant, timeoutMs, cfg.host?.memoryPages ?? 0);
 }
