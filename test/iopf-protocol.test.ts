@@ -106,3 +106,14 @@ describe('page request queue and fault handler', () => {
     expect(c.ANSWERED).toBe(PAGES);
   });
 });
+
+describe('--balloon on the command line', () => {
+  it('a bad size@time is a usage error naming the flag, the value and what is allowed', async () => {
+    const { main } = await import('../src/cli/main.js');
+    let err = '';
+    const code = await main(['run', '--policy', 'iopf', '--balloon', '3MiB'], { stdout: () => {}, stderr: (s) => void (err += s), stderrIsTTY: false });
+    expect(code).toBe(2);
+    expect(err).toContain('--balloon "3MiB"');
+    expect(err).toContain('<size>@<time>');
+  });
+});
