@@ -31,8 +31,9 @@ export class IopfHost implements HostPolicy {
   /** The group being assembled (entries up to its LAST one): its worst code and its cost. */
   private groupCode: ResponseCode = RESP.SUCCESS;
   private groupCycles = 0;
-  /** Direct reclaim's clock hand over the frames. */
-  private hand = 0;
+  /** Pages this handler faulted in, oldest first from `oldest` (direct reclaim's FIFO). */
+  private readonly faulted: number[] = [];
+  private oldest = 0;
 
   constructor(
     private readonly mem: SharedMem,
@@ -102,6 +103,7 @@ export class IopfHost implements HostPolicy {
       const evicted = host.residentFrame(page) < 0 ? this.directReclaim(page) : 0;
       if (!host.pin(page)) return { code: RESP.FAILURE, cycles: costs.iopfMinorCycles };
       this.stats[STAT.PINS]++;
+      if (this.budget > 0) this.faulted.push(page);
       q.count(major ? PRQ_COUNT.MAJOR : PRQ_COUNT.MINOR);
       const work = costs.iopfMinorCycles + costs.pinPageCycles + costs.iommuMapCycles + evicted * costs.iommuMapCycles;
       return { code: RESP.SUCCESS, cycles: work + (major ? costs.iopfMajorCycles : 0) };
@@ -127,25 +129,37 @@ export class IopfHost implements HostPolicy {
 
   /**
    * Direct reclaim (with the lock held): a fault that needs a frame while the host is at its
-   * budget first takes back one page the device is not using (clock order, never `keep`), with
-   * the same shootdown. Returns pages taken back.
+   * budget first takes back one page the device is not using, the one this handler faulted in
+   * longest ago (FIFO), with the same shootdown; then, if none, any other (frame order). Returns
+   * pages taken back.
    */
   private directReclaim(keep: number): number {
-    const { mem, m, host } = this;
+    const { mem, m } = this;
     if (this.budget <= 0 || mem.load(m.control, CTL.RESIDENT_NOW) < this.budget) return 0;
-    const high = host.frameHigh();
-    for (let k = 0; k < high; k++) {
-      const f = (this.hand + k) % high;
+    for (let tries = this.faulted.length - this.oldest; tries > 0; tries--) {
+      const g = this.faulted[this.oldest++];
+      if (this.oldest > 4096) this.faulted.splice(0, this.oldest), (this.oldest = 0);
+      if (g !== keep && this.takeBack(g)) return 1;
+      if (this.host.pinnedFrame(g) >= 0 && g !== keep) this.faulted.push(g); // under DMA: later
+    }
+    const high = this.host.frameHigh();
+    for (let f = 0; f < high; f++) {
       const owner = mem.load(m.frameOwner, f);
-      if (owner === 0 || owner - 1 === keep) continue;
-      if (mem.load(m.framePinned, f) !== 0 && !this.forceUnpinLocked(owner - 1)) continue;
-      if (!host.reclaim(f)) continue;
-      this.stats[STAT.RECLAIMED]++;
-      this.hand = (f + 1) % high;
-      return 1;
+      if (owner !== 0 && owner - 1 !== keep && this.takeBack(owner - 1)) return 1;
     }
     return 0;
   }
+
+  /** Force-unpin (if pinned) and reclaim page g's frame, with the lock held. */
+  private takeBack(g: number): boolean {
+    const f = this.host.residentFrame(g);
+    if (f < 0) return false;
+    if (this.mem.load(this.m.framePinned, f) !== 0 && !this.forceUnpinLocked(g)) return false;
+    if (!this.host.reclaim(f)) return false;
+    this.stats[STAT.RECLAIMED]++;
+    return true;
+  }
+
 
   private forceUnpinLocked(g: number): boolean {
     const { mem, m, host, q } = this;
