@@ -95,6 +95,26 @@ describe('page request queue and fault handler', () => {
     expect(after).toEqual([]);
   });
 
+  it('at the --host-mem budget a fault first takes back the page faulted in longest ago, with its shootdown', () => {
+    const { m, iopf, dev, dma, host, accountingOk } = rig('none', 4);
+    const touch = (g: number, stamp: number) => {
+      if (!dma.write(g, g, stamp)) {
+        iopf.serve();
+        dev.settle(dev.lastGroup);
+        expect(dma.write(g, g, stamp)).toBe(true);
+      }
+    };
+    for (let g = 0; g < 6; g++) touch(g, 100 + g);
+    expect(Atomics.load(m.control, CTL.RESIDENT_NOW)).toBe(4);
+    expect([0, 1, 2, 3, 4, 5].map((g) => host.residentFrame(g) >= 0)).toEqual([false, false, true, true, true, true]);
+    expect(readPrqCounts(m).SHOOTDOWNS).toBe(2);
+    touch(0, 200); // back from swap (major), evicting page 2
+    expect(readPrqCounts(m).MAJOR).toBe(1);
+    expect(host.residentFrame(2)).toBe(-1);
+    expect(readStamp(freeRunning, m, 2)).toBe(102);
+    expect(accountingOk()).toBe(true);
+  });
+
   it('group indices wrap: more faults than groups are all answered', () => {
     const { m, iopf, dma } = rig();
     for (let k = 0; k < PRQ_GROUPS * 2; k++) {

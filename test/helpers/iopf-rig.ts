@@ -17,12 +17,12 @@ import { prqWords } from '../../src/policies/iopf/prq.js';
 
 export const PAGES = 16;
 
-export function rig(variant: Variant = 'none') {
+export function rig(variant: Variant = 'none', budget = 0) {
   const m = Machine.create({ guestPages: PAGES, vcpus: 1, hostFrames: PAGES, dataFrames: PAGES, ringEntries: 2, prqWords: prqWords(PAGES) });
   const hostStats = m.statsBlock(0);
   const devStats = m.statsBlock(2);
   const host = new HostMemory(freeRunning, m, hostStats);
-  const iopf = new IopfHost(freeRunning, m, host, NO_LOCK, hostStats, DEFAULT_COST_TABLE, 'trap', variant, 1000);
+  const iopf = new IopfHost(freeRunning, m, host, NO_LOCK, hostStats, DEFAULT_COST_TABLE, 'trap', variant, 1000, budget);
   const dev = new IopfDevice(freeRunning, m, 'drop', 'trap', devStats, 1000);
   const iotlb = new Iotlb(freeRunning, m, 8, 4, devStats, (a) => Atomics.load(m.iommu, a) - 1);
   const dma = new DmaEngine(freeRunning, m, devStats, new Oracle(m.control, 'device', 0), iotlb, dev);
