@@ -56,7 +56,10 @@ export class IopfDevice implements DevicePolicy {
 
   /** A miss on dmaPage: raise its page request; stall: wait for the answer (true = retry). */
   fault(dmaPage: number): boolean {
-    if (dmaPage === this.lastSuccess) this.refaults++;
+    if (dmaPage === this.lastSuccess) {
+      this.refaults++;
+      this.q.count(PRQ_COUNT.REFAULTS);
+    }
     this.lastSuccess = -1;
     const grp = this.takeGroup();
     this.lastGroup = grp;

@@ -38,6 +38,7 @@ export const PRQ_COUNT = {
   SKIPPED_BUSY: 7, // host: reclaim skipped a page under an in-flight DMA
   GROUPS_RAISED: 8, // device
   GROUPS_ANSWERED: 9, // host
+  REFAULTS: 10, // device: a miss right after a SUCCESS for the same page (the host took it back in between)
 } as const;
 
 const ringBase = 0;

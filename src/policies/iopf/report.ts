@@ -6,7 +6,7 @@ import { STAT } from '../../machine/layout.js';
 import type { Machine } from '../../machine/machine.js';
 import { readPrqCounts } from './prq.js';
 
-export function iopfReport(m: Machine, histograms: Record<string, string>): Pick<RunReport, 'faults' | 'shootdowns'> & { reclaimSkippedBusy: number } {
+export function iopfReport(m: Machine, histograms: Record<string, string>): Pick<RunReport, 'faults' | 'shootdowns'> & { reclaimSkippedBusy: number; refaults: number } {
   const c = readPrqCounts(m);
   let reposted = 0;
   for (let v = 0; v < m.spec.vcpus; v++) reposted += m.guestStats(v)[STAT.REPOSTS];
@@ -24,5 +24,6 @@ export function iopfReport(m: Machine, histograms: Record<string, string>): Pick
     },
     shootdowns: c.SHOOTDOWNS,
     reclaimSkippedBusy: c.SKIPPED_BUSY,
+    refaults: c.REFAULTS,
   };
 }
