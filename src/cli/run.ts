@@ -23,7 +23,7 @@ export function registerRun(program: Command, ctx: Ctx, setCode: SetCode): void 
         if (o.json) ctx.out(`${JSON.stringify({ error: failed.message, policy: cfg.policy, notify: cfg.notify, config: cfg, ...finished }, null, 2)}\n`);
         throw new Error(failed.message);
       }
-      ctx.out(o.json ? `${JSON.stringify(reports[0], null, 2)}\n` : formatRunReport(reports[0]) + formatFaultTally(reports[0].faults, reports[0].mapFailures));
+      ctx.out(o.json ? `${JSON.stringify(reports[0], null, 2)}\n` : formatRunReport(reports[0]) + formatFaultTally(reports[0].injectedFaults, reports[0].mapFailures));
       setCode(0);
     });
 }

@@ -69,7 +69,7 @@ function check(r: RunReport, cfg: ScenarioConfig, point: FailurePoint): string |
   if (r.teardownLeftovers.length > 0) return `teardown left: ${r.teardownLeftovers.join('; ')}`;
   if (r.dmaOps !== cfg.ops) return `${r.dmaOps} of ${cfg.ops} DMAs done`;
   const kind = POINT_KIND[point];
-  const injected = kind ? (r.faults?.byKind[kind]?.injected ?? 0) : 0;
+  const injected = kind ? (r.injectedFaults?.byKind[kind]?.injected ?? 0) : 0;
   if (kind && injected !== 1) return `the failure was injected ${injected} times, not once`;
   if (kind && r.mapFailures < 1) return 'the failure never reached the guest as a failed map';
   return undefined;
@@ -79,7 +79,7 @@ export async function sweep(name: string, onRun?: (r: SweepRun, done: number, to
   const sc = SWEEP_SCENARIOS[name];
   const counting = resolveScenario({ ...sc.partial, faults: { failNth: { point: 'pin', n: 0 } } });
   const first = await runScenario(counting);
-  const counts = first.faults!.points;
+  const counts = first.injectedFaults!.points;
   const problem = check(first, counting, 'queue-submit');
   if (problem) throw new Error(`sweep ${name}: the counting run is not clean: ${problem}`);
   const todo = (points ?? sc.points).flatMap((point) => Array.from({ length: counts[point] }, (_, i) => ({ point, n: i + 1 })));

@@ -104,7 +104,7 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
     const teardown = (await s.bounded(hyp.api.teardown(), cfg.watchdogMs + 10_000, 'VM teardown', 'hypervisor'))!;
     const deviceResult = hostResults.find((r) => r.role === 'device');
     const report = buildReport(cfg, s.machine, { seconds, setup, teardown, pinnedEnd, residentEnd, guestResults, deviceResult, threads: s.handles.length + 1 });
-    if (cfg.faults.plan?.length || cfg.faults.failNth || cfg.faults.crash || cfg.faults.hang) report.faults = board.tally();
+    if (cfg.faults.plan?.length || cfg.faults.failNth || cfg.faults.crash || cfg.faults.hang) report.injectedFaults = board.tally();
     return report;
   } catch (err) {
     throw s.failure ?? err;

@@ -166,7 +166,7 @@ async function runCombo(cfg: ScenarioConfig, combo: string, plan: string[], o: S
 function summarize(combo: string, plan: string[], r: RunReport | undefined, error: string | undefined, f: { rssStartMB: number; rssWarmMB: number; rssLastMB: number; seconds: number }): ComboSummary {
   const v = r?.violations;
   const violations = v ? v.dmaToUnpinned + v.lostPayloads + v.accounting : 0;
-  const byKind = r?.faults?.byKind ?? {};
+  const byKind = r?.injectedFaults?.byKind ?? {};
   const injected = Object.values(byKind).reduce((s, c) => s + (c?.injected ?? 0), 0);
   // what the protocol saw and handled: clean map failures, blocked rogue DMAs, refused unpins
   const detected = (r?.mapFailures ?? 0) + (byKind['rogue-dma']?.blocked ?? 0) + (byKind.balloon?.refusedMapped ?? 0);

@@ -3,7 +3,8 @@
 import type { FaultBoard } from '../core/faults/board.js';
 import type { FaultSpec } from '../core/faults/plan.js';
 import { DETAIL, type Oracle } from '../core/oracle.js';
-import { CTL, PROBE_LOG, RING, SLOT } from '../machine/layout.js';
+import { CTL, PROBE_LOG, RING, SLOT, STAT } from '../machine/layout.js';
+import { Balloon } from '../mem/balloon.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
 import type { DmaEngine } from '../mem/dma.js';
@@ -30,32 +31,17 @@ export function spuriousWake(m: Machine, spec: FaultSpec, board: FaultBoard): vo
 }
 
 /**
- * Memory pressure (a balloon inflating): ask the policy to unpin up to `spec.param` pinned pages
- * and take back the frames it releases. A page still mapped is refused and stays (coIOMMU's
- * force-unpin fails on a non-zero map count); a policy without force-unpin refuses every page.
+ * Memory pressure (a balloon inflating): the same mechanism as --balloon (src/mem/balloon.ts), one
+ * inflation of `spec.param` pages now. Unpinned resident frames go first, then pinned pages are
+ * offered to the policy's force-unpin; a page still mapped is refused and stays.
  */
-export function balloon(mem: SharedMem, m: Machine, parts: HostParts, spec: FaultSpec, board: FaultBoard): void {
+export function balloon(mem: SharedMem, m: Machine, parts: HostParts, stats: Float64Array, spec: FaultSpec, board: FaultBoard): void {
   const { host, lock, policy } = parts;
-  let unpinned = 0;
-  let refused = 0;
-  const high = host.frameHigh();
-  for (let f = 0; f < high && unpinned + refused < spec.param; f++) {
-    const owner = mem.load(m.frameOwner, f);
-    if (owner === 0 || mem.load(m.framePinned, f) === 0) continue;
-    if (!policy?.forceUnpin?.(owner - 1)) {
-      refused++;
-      continue;
-    }
-    unpinned++;
-    lock.lock();
-    try {
-      host.reclaim(f); // released: its contents go to swap, a later fault-in restores them
-    } finally {
-      lock.unlock();
-    }
-  }
-  board.react('balloon', 'unpinned', unpinned);
-  board.react('balloon', 'refusedMapped', refused);
+  const force = policy?.forceUnpin ? (g: number) => policy.forceUnpin!(g) : undefined;
+  const refused = stats[STAT.BALLOON_REFUSED];
+  const released = new Balloon(mem, m, host, lock, stats, spec.param, 0, force).tick(0);
+  board.react('balloon', 'released', released);
+  board.react('balloon', 'refusedMapped', stats[STAT.BALLOON_REFUSED] - refused);
 }
 
 /**
