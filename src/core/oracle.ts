@@ -19,6 +19,10 @@ export const VIOLATION_DETAILS = [
   'state left behind at teardown',
   'map count underflow or overflow',
   'data frame pool exhausted',
+  'IOMMU fault: device read of a guest page not mapped in the host IOMMU',
+  'device read of a host frame owned by another guest page',
+  'device read of a host frame that is not pinned',
+  'device read returned other data than the guest wrote',
 ] as const;
 export const DETAIL = {
   iommuFault: 0,
@@ -30,6 +34,11 @@ export const DETAIL = {
   teardownLeftovers: 6,
   mapCount: 7,
   dataPoolExhausted: 8,
+  // device reads (DMA_TO_DEVICE): the same checks as a write, named as reads
+  readIommuFault: 9,
+  readWrongOwner: 10,
+  readNotPinned: 11,
+  readMismatch: 12,
 } as const;
 
 const COUNTER: Record<ViolationKind, number> = {

@@ -1,12 +1,18 @@
 // The device's DMA engine: translate a DMA address (through the device IOTLB when the policy has
-// one, else straight through the host IOMMU table) and write a stamped payload into the frame. The oracle's DMA-safety check (DESIGN 3.1) runs at the moment of
-// each write: the page is mapped, the frame belongs to that guest page, and it is pinned.
+// one, else straight through the host IOMMU table) and write a stamped payload into the frame, or
+// (a device read, DMA_TO_DEVICE) read back what the page holds. The oracle's DMA-safety check
+// (DESIGN 3.1) runs at the moment of each access, whatever its direction: the page is mapped, the
+// frame belongs to that guest page, and it is pinned (a read of a page the device may not touch
+// leaks the guest's data, so it counts exactly like a write).
 import { STAT } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
 import { DETAIL, type Oracle } from '../core/oracle.js';
 import type { Iotlb } from './iotlb.js';
-import { allocDataFrame, writePayload } from './payload.js';
+import { allocDataFrame, frameStamp, writePayload } from './payload.js';
+
+/** What a device read returns when the IOMMU faulted (frameStamp's values are >= -1). */
+export const READ_FAULT = -2;
 
 export class DataPoolExhaustedError extends Error {}
 
@@ -22,12 +28,24 @@ export class DmaEngine {
 
   /** One page of DMA. Returns false if the access faulted in the IOMMU. */
   write(dmaPage: number, gfn: number, stamp: number): boolean {
+    return this.access(dmaPage, (f) => this.writeFrame(f, gfn, stamp)) as boolean;
+  }
+
+  /**
+   * One page of device read (DMA_TO_DEVICE): the stamp guest page `gfn` holds through the device's
+   * translation of `dmaPage` (0 never written, -1 corrupt or another page's), or READ_FAULT.
+   */
+  read(dmaPage: number, gfn: number): number {
+    return this.access(dmaPage, (f) => this.readFrame(f, gfn)) as number;
+  }
+
+  /** Translate, then touch the frame: one access, so a host flush waits until it has ended (see iotlb.ts). */
+  private access(dmaPage: number, touch: (frame: number) => boolean | number): boolean | number {
     const tlb = this.iotlb;
-    if (!tlb) return this.writeFrame(this.mem.load(this.m.iommu, dmaPage) - 1, gfn, stamp);
-    // translate + write is one access: a host flush waits until it has ended (see iotlb.ts)
+    if (!tlb) return touch(this.mem.load(this.m.iommu, dmaPage) - 1);
     tlb.begin();
     try {
-      return this.writeFrame(tlb.translate(dmaPage), gfn, stamp);
+      return touch(tlb.translate(dmaPage));
     } finally {
       tlb.end();
     }
@@ -45,16 +63,28 @@ export class DmaEngine {
     }
   }
 
-  private writeFrame(f: number, gfn: number, stamp: number): boolean {
+  /** DMA safety at the moment of the access (DESIGN 3.1); false if the IOMMU faulted. */
+  private check(f: number, gfn: number, read: boolean): boolean {
     const { mem, m } = this;
     this.stats[STAT.DMA_PAGES]++;
     if (f < 0) {
       this.stats[STAT.IOMMU_FAULTS]++;
-      this.oracle.report('dmaToUnpinned', gfn, -1, DETAIL.iommuFault);
+      this.oracle.report('dmaToUnpinned', gfn, -1, read ? DETAIL.readIommuFault : DETAIL.iommuFault);
       return false;
     }
-    if (mem.load(m.frameOwner, f) !== gfn + 1) this.oracle.report('dmaToUnpinned', gfn, f, DETAIL.wrongOwner);
-    else if (mem.load(m.framePinned, f) === 0) this.oracle.report('dmaToUnpinned', gfn, f, DETAIL.notPinned);
+    if (mem.load(m.frameOwner, f) !== gfn + 1) this.oracle.report('dmaToUnpinned', gfn, f, read ? DETAIL.readWrongOwner : DETAIL.wrongOwner);
+    else if (mem.load(m.framePinned, f) === 0) this.oracle.report('dmaToUnpinned', gfn, f, read ? DETAIL.readNotPinned : DETAIL.notPinned);
+    return true;
+  }
+
+  private readFrame(f: number, gfn: number): number {
+    if (!this.check(f, gfn, true)) return READ_FAULT;
+    return frameStamp(this.mem, this.m, this.mem.load(this.m.frameData, f), gfn);
+  }
+
+  private writeFrame(f: number, gfn: number, stamp: number): boolean {
+    const { mem, m } = this;
+    if (!this.check(f, gfn, false)) return false;
     let d = mem.load(m.frameData, f);
     if (d === 0) {
       d = allocDataFrame(mem, m);

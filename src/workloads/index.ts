@@ -1,6 +1,7 @@
 // The workload registry: one line per workload.
 import { Registry } from '../core/registry.js';
 import { netWorkload } from './net/index.js';
+import { storageWorkload } from './storage/index.js';
 import type { Workload } from './workload.js';
 
 const workloads = new Registry<Workload>('workload');
@@ -9,6 +10,7 @@ const workloads = new Registry<Workload>('workload');
 export const registerWorkload = (w: Workload, fromModule?: string): void => workloads.register(w, fromModule);
 
 registerWorkload(netWorkload);
+registerWorkload(storageWorkload);
 
 export const allWorkloads = (): Workload[] => workloads.all();
 export const workloadNames = (): string[] => workloads.names();
