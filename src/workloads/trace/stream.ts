@@ -16,9 +16,9 @@ export interface StreamCounts {
 }
 
 /** The error a malformed line raises: exit 2, naming the file, the line and what was expected. */
-export function badLineError(file: string, lineNo: number, expected: string, text: string): ConfigError {
+export function badLineError(file: string, lineNo: number, expected: string, text: string, field = '--trace'): ConfigError {
   const shown = text.length > 160 ? `${text.slice(0, 160)}...` : text;
-  return new ConfigError('--trace', file, `line ${lineNo}: expected ${expected}; got "${shown}" (--trace-skip-bad counts such lines and goes on)`);
+  return new ConfigError(field, file, `line ${lineNo}: expected ${expected}; got "${shown}" (--trace-skip-bad counts such lines and goes on)`);
 }
 
 export class TraceStream {
@@ -29,6 +29,8 @@ export class TraceStream {
   constructor(
     readonly file: string,
     private readonly skipBad: boolean,
+    /** What the error calls the file (a flag or an argument). */
+    private readonly field = '--trace',
   ) {
     this.reader = new LineReader(file);
   }
@@ -46,7 +48,7 @@ export class TraceStream {
       else if (kind === 'bad') {
         if (!this.skipBad) {
           this.reader.close();
-          throw badLineError(this.file, this.reader.lineNo, this.parsed.expected, line);
+          throw badLineError(this.file, this.reader.lineNo, this.parsed.expected, line, this.field);
         }
         this.counts.badLines++;
       } else if (line.trim() !== '' && !line.trimStart().startsWith('#')) this.counts.otherEvents++;
