@@ -2,6 +2,7 @@
 import { Registry } from '../core/registry.js';
 import { netWorkload } from './net/index.js';
 import { storageWorkload } from './storage/index.js';
+import { traceWorkload } from './trace/index.js';
 import type { Workload } from './workload.js';
 
 const workloads = new Registry<Workload>('workload');
@@ -11,6 +12,7 @@ export const registerWorkload = (w: Workload, fromModule?: string): void => work
 
 registerWorkload(netWorkload);
 registerWorkload(storageWorkload);
+registerWorkload(traceWorkload);
 
 export const allWorkloads = (): Workload[] => workloads.all();
 export const workloadNames = (): string[] => workloads.names();

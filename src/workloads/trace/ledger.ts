@@ -60,10 +60,25 @@ export class TraceLedger {
     return { added, replaced };
   }
 
+  /** The live buffer an unmap ends (without ending it), or undefined. */
+  find(e: TraceEvent): LiveBuffer | undefined {
+    const key = e.dma.length > 0 ? dmaKey(e.device, e.dma[0]) : this.byPhys.get(physKey(e.device, e.phys[0]));
+    return key === undefined ? undefined : this.live.get(key);
+  }
+
+  /** The live buffer a map would replace (a double map), or undefined. */
+  findMapped(e: TraceEvent): LiveBuffer | undefined {
+    return this.live.get(dmaKey(e.device, e.dma[0]));
+  }
+
+  /** The physical pages a map event touches, into `out`. */
+  pagesOf(e: TraceEvent, out: number[]): number[] {
+    return mapPages(e, out);
+  }
+
   /** An unmap: the buffer it ends, or undefined (an unmap without its map, counted). */
   unmap(e: TraceEvent): LiveBuffer | undefined {
-    const key = e.dma.length > 0 ? dmaKey(e.device, e.dma[0]) : this.byPhys.get(physKey(e.device, e.phys[0]));
-    const b = key === undefined ? undefined : this.live.get(key);
+    const b = this.find(e);
     if (!b) {
       this.anomalies.unmapWithoutMap++;
       return undefined;
