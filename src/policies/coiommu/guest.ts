@@ -68,6 +68,48 @@ export class CoiommuGuest implements GuestDmaPolicy {
     this.clock?.advanceCycles(n * this.clock.costs.dttUpdateCycles);
   }
 
+  /**
+   * A scatter-gather list as one: every page's count raised as map() does, the unpinned pages of
+   * all segments gathered into one pin request (one per slot's worth), the same undo on failure.
+   */
+  mapSg(gfns: readonly number[], pages: readonly number[], dmas: number[]): boolean {
+    this.clock?.sync();
+    let missing = 0;
+    let total = 0;
+    for (let s = 0; s < gfns.length; s++) {
+      for (let i = 0; i < pages[s]; i++) {
+        const g = gfns[s] + i;
+        const pinnedBefore = this.testFirst ? isPinned(this.mem.load(this.m.dtt, g)) : false; // the planted bug, as in map()
+        const old = this.mem.add(this.m.dtt, g, 1);
+        if ((old & MAP_COUNT_MASK) >= this.maxCount) {
+          this.mem.sub(this.m.dtt, g, 1);
+          return this.failSg(gfns, pages, s, i, false);
+        }
+        this.mem.or(this.m.dtt, g, ACCESSED);
+        if (this.testFirst ? pinnedBefore : isPinned(this.mem.load(this.m.dtt, g))) continue;
+        if (missing === SLOT_MAX_PAGES) {
+          if (!this.requestPins(missing)) return this.failSg(gfns, pages, s, i + 1, true);
+          missing = 0;
+        }
+        this.missing[missing++] = g;
+      }
+      total += pages[s];
+      dmas[s] = gfns[s];
+    }
+    this.stats[STAT.DTT_OPS] += total;
+    this.clock?.advanceCycles(total * this.clock.costs.dttUpdateCycles);
+    if (missing > 0 && !this.requestPins(missing)) return this.failSg(gfns, pages, gfns.length - 1, pages[gfns.length - 1], true);
+    return true;
+  }
+
+  /** Undo a list's map: the segments before `seg` whole, then `mapped` pages of segment `seg`. */
+  private failSg(gfns: readonly number[], pages: readonly number[], seg: number, mapped: number, counted: boolean): boolean {
+    for (let s = 0; s < seg; s++) this.undo(gfns[s], pages[s], counted);
+    this.undo(gfns[seg], mapped, counted);
+    if (counted) this.stats[STAT.MAP_FAILURES]++;
+    return false;
+  }
+
   /** One synchronous request for the pages found unpinned, then re-check PINNED on each. */
   private requestPins(n: number): boolean {
     const { stats } = this;

@@ -76,17 +76,7 @@ export class SgDriver {
     const { stats, clock } = this;
     const t0 = performance.now();
     const v0 = clock.now;
-    req.dmas.length = 0;
-    for (let s = 0; s < req.gfns.length; s++) {
-      if (this.identityDma) this.unmapLog?.forget(req.gfns[s]); // mapped again: no longer an unmapped address
-      const dma = this.policy.map(req.gfns[s], req.pages[s], req.dir);
-      stats[STAT.MAPS]++;
-      if (dma < 0) {
-        this.unmapSegments(req, s);
-        return false;
-      }
-      req.dmas.push(dma);
-    }
+    if (!this.mapList(req)) return false;
     this.ctx.mapLatency.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1e6)));
     this.ctx.mapVirtualLatency.recordValue(Math.max(1, Math.round(clock.now - v0)));
     this.prepare(req);
@@ -94,6 +84,24 @@ export class SgDriver {
     req.completed = 0;
     req.done = false;
     this.fifo.push(req);
+    return true;
+  }
+
+  /** Map the list: as one when the policy can (mapSg), else segment by segment. */
+  private mapList(req: SgRequest): boolean {
+    const { policy, stats } = this;
+    req.dmas.length = 0;
+    if (this.identityDma) for (const g of req.gfns) this.unmapLog?.forget(g); // mapped again: no longer an unmapped address
+    stats[STAT.MAPS] += req.gfns.length;
+    if (policy.mapSg) return policy.mapSg(req.gfns, req.pages, req.dmas, req.dir);
+    for (let s = 0; s < req.gfns.length; s++) {
+      const dma = policy.map(req.gfns[s], req.pages[s], req.dir);
+      if (dma < 0) {
+        this.unmapSegments(req, s);
+        return false;
+      }
+      req.dmas.push(dma);
+    }
     return true;
   }
 
@@ -175,11 +183,11 @@ export class SgDriver {
   }
 
   private unmapSegments(req: SgRequest, count: number): void {
-    for (let s = 0; s < count; s++) {
-      this.policy.unmap(req.dmas[s], req.gfns[s], req.pages[s], req.dir);
-      this.unmapLog?.record(req.dmas[s]);
-      this.stats[STAT.UNMAPS]++;
-    }
+    const { policy } = this;
+    if (policy.unmapSg && count === req.gfns.length) policy.unmapSg(req.dmas, req.gfns, req.pages, req.dir);
+    else for (let s = 0; s < count; s++) policy.unmap(req.dmas[s], req.gfns[s], req.pages[s], req.dir);
+    for (let s = 0; s < count; s++) this.unmapLog?.record(req.dmas[s]);
+    this.stats[STAT.UNMAPS] += count;
   }
 
   /** A page mapped again must still hold what it held when it was unmapped (reclaim + restore). */

@@ -58,6 +58,19 @@ export function recordingPolicy(inner: GuestDmaPolicy, file: string, vcpu: numbe
       out.line(`${prefix} ${at()}: dma_unmap_phys: ${DEVICE_NAME} dir=${dir} dma_addr=${hex(dma)} size=${n * PAGE_BYTES} attrs=`);
       inner.unmap(dma, gfn, n, dir);
     },
+    // a list: one dma_map_sg / dma_unmap_sg event (the kernel's format; the unmap names the pages)
+    mapSg(gfns, pages, dmas, dir = defaultDir) {
+      if (!mapList(inner, gfns, pages, dmas, dir)) return false;
+      const arr = (xs: readonly number[]) => `{${xs.map((x) => `0x${hex(x)}`).join(',')}}`;
+      const sizes = `{${pages.map((n) => `0x${(n * PAGE_BYTES).toString(16)}`).join(',')}}`;
+      out.line(`${prefix} ${at()}: dma_map_sg: ${DEVICE_NAME} dir=${dir} dma_addrs=${arr(dmas)} sizes=${sizes} phys_addrs=${arr(gfns)} attrs=`);
+      return true;
+    },
+    unmapSg(dmas, gfns, pages, dir = defaultDir) {
+      out.line(`${prefix} ${at()}: dma_unmap_sg: ${DEVICE_NAME} dir=${dir} phys_addrs={${gfns.map((g) => `0x${hex(g)}`).join(',')}} attrs=`);
+      if (inner.unmapSg) inner.unmapSg(dmas, gfns, pages, dir);
+      else for (let s = 0; s < gfns.length; s++) inner.unmap(dmas[s], gfns[s], pages[s], dir);
+    },
     ...(inner.poll ? { poll: () => inner.poll!() } : {}),
     ...(inner.nextTimerMs ? { nextTimerMs: () => inner.nextTimerMs!() } : {}),
     // the driver stops (the role's last call): everything written reaches the file
@@ -66,6 +79,18 @@ export function recordingPolicy(inner: GuestDmaPolicy, file: string, vcpu: numbe
       out.flush();
     },
   };
+}
+
+/** Map a list through `p`: as one if it can, else segment by segment (undone on a failure). */
+function mapList(p: GuestDmaPolicy, gfns: readonly number[], pages: readonly number[], dmas: number[], dir: DmaDirection): boolean {
+  if (p.mapSg) return p.mapSg(gfns, pages, dmas, dir);
+  for (let s = 0; s < gfns.length; s++) {
+    dmas[s] = p.map(gfns[s], pages[s], dir);
+    if (dmas[s] >= 0) continue;
+    for (let k = 0; k < s; k++) p.unmap(dmas[k], gfns[k], pages[k], dir);
+    return false;
+  }
+  return true;
 }
 
 const TIME = /\]\s+\S+\s+(\d+(?:\.\d+)?):/;
