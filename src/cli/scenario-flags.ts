@@ -46,10 +46,10 @@ function helpOf(f: ScenarioFlag, defaultText?: string): string {
   const s = f.setting;
   const def = defaultText ?? typed(s, valueAt(defaultScenario(), f.path) as number | string);
   let range = '';
-  if (s.kind === 'text') range = `: ${[...(s.values?.() ?? []), ...(s.accepts ? [s.accepts.text] : [])].join(' | ')}`;
+  if (s.kind === 'text') range = `: ${[...(s.values?.() ?? []).filter((v) => v !== ''), ...(s.accepts ? [s.accepts.text] : [])].join(' | ')}`;
   else if (s.min !== undefined && s.max !== undefined && s.kind !== 'guestMem') range = `, ${typed(s, s.min)}..${typed(s, s.max)}`;
   const note = s.note && s.kind !== 'guestMem' && s.kind !== 'hostMem' ? ` (${s.note})` : '';
-  return `${s.help}${range}${note} (default ${def})`;
+  return `${s.help}${range}${note} (default ${def === '' ? 'none' : def})`;
 }
 
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];

@@ -27,7 +27,7 @@ export const TRACE_SECTION = section<TraceConfig>(
       help: "trace: the trace's timestamps pace the replay on the virtual clock at this speed, or max: as fast as it goes",
     },
     { key: 'skipBad', flag: '--trace-skip-bad', kind: 'text', values: () => ['on', 'off'], bare: 'on', default: 'off', help: 'trace: count malformed lines and go on instead of stopping at the first' },
-    { key: 'record', flag: '--record-trace', kind: 'text', values: () => [''], accepts: { test: (v) => v.length > 0, text: '<file>' }, default: '', help: "write the run's map/unmap events to this file as dma: trace events (replay it with --workload trace)" },
+    { key: 'record', flag: '--record-trace', kind: 'text', values: () => [''], accepts: { test: (v) => v.length > 0, text: '<file>' }, default: '', help: "write the run's map/unmap events to this file as dma: trace events (replay it with --workload trace)", runOnly: true },
   ],
   (cfg, fail, name) => {
     if (cfg.workload !== 'trace') return;

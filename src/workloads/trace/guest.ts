@@ -13,6 +13,9 @@ import { TraceLedger, type LiveBuffer } from './ledger.js';
 import { TraceStream } from './stream.js';
 import { speedOf, type TraceConfig } from './config.js';
 
+/** The most of one buffer a replay DMAs: 16 MiB, 256 segments (the ring holds 512 entries). */
+export const MAX_BUFFER_PAGES = 4096;
+
 export class TraceGuest implements WorkloadGuest {
   private readonly driver: SgDriver;
   private readonly stream: TraceStream;
@@ -118,6 +121,7 @@ export class TraceGuest implements WorkloadGuest {
   /** The request for a map of ours: its pages folded into this vCPU's share of guest memory. */
   private request(e: TraceEvent): SgRequest {
     const pages = this.ledger.pagesOf(e, this.pageBuf);
+    if (pages.length > MAX_BUFFER_PAGES) pages.length = MAX_BUFFER_PAGES; // a huge buffer: its first 16 MiB
     let shared = false;
     for (let i = 0; i < pages.length; i++) {
       pages[i] = this.base + (pages[i] % this.share);

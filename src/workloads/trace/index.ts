@@ -15,7 +15,7 @@ export const traceWorkload: Workload = {
 events from ftrace, trace-cmd report or perf script): CPUs fold onto vCPUs,
 physical pages into guest memory, the timestamps pace the replay`,
   config: TRACE_SECTION,
-  ringEntries: () => 256,
+  ringEntries: () => 512,
   guest: (ctx) => new TraceGuest(ctx, cfgOf(ctx.cfg)),
   // the trace says nothing of the device's own latency: only its DMA costs time
   device: (ctx) => new SgDevice(ctx.mem, ctx.m, ctx.cfg.costTable, ctx.stats, ctx.oracle, 0, ctx.iotlb, ctx.prober),
@@ -25,7 +25,7 @@ physical pages into guest memory, the timestamps pace the replay`,
     const s = scanTrace(t.file, t.skipBad === 'on');
     const a = s.anomalies;
     return (
-      `trace ${t.file} (${s.maps} maps, ${s.unmaps} unmaps over ${s.spanS.toFixed(3)} s on ${s.cpus} CPUs, speed ${t.speed}; ` +
+      `trace ${t.file} (${s.maps} maps, ${s.unmaps} unmaps over ${s.spanS.toFixed(3)} s, highest CPU ${s.cpus - 1}, speed ${t.speed}; ` +
       `${a.unmapWithoutMap} unmaps without map, ${a.doubleMap} double maps, ${a.outOfOrder} out of order, ${a.lostEvents} lost, ${a.badLines} malformed skipped, ${a.truncatedSg} truncated sg)`
     );
   },
