@@ -55,7 +55,10 @@ class Analysis {
   constructor(private readonly o: AnalyzeOptions) {
     this.recentHits = o.recentMs.map(() => 0);
     this.policies = Object.entries(o.keepMs).map(([name, ms]) => new Retention(name, ms / 1000));
-    for (const p of this.policies) p.liveOf = (slot) => this.slots.live[slot];
+    for (const p of this.policies) {
+      p.liveOf = (slot) => this.slots.live[slot];
+      p.lastUnmapOf = (slot) => this.slots.lastUnmapTime[slot];
+    }
   }
 
   /** One page mapped by the map event number `index` at time t (s). */
@@ -80,7 +83,9 @@ class Analysis {
   unpage(page: number, t: number): void {
     const slot = this.slots.find(page);
     if (slot < 0 || this.slots.live[slot] === 0) return;
-    if (--this.slots.live[slot] === 0) for (const p of this.policies) p.unmapped(slot, t);
+    if (--this.slots.live[slot] > 0) return;
+    this.slots.lastUnmapTime[slot] = t;
+    for (const p of this.policies) p.unmapped(slot, t);
   }
 
   /** Close working-set windows up to time t. */

@@ -4,6 +4,7 @@ export class PageSlots {
   private readonly slotOf = new Map<number, number>();
   lastMapIndex = new Float64Array(1024);
   lastMapTime = new Float64Array(1024);
+  lastUnmapTime = new Float64Array(1024);
   live = new Int32Array(1024);
 
   get size(): number {
@@ -36,6 +37,7 @@ export class PageSlots {
     };
     this.lastMapIndex = f(this.lastMapIndex);
     this.lastMapTime = f(this.lastMapTime);
+    this.lastUnmapTime = f(this.lastUnmapTime);
     const live = new Int32Array(n);
     live.set(this.live);
     this.live = live;

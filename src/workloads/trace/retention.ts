@@ -4,7 +4,6 @@
 // (between one and two scan periods: two, the most). The peak is what it would pin at once.
 export class Retention {
   private pinnedFlag = new Uint8Array(1024);
-  private unmapAt = new Float64Array(1024);
   /** Unmaps in time order: (time, slot), waiting to expire. */
   private queueTime: number[] = [];
   private queueSlot: number[] = [];
@@ -37,7 +36,6 @@ export class Retention {
       this.unpin(slot);
       return;
     }
-    this.unmapAt[slot] = t;
     this.queueTime.push(t);
     this.queueSlot.push(slot);
   }
@@ -46,7 +44,7 @@ export class Retention {
   expireWith(t: number, live: (slot: number) => number): void {
     while (this.head < this.queueTime.length && this.queueTime[this.head] < t - this.keepS) {
       const slot = this.queueSlot[this.head];
-      if (live(slot) === 0 && this.unmapAt[slot] === this.queueTime[this.head]) this.unpin(slot);
+      if (live(slot) === 0 && this.lastUnmapOf(slot) === this.queueTime[this.head]) this.unpin(slot);
       this.head++;
     }
     if (this.head > 4096 && this.head * 2 > this.queueTime.length) {
@@ -62,6 +60,8 @@ export class Retention {
 
   /** Set by the analysis: the page's current map count. */
   liveOf: (slot: number) => number = () => 0;
+  /** Set by the analysis: when the page's last mapping ended (the same for every policy). */
+  lastUnmapOf: (slot: number) => number = () => -Infinity;
 
   private unpin(slot: number): void {
     if (this.pinnedFlag[slot] === 0) return;
@@ -76,8 +76,5 @@ export class Retention {
     const p = new Uint8Array(n);
     p.set(this.pinnedFlag);
     this.pinnedFlag = p;
-    const u = new Float64Array(n);
-    u.set(this.unmapAt);
-    this.unmapAt = u;
   }
 }
