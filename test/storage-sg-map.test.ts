@@ -1,7 +1,8 @@
 // A scatter-gather list maps as one: under coIOMMU the unpinned pages of all its segments go to
 // the host in one pin request (one per notify slot's worth), and a failure leaves nothing mapped.
 import { describe, expect, it } from 'vitest';
-import { SLOT_MAX_PAGES, STAT } from '../src/machine/layout.js';
+import { STAT } from '../src/machine/layout.js';
+import { PIN_INFO_MAX_PAGES } from '../src/policies/coiommu/region.js';
 import { makeRig } from './helpers/inline-host.js';
 
 describe('coIOMMU mapSg', () => {
@@ -21,10 +22,11 @@ describe('coIOMMU mapSg', () => {
     expect(rig.violations().dmaToUnpinned).toBe(0);
   });
 
-  it(`more unpinned pages than a slot holds (${SLOT_MAX_PAGES}): one request per slot's worth`, () => {
+  it(`more unpinned pages than a slot holds (${PIN_INFO_MAX_PAGES}): one request per request buffer's worth`, () => {
     const rig = makeRig({ guestPages: 128 });
-    expect(rig.guest.mapSg([0, 64], [16, 16], [])).toBe(true);
-    expect(rig.guestStats[0][STAT.PIN_REQUESTS]).toBe(Math.ceil(32 / SLOT_MAX_PAGES));
+    expect(rig.guest.mapSg([0, 40, 80], [32, 32, 16], [])).toBe(true);
+    expect(rig.guestStats[0][STAT.PIN_REQUESTS]).toBe(Math.ceil(80 / PIN_INFO_MAX_PAGES));
+    expect(rig.guestStats[0][STAT.PIN_REQUESTS]).toBe(2);
   });
 
   it('a pin the host cannot grant: the whole list is undone (counts back to 0, ACCESSED cleared)', () => {

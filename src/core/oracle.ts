@@ -19,6 +19,7 @@ export const VIOLATION_DETAILS = [
   'state left behind at teardown',
   'map count underflow or overflow',
   'data frame pool exhausted',
+  'a DTT page was freed while the host walked it, or a freed page is still referenced',
   'IOMMU fault: device read of a guest page not mapped in the host IOMMU',
   'device read of a host frame owned by another guest page',
   'device read of a host frame that is not pinned',
@@ -34,11 +35,12 @@ export const DETAIL = {
   teardownLeftovers: 6,
   mapCount: 7,
   dataPoolExhausted: 8,
+  dttPageFreed: 9,
   // device reads (DMA_TO_DEVICE): the same checks as a write, named as reads
-  readIommuFault: 9,
-  readWrongOwner: 10,
-  readNotPinned: 11,
-  readMismatch: 12,
+  readIommuFault: 10,
+  readWrongOwner: 11,
+  readNotPinned: 12,
+  readMismatch: 13,
 } as const;
 
 const COUNTER: Record<ViolationKind, number> = {
