@@ -49,6 +49,7 @@ export const STORAGE_SECTION = section<StorageConfig>(
   ],
   (cfg, fail, name) => {
     if (cfg.workload !== 'storage') return;
+    checkStallOnly(cfg, fail, name, 'storage');
     const s = cfg.storage as StorageConfig;
     const share = Math.floor(cfg.guestPages / cfg.vcpus);
     const ws = Math.floor(s.workingSetPages / cfg.vcpus);
@@ -61,3 +62,9 @@ export const STORAGE_SECTION = section<StorageConfig>(
 
 /** Most segments a request can have: one per extent or per 64 KiB piece it spans, plus a straddle. */
 export const maxSegments = (s: StorageConfig): number => Math.ceil(s.ioPages / Math.min(s.extentPages, MAX_SEGMENT_PAGES)) + 1;
+
+/** A scatter-gather device stalls on an I/O page fault: it does not drop and re-post (iopf drop mode). */
+export function checkStallOnly(cfg: { policy: string; iopf?: { faultMode?: string } }, fail: (paths: string[], allowed: string) => never, name: (path: string) => string, workload: string): void {
+  if (cfg.policy === 'iopf' && cfg.iopf?.faultMode === 'drop')
+    fail(['iopf.faultMode', 'workload'], `${name('iopf.faultMode')} drop needs a device that re-posts dropped descriptors (net); ${workload} stalls on a fault: use stall`);
+}

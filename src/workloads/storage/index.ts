@@ -20,7 +20,7 @@ scatter-gather list mapped and unmapped as one`,
   config: STORAGE_SECTION,
   ringEntries: (cfg) => nextPow2(cfgOf(cfg).queueDepth * maxSegments(cfgOf(cfg))),
   guest: (ctx) => new StorageGuest(ctx, cfgOf(ctx.cfg)),
-  device: (ctx) => new SgDevice(ctx.mem, ctx.m, ctx.cfg.costTable, ctx.stats, ctx.oracle, cfgOf(ctx.cfg).mediaUs * 1000, ctx.iotlb, ctx.prober),
+  device: (ctx) => new SgDevice(ctx.mem, ctx.m, ctx.cfg.costTable, ctx.stats, ctx.oracle, cfgOf(ctx.cfg).mediaUs * 1000, ctx.iotlb, ctx.prober, ctx.faults),
   dmaDirection: 'FROM_DEVICE',
   describe: (cfg) => {
     const s = cfgOf(cfg);

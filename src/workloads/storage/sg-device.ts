@@ -9,7 +9,7 @@ import { DeviceClock } from '../../core/virtual-time.js';
 import { RING, STAT } from '../../machine/layout.js';
 import type { Machine } from '../../machine/machine.js';
 import type { SharedMem } from '../../machine/shared-mem.js';
-import { DmaEngine, READ_FAULT } from '../../mem/dma.js';
+import { DmaEngine, READ_FAULT, type IoPageFaults } from '../../mem/dma.js';
 import type { Iotlb } from '../../mem/iotlb.js';
 import { deviceDoorbell } from '../../notify/delivery.js';
 import type { Doorbell } from '../../notify/doorbell.js';
@@ -35,8 +35,10 @@ export class SgDevice implements WorkloadDevice {
     private readonly requestNs: number,
     iotlb?: Iotlb,
     private readonly prober?: Prober,
+    /** The policy's I/O page faults (iopf): the device stalls on a fault and goes on. */
+    faults?: IoPageFaults,
   ) {
-    this.dma = new DmaEngine(mem, m, stats, oracle, iotlb);
+    this.dma = new DmaEngine(mem, m, stats, oracle, iotlb, faults);
     this.bell = deviceDoorbell(mem, m);
     this.clock = new DeviceClock(m);
     for (let v = 0; v < m.spec.vcpus; v++) {
@@ -75,12 +77,14 @@ export class SgDevice implements WorkloadDevice {
     const stamp = d.peek(i, SG_DESC.STAMP);
     const pages = flags & SG_FLAG.PAGES;
     const reads = this.stats[STAT.IOTLB_WALK_READS];
+    const stalled = this.dma.faults?.stalledNs ?? 0;
     for (let k = 0; k < pages; k++) this.transfer(dma + k, gfn + k, stamp, flags);
     const base = v * this.m.spec.ringEntries;
     let start = Math.max(this.m.descVt[base + d.indexOf(i)], this.clock.freeAt(v));
     if (flags & SG_FLAG.FIRST) start += this.requestNs;
     const walkNs = (this.stats[STAT.IOTLB_WALK_READS] - reads) * this.costs.iotlbMissReadNs;
-    const done = start + pages * this.costs.dmaPageNs + walkNs;
+    const stallNs = (this.dma.faults?.stalledNs ?? 0) - stalled; // I/O page faults (iopf)
+    const done = start + pages * this.costs.dmaPageNs + walkNs + stallNs;
     this.clock.setFreeAt(v, done);
     this.m.compVt[base + c.nextIndex()] = done;
     const e = this.entry;

@@ -1,6 +1,7 @@
 // The `trace` workload's settings (and --record-trace, which any workload's run can use).
 import { existsSync } from 'node:fs';
 import { section } from '../../core/settings.js';
+import { checkStallOnly } from '../storage/config.js';
 import { scanTrace } from './scan.js';
 
 export interface TraceConfig {
@@ -31,6 +32,7 @@ export const TRACE_SECTION = section<TraceConfig>(
   ],
   (cfg, fail, name) => {
     if (cfg.workload !== 'trace') return;
+    checkStallOnly(cfg, fail, name, 'trace');
     const t = cfg.trace as TraceConfig;
     if (t.file === '') fail(['trace.file', 'workload'], `${name('workload')} trace needs ${name('trace.file')} <file>: the trace to replay`);
     if (!existsSync(t.file)) fail(['trace.file'], 'must be a readable trace file (see README: capturing a DMA trace)');

@@ -18,7 +18,7 @@ physical pages into guest memory, the timestamps pace the replay`,
   ringEntries: () => 512,
   guest: (ctx) => new TraceGuest(ctx, cfgOf(ctx.cfg)),
   // the trace says nothing of the device's own latency: only its DMA costs time
-  device: (ctx) => new SgDevice(ctx.mem, ctx.m, ctx.cfg.costTable, ctx.stats, ctx.oracle, 0, ctx.iotlb, ctx.prober),
+  device: (ctx) => new SgDevice(ctx.mem, ctx.m, ctx.cfg.costTable, ctx.stats, ctx.oracle, 0, ctx.iotlb, ctx.prober, ctx.faults),
   finite: () => true,
   describe: (cfg) => {
     const t = cfgOf(cfg);
