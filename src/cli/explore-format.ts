@@ -44,7 +44,13 @@ export function formatExplore(r: ExploreResult): string {
   lines.push('', grid(['verdict', 'count', 'outcome'], rows, new Set([1])), '');
   if (r.firstForbidden) {
     lines.push(`FORBIDDEN outcomes: ${fmtInt(r.forbidden)}. First: ${r.firstForbidden.outcome}`);
-    lines.push(`  schedule: ${r.firstForbidden.schedule}`, `  replay:   ${r.firstForbidden.replay}`);
+    const f = r.firstForbidden;
+    lines.push(`  schedule: ${f.schedule}`, `  replay:   ${f.replay}`);
+    if (f.original)
+      lines.push(
+        `  shrunk:   ${f.preemptions} preemption(s), ${f.steps} steps (${f.shrinkRuns} schedules run to shrink it); ` +
+          `as found: ${f.original.preemptions} preemption(s), ${f.original.steps} steps: ${f.original.schedule}`,
+      );
   } else lines.push('no FORBIDDEN outcome');
   return lines.join('\n') + '\n';
 }

@@ -9,6 +9,7 @@ import { DfsSearch } from './dfs.js';
 import { verdictOf, type Scenario, type Verdict } from '../core/scenario.js';
 import type { Chooser } from './scheduler.js';
 import { encodeChoices } from './schedule-string.js';
+import { preemptionsOf, shrinkSchedule } from './shrink.js';
 import type { Variant } from '../core/types.js';
 
 export const STRATEGIES = ['random', 'pct', 'dfs'] as const;
@@ -29,6 +30,8 @@ export interface SearchOptions {
   maxSteps: number;
   /** End the search at the first FORBIDDEN outcome (every slice, through the shared progress block). */
   stopOnForbidden?: boolean;
+  /** Shrink the first FORBIDDEN schedule before reporting it (default true). */
+  shrink?: boolean;
 }
 
 /** Which part of the search this process runs: `index` of `count`. */
@@ -43,6 +46,12 @@ export interface FirstForbidden {
   replay: string;
   /** Its number in the search (random / PCT: the seed index; DFS: the order within its slice). */
   index: number;
+  /** The schedule is the shrunk one: as found it had this many steps and preemptions. */
+  original?: { schedule: string; steps: number; preemptions: number };
+  /** The shrunk schedule's preemptions and steps, and the schedules run to shrink it. */
+  preemptions?: number;
+  steps?: number;
+  shrinkRuns?: number;
 }
 
 export interface ExploreResult {
@@ -118,6 +127,7 @@ export function explore(
   const slice = flatten(path);
   const t0 = performance.now();
   const res = emptyResult(o, [`${path[0].index}/${path[0].count}`]);
+  let firstChoices: number[] | undefined;
   const stopped = () => (o.stopOnForbidden ?? false) && (res.forbidden > 0 || (progress ? Atomics.load(progress, PROGRESS.STOP) !== 0 : false));
   const record = (chooser: Chooser, index: number, skip?: () => boolean) => {
     const r = session.runner.run(chooser);
@@ -135,6 +145,7 @@ export function explore(
       if (!res.firstForbidden || index < res.firstForbidden.index) {
         const schedule = encodeChoices(r.choices);
         res.firstForbidden = { schedule, outcome: r.outcome, replay: replayCommand(o, schedule), index };
+        firstChoices = r.choices;
       }
     }
     return true;
@@ -162,8 +173,25 @@ export function explore(
     // the bound holds for k = the longest schedule: the calibration's, or a longer one seen since
     if (o.strategy === 'pct') res.pct = pctBound(n, Math.max(k, res.maxSteps), o.depth, res.schedules);
   }
+  if (res.firstForbidden && firstChoices && o.shrink !== false) res.firstForbidden = shrunk(session, o, res.firstForbidden, firstChoices);
   res.seconds = (performance.now() - t0) / 1000;
   return res;
+}
+
+/** The first FORBIDDEN schedule, shrunk (fewest preemptions, then fewest steps, same outcome). */
+function shrunk(session: ExploreSession, o: SearchOptions, f: FirstForbidden, choices: number[]): FirstForbidden {
+  const s = shrinkSchedule(session.runner, choices, f.outcome);
+  const orig = preemptionsOf(session.runner, choices);
+  const schedule = encodeChoices(s.choices);
+  return {
+    ...f,
+    schedule,
+    replay: replayCommand(o, schedule),
+    original: { schedule: f.schedule, steps: choices.length, preemptions: orig.preemptions },
+    preemptions: s.preemptions,
+    steps: s.steps,
+    shrinkRuns: s.runs + 1,
+  };
 }
 
 export class MergeError extends Error {}
