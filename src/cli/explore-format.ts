@@ -17,14 +17,16 @@ export function formatExplore(r: ExploreResult): string {
       ? `pct, depth ${o.depth}, seed ${o.seed}`
       : r.strategy === 'dfs'
         ? `dfs, preemption bound ${o.preemptions}` + (r.dfs ? ` (searched up to ${r.dfs.reachedBound})` : '')
-        : `random, seed ${o.seed}`;
+        : r.strategy === 'dpor'
+          ? `dpor (source sets + sleep sets), preemption bound ${o.preemptions}` + (r.dpor?.sleepBlocked ? `, ${r.dpor.sleepBlocked} redundant (sleep-set blocked)` : '')
+          : `random, seed ${o.seed}`;
   const lines = [
     `scenario:   ${r.scenario}${r.variant === 'none' ? '' : ` (planted bug: ${r.variant})`}`,
     `strategy:   ${how}; budget ${fmtInt(o.budget)} schedules; slices ${r.slices.join(', ')}`,
     `schedules:  ${fmtInt(r.schedules)}${o.stopOnForbidden && r.forbidden > 0 ? ' (stopped at the first FORBIDDEN outcome)' : ''} (${fmtInt(r.steps)} steps) in ${r.seconds.toFixed(2)} s: ` +
       `${fmtInt(r.schedules / Math.max(r.seconds, 1e-9))} schedules/s, ${fmtInt(r.steps / Math.max(r.seconds, 1e-9))} steps/s`,
   ];
-  if (r.strategy === 'dfs')
+  if (r.strategy === 'dfs' || r.strategy === 'dpor')
     lines.push(
       `search:     ${
         r.exhausted

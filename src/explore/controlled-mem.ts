@@ -4,6 +4,7 @@
 // the scheduler, and replays exactly.
 import { OPS, SCHED, ThreadState, type OpName } from './sched-layout.js';
 import type { SharedMem, WaitResult } from '../machine/shared-mem.js';
+import { StoreBuffer } from './store-buffer.js';
 
 /** The scheduler cut the schedule off (step limit): unwind without touching shared memory. */
 export class ScheduleAborted extends Error {}
@@ -31,6 +32,9 @@ const TURN_TIMEOUT_MS = 30_000;
 export class ControlledMem implements SharedMem {
   readonly scheduled = true;
   private readonly base: number;
+  /** x86-TSO: plain stores go to this thread's store buffer (SCHED.MODEL = 1). */
+  private readonly tso: boolean;
+  private readonly sb: StoreBuffer;
 
   constructor(
     private readonly sched: Int32Array,
@@ -39,6 +43,13 @@ export class ControlledMem implements SharedMem {
     private readonly scratch: SharedArrayBuffer,
   ) {
     this.base = SCHED.THREADS + thread * SCHED.THREAD_WORDS;
+    this.tso = Atomics.load(sched, SCHED.MODEL) === 1;
+    this.sb = new StoreBuffer(sched, thread, [new Int32Array(machine), new Int32Array(scratch)]);
+  }
+
+  /** Before a LOCK-prefixed operation (RMW), a fence, or a futex call: the buffer drains first. */
+  private drain(): void {
+    if (this.tso) this.sb.drain();
   }
 
   private where(a: Int32Array, i: number): [number, number] {
@@ -49,12 +60,16 @@ export class ControlledMem implements SharedMem {
 
   /** Announce the next operation, wait for GO, and return once it is this thread's turn. */
   private turn(op: number, a: Int32Array, i: number, value: number, state: number = ThreadState.Ready, value2 = 0): void {
+    const [buf, addr] = this.where(a, i);
+    this.turnAt(op, buf, addr, value, state, value2);
+  }
+
+  private turnAt(op: number, buf: number, addr: number, value: number, state: number = ThreadState.Ready, value2 = 0): void {
     const s = this.sched;
     const b = this.base;
     // An aborted schedule unwinds through finally blocks (unlock, end of a DMA): those must not
     // announce new operations, or the thread would wait for a turn that never comes.
     if (Atomics.load(s, b + SCHED.ABORT) !== 0) throw new ScheduleAborted('schedule aborted by the scheduler');
-    const [buf, addr] = this.where(a, i);
     Atomics.store(s, b + SCHED.OP, op);
     Atomics.store(s, b + SCHED.BUF, buf);
     Atomics.store(s, b + SCHED.ADDR, addr);
@@ -99,21 +114,39 @@ export class ControlledMem implements SharedMem {
     Atomics.store(s, this.base + SCHED.PREV_RET, ret);
   }
 
+  /** Under TSO a load sees the thread's own newest buffered store to the word first. */
   load(a: Int32Array, i: number): number {
     this.turn(OP.load, a, i, 0);
-    const v = Atomics.load(a, i);
+    const v = this.tso ? (this.sb.newest(...this.where(a, i)) ?? Atomics.load(a, i)) : Atomics.load(a, i);
     this.done(v, v, v);
     return v;
   }
+  /** Under TSO the store only enters the thread's store buffer; a flush step makes it visible. */
   store(a: Int32Array, i: number, v: number): number {
     this.turn(OP.store, a, i, v);
+    if (this.tso) {
+      const [buf, addr] = this.where(a, i);
+      const old = this.sb.newest(buf, addr) ?? Atomics.load(a, i);
+      this.sb.push(buf, addr, v | 0);
+      this.done(old, v | 0, v);
+      return v;
+    }
     const old = Atomics.exchange(a, i, v);
     this.done(old, v | 0, v);
     return v;
   }
+  /** A step only when there is something to drain (so SC schedules are the same with or without fences). */
+  fence(): void {
+    if (!this.tso || this.sb.size === 0) return;
+    const first = this.sb.oldest()!;
+    this.turnAt(OP.fence, first.buf, first.addr, this.sb.size);
+    this.sb.drain();
+    this.done(0, 0, 0);
+  }
   /** A read-modify-write: one step; the trace gets the word before and after. */
   private rmw(op: number, f: (a: Int32Array, i: number, v: number) => number, a: Int32Array, i: number, v: number): number {
     this.turn(op, a, i, v);
+    this.drain();
     const old = f(a, i, v);
     this.done(old, Atomics.load(a, i), old);
     return old;
@@ -132,6 +165,7 @@ export class ControlledMem implements SharedMem {
   }
   compareExchange(a: Int32Array, i: number, expected: number, replacement: number): number {
     this.turn(OP.compareExchange, a, i, expected, ThreadState.Ready, replacement);
+    this.drain();
     const old = Atomics.compareExchange(a, i, expected, replacement);
     this.done(old, Atomics.load(a, i), old);
     return old;
@@ -145,6 +179,7 @@ export class ControlledMem implements SharedMem {
    */
   wait(a: Int32Array, i: number, value: number): WaitResult {
     this.turn(OP.wait, a, i, value);
+    this.drain();
     const now = Atomics.load(a, i);
     if (now !== value) {
       this.done(now, now, 0);
@@ -164,6 +199,7 @@ export class ControlledMem implements SharedMem {
   /** A step: wake up to `count` threads blocked on this word (lowest thread first), as Atomics.notify. */
   notify(a: Int32Array, i: number, count = Infinity): number {
     this.turn(OP.notify, a, i, count === Infinity ? -1 : count);
+    this.drain();
     const [buf, addr] = this.where(a, i);
     const s = this.sched;
     let woken = 0;

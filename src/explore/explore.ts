@@ -6,13 +6,15 @@
 import { type ExploreSession } from './session.js';
 import { NonPreemptive, PctChooser, RandomChooser, pctBound, scheduleSeed } from './choosers.js';
 import { DfsSearch } from './dfs.js';
+import { DporSearch } from './dpor.js';
 import { verdictOf, type Scenario, type Verdict } from '../core/scenario.js';
 import type { Chooser } from './scheduler.js';
 import { encodeChoices } from './schedule-string.js';
+import type { MemoryModel } from './sched-layout.js';
 import { preemptionsOf, shrinkSchedule } from './shrink.js';
 import type { Variant } from '../core/types.js';
 
-export const STRATEGIES = ['random', 'pct', 'dfs'] as const;
+export const STRATEGIES = ['random', 'pct', 'dfs', 'dpor'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 export interface SearchOptions {
@@ -32,6 +34,8 @@ export interface SearchOptions {
   stopOnForbidden?: boolean;
   /** Shrink the first FORBIDDEN schedule before reporting it (default true). */
   shrink?: boolean;
+  /** Sequentially consistent (default) or x86-TSO: plain stores wait in per-thread store buffers. */
+  memoryModel?: MemoryModel;
 }
 
 /** Which part of the search this process runs: `index` of `count`. */
@@ -70,6 +74,8 @@ export interface ExploreResult {
   exhausted?: boolean;
   /** DFS: the bound asked for, the bound the search got to, and schedules run but not counted (re-met from a lower bound, or counted by another slice). */
   dfs?: { preemptionBound: number; reachedBound: number; repeats: number };
+  /** DPOR: the bound, and schedules that ended up redundant (every allowed thread asleep at some step). */
+  dpor?: { preemptionBound: number; sleepBlocked: number };
   /** PCT: the guarantee for a bug of the given depth. */
   pct?: ReturnType<typeof pctBound>;
   /** The parts of the search this result covers, as "index/count" slices. */
@@ -81,9 +87,10 @@ export interface ExploreResult {
 export const DEFAULT_MAX_STEPS = 5000;
 
 /** The command that replays `schedule`, quoted so a shell does not glob its `*`s (zsh fails on them). */
-export function replayCommand(o: Pick<SearchOptions, 'scenario' | 'variant' | 'maxSteps'>, schedule: string): string {
+export function replayCommand(o: Pick<SearchOptions, 'scenario' | 'variant' | 'maxSteps' | 'memoryModel'>, schedule: string): string {
   return (
     `viommu-lab replay --scenario ${o.scenario}${o.variant === 'none' ? '' : ` --variant ${o.variant}`}` +
+    `${o.memoryModel === 'tso' ? ' --memory-model tso' : ''}` +
     `${o.maxSteps === DEFAULT_MAX_STEPS ? '' : ` --max-steps ${o.maxSteps}`} --schedule '${schedule}'`
   );
 }
@@ -163,6 +170,15 @@ export function explore(
     }
     res.exhausted = !dfs.hasMore();
     res.dfs = { preemptionBound: o.preemptions, reachedBound: dfs.bound, repeats };
+  } else if (o.strategy === 'dpor') {
+    const dpor = new DporSearch(o.preemptions);
+    for (let i = 0; i < o.budget && !stopped(); i++) {
+      const chooser = dpor.next();
+      if (!chooser) break;
+      record(chooser, i);
+    }
+    res.exhausted = !dpor.hasMore();
+    res.dpor = { preemptionBound: o.preemptions, sleepBlocked: dpor.sleepBlocked };
   } else {
     const k = o.strategy === 'pct' ? calibrateSteps(session, o.seed) : 0;
     const n = scenario.threads.length;

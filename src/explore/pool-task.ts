@@ -18,6 +18,7 @@ export async function runSlice(task: SliceTask): Promise<ExploreResult> {
   const session = await ExploreSession.open(scenario, task.options.variant, {
     maxSteps: task.options.maxSteps,
     spinUs: task.spinUs ?? 0,
+    memoryModel: task.options.memoryModel,
   });
   try {
     return explore(session, scenario, task.options, task.path, task.progress ? new Int32Array(task.progress) : undefined);
