@@ -29,3 +29,6 @@ export interface SharedMem {
 
 /** Free-running executor: plain sequentially consistent Atomics (plus a fence that has nothing to do). */
 export const freeRunning: SharedMem = Object.assign(Object.create(Atomics) as object, { fence: (): void => {} }) as unknown as SharedMem;
+
+/** The planted bugs `missing-fence-*`: the same executor with every fence() left out. */
+export const withoutFences = (mem: SharedMem): SharedMem => Object.assign(Object.create(mem) as object, { fence: (): void => {} }) as SharedMem;

@@ -34,5 +34,6 @@ pins a page on its first DMA and unpins it lazily when idle`,
     'pinned-before-map': 'host sets PINNED before the host IOMMU mapping exists',
     'no-pin-lock': 'pin and unpin without the pin-state lock',
     'doorbell-without-bump': 'a trapping vCPU notifies the host without bumping the doorbell: a lost wake-up',
+    'missing-fence-host': 'the pin handler runs without its fences: under x86-TSO its answer passes the parked-flag check (a lost wake-up)',
   },
 };
