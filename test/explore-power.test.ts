@@ -1,6 +1,10 @@
 // The explorer's search power (issue 14): shrinking, DPOR against DFS, x86-TSO litmus tests and
 // a planted missing fence, all on the real scenario workers with small bounds.
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Checkpoint, readCheckpoint } from '../src/explore/checkpoint.js';
 import { explore, type SearchOptions } from '../src/explore/explore.js';
 import { replay } from '../src/explore/replay.js';
 import { scenarioByName } from '../src/explore/scenarios.js';
@@ -111,5 +115,26 @@ describe('x86-TSO', () => {
     const sc = await search({ ...base, strategy: 'dfs', preemptions: 1, budget: 100_000, memoryModel: 'sc' });
     expect(sc.exhausted).toBe(true);
     expect(sc.forbidden).toBe(0);
+  });
+});
+
+describe('checkpoint and resume', () => {
+  it.each(['dfs', 'dpor', 'random'] as const)('%s: a search stopped at its budget and resumed runs the same schedules as one run', async (strategy) => {
+    const o = opts('litmus-sb', { strategy, preemptions: 2, budget: 120, memoryModel: strategy === 'dpor' ? 'sc' : 'tso' });
+    const s = scenarioByName(o.scenario);
+    const file = join(mkdtempSync(join(tmpdir(), 'cp-')), 'search.json');
+    const [whole, resumed] = await withSession(o, (session) => {
+      const whole = explore(session, s, o, [{ index: 0, count: 1 }]);
+      const part = { ...o, budget: Math.min(17, whole.schedules - 1) };
+      explore(session, s, part, [{ index: 0, count: 1 }], undefined, new Checkpoint(file, part));
+      expect(existsSync(`${file}.running`)).toBe(true); // the schedule that ran last, written before it ran
+      const state = readCheckpoint(file);
+      expect(state.result.schedules).toBe(part.budget);
+      const resumed = explore(session, s, o, [{ index: 0, count: 1 }], undefined, new Checkpoint(file, o, { ...state, options: o }));
+      return [whole, resumed];
+    });
+    expect(resumed.schedules).toBe(whole.schedules);
+    expect(resumed.digest).toBe(whole.digest);
+    expect(resumed.histogram).toEqual(whole.histogram);
   });
 });

@@ -5,6 +5,7 @@ import { STRATEGIES, sliceBudget, type ExploreResult } from '../explore/explore.
 import { NAME, type Opts, type SetCode } from './context.js';
 import { formatExplore } from './explore-format.js';
 import { EXIT_FORBIDDEN, SCENARIO_NAMES, checkDpor, searchOptions, type ExploreCtx } from './explore-options.js';
+import { EXIT_INTERRUPTED, withCheckpoint } from './explore-checkpoint.js';
 
 const EXPLORE_HELP = `
 Strategies:
@@ -45,20 +46,41 @@ function progressBar(o: Opts, ctx: ExploreCtx, scenario: string, total: number):
   return bar;
 }
 
+/** Ctrl-C / SIGTERM end the search early: it prints (and saves) what it has. Returns the remover. */
+function onSignals(stop: () => void): () => void {
+  const handler = () => stop();
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}
+
 async function exploreAction(o: Opts, ctx: ExploreCtx, setCode: SetCode): Promise<void> {
-  const { options, shard, threads } = searchOptions(o);
+  const { options, shard, threads, checkpoint } = withCheckpoint(o, searchOptions);
   checkDpor(o, options);
   // loaded here: the pool is only needed by a search, not by --help or bad usage
   const { exploreParallel } = await import('../explore/parallel.js');
   const bar = progressBar(o, ctx, options.scenario, sliceBudget(options.budget, shard));
   let r: ExploreResult;
   try {
-    r = await exploreParallel(options, shard, { threads, onProgress: bar ? (n) => bar.update(n) : undefined });
+    let off = () => {};
+    try {
+      r = await exploreParallel(options, shard, {
+        threads,
+        onProgress: bar ? (n) => bar.update(n) : undefined,
+        checkpoint,
+        onInterruptible: (stop) => (off = onSignals(stop)),
+      });
+    } finally {
+      off();
+    }
   } finally {
     bar?.stop();
   }
   ctx.out(o.json ? `${JSON.stringify(r, null, 2)}\n` : formatExplore(r));
-  setCode(r.forbidden > 0 ? EXIT_FORBIDDEN : 0);
+  setCode(r.forbidden > 0 ? EXIT_FORBIDDEN : r.interrupted ? EXIT_INTERRUPTED : 0);
 }
 
 export function registerExplore(program: Command, ctx: ExploreCtx, setCode: SetCode): void {
@@ -76,6 +98,8 @@ export function registerExplore(program: Command, ctx: ExploreCtx, setCode: SetC
     .option('--max-steps <n>', 'a schedule longer than this is cut off and reported (default 5000)')
     .option('--threads <n>', 'pool threads that share the search (default 1; a search spins at its hand-offs only while 2 per thread fit the cores, so on 2 cores 1 is fastest)')
     .option('--shard <i/n>', 'run only shard i of n of the search (merge the results with "merge")')
+    .option('--checkpoint <file>', 'save the search state to this file every 2 s and at the end (one thread, one shard)')
+    .option('--resume <file>', 'continue the search a checkpoint file holds (its options; --budget may raise the budget)')
     .option('--stop-on-forbidden', 'end the search at the first FORBIDDEN outcome')
     .option('--json', 'print the result as JSON')
     .option('--progress', 'show a progress bar on stderr (default: only when stderr is a terminal)')

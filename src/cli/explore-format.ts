@@ -37,6 +37,7 @@ export function formatExplore(r: ExploreResult): string {
       }` +
         (r.dfs?.repeats ? ` (${fmtInt(r.dfs.repeats)} schedules were run but not counted: re-met from a lower bound, or another slice's)` : ''),
     );
+  if (r.interrupted) lines.push('stopped:    interrupted (Ctrl-C / SIGTERM): a partial result');
   if (r.pct)
     lines.push(
       `PCT bound:  a bug of depth ${r.pct.depth} is hit with probability >= 1/(n k^(d-1)) = ${r.pct.perSchedule.toExponential(2)} ` +

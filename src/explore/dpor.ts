@@ -27,6 +27,23 @@ interface Node {
   frozen: boolean;
 }
 
+/** A node as JSON (maps and sets as arrays). */
+type NodeJson = Omit<Node, 'pending' | 'backtrack' | 'done' | 'sleep'> & {
+  pending: [number, Access][];
+  backtrack: number[];
+  done: number[];
+  sleep: [number, Access][];
+};
+
+/** The whole search state, as JSON (a checkpoint). */
+export interface DporSnapshot {
+  stack: NodeJson[];
+  started: boolean;
+  exhausted: boolean;
+  sleepBlocked: number;
+  replayed: number;
+}
+
 /** Thread ids a vector clock needs room for (threads, and store-buffer flushes as threads of their own). */
 const CLOCK_WIDTH = 16;
 
@@ -67,6 +84,24 @@ export class DporSearch {
 
   hasMore(): boolean {
     return !this.exhausted;
+  }
+
+  /** The choices the next schedule is forced to make. */
+  prefix(): number[] {
+    return this.stack.map((n) => n.chosen);
+  }
+
+  snapshot(): DporSnapshot {
+    const stack = this.stack.map((n) => ({ ...n, pending: [...n.pending], backtrack: [...n.backtrack], done: [...n.done], sleep: [...n.sleep] }));
+    return structuredClone({ stack, started: this.started, exhausted: this.exhausted, sleepBlocked: this.sleepBlocked, replayed: this.replayed });
+  }
+
+  restore(s: DporSnapshot): void {
+    this.stack = s.stack.map((n) => ({ ...n, pending: new Map(n.pending), backtrack: new Set(n.backtrack), done: new Set(n.done), sleep: new Map(n.sleep) }));
+    this.started = s.started;
+    this.exhausted = s.exhausted;
+    this.sleepBlocked = s.sleepBlocked;
+    this.replayed = s.replayed;
   }
 
   private replay(enabled: readonly number[], step: number): number {

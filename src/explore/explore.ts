@@ -5,8 +5,9 @@
 // random and PCT give schedule number i to slice (i mod stride); DFS deals subtrees to tree shards.
 import { type ExploreSession } from './session.js';
 import { NonPreemptive, PctChooser, RandomChooser, pctBound, scheduleSeed } from './choosers.js';
-import { DfsSearch } from './dfs.js';
-import { DporSearch } from './dpor.js';
+import { DfsSearch, type DfsSnapshot } from './dfs.js';
+import { DporSearch, type DporSnapshot } from './dpor.js';
+import { scheduleDigest, type Checkpoint } from './checkpoint.js';
 import { verdictOf, type Scenario, type Verdict } from '../core/scenario.js';
 import type { Chooser } from './scheduler.js';
 import { encodeChoices } from './schedule-string.js';
@@ -78,6 +79,10 @@ export interface ExploreResult {
   dpor?: { preemptionBound: number; sleepBlocked: number };
   /** PCT: the guarantee for a bug of the given depth. */
   pct?: ReturnType<typeof pctBound>;
+  /** A hash of every counted schedule's choices, in order (checkpoint + resume must give the same). */
+  digest?: number;
+  /** Ctrl-C / SIGTERM ended the search early: a partial result. */
+  interrupted?: boolean;
   /** The parts of the search this result covers, as "index/count" slices. */
   slices: string[];
   options: SearchOptions;
@@ -121,21 +126,37 @@ export function calibrateSteps(session: ExploreSession, seed: number): number {
 }
 
 /** The block slices share: schedules done (for the progress bar), and a stop flag. */
-export const PROGRESS = { DONE: 0, STOP: 1, WORDS: 2 } as const;
+export const PROGRESS = { DONE: 0, STOP: 1, INTERRUPT: 2, WORDS: 3 } as const;
 
-/** `progress` (PROGRESS words) is shared by every slice of one search. */
+/** What the strategy loops share: the recorder, the stop test and the checkpoint. */
+interface Run {
+  session: ExploreSession;
+  scenario: Scenario;
+  o: SearchOptions;
+  path: readonly Slice[];
+  res: ExploreResult;
+  /** Run one schedule and count it (unless `skip` says it is not this slice's); false if skipped. */
+  record: (chooser: Chooser, index: number, skip?: () => boolean) => boolean;
+  stopped: () => boolean;
+  cp?: Checkpoint;
+}
+
+/** `progress` (PROGRESS words) is shared by every slice of one search. `cp` saves and resumes it. */
 export function explore(
   session: ExploreSession,
   scenario: Scenario,
   o: SearchOptions,
   path: readonly Slice[],
   progress?: Int32Array,
+  cp?: Checkpoint,
 ): ExploreResult {
-  const slice = flatten(path);
   const t0 = performance.now();
-  const res = emptyResult(o, [`${path[0].index}/${path[0].count}`]);
-  let firstChoices: number[] | undefined;
-  const stopped = () => (o.stopOnForbidden ?? false) && (res.forbidden > 0 || (progress ? Atomics.load(progress, PROGRESS.STOP) !== 0 : false));
+  const res = cp?.resumed?.result ?? emptyResult(o, [`${path[0].index}/${path[0].count}`]);
+  const secondsBefore = res.seconds;
+  let firstChoices: number[] | undefined = cp?.resumed?.firstChoices;
+  const interrupted = () => (progress ? Atomics.load(progress, PROGRESS.INTERRUPT) !== 0 : false);
+  const stopped = () =>
+    interrupted() || ((o.stopOnForbidden ?? false) && (res.forbidden > 0 || (progress ? Atomics.load(progress, PROGRESS.STOP) !== 0 : false)));
   const record = (chooser: Chooser, index: number, skip?: () => boolean) => {
     const r = session.runner.run(chooser);
     if (skip?.()) return false;
@@ -144,6 +165,8 @@ export function explore(
     res.steps += r.steps;
     res.maxSteps = Math.max(res.maxSteps, r.steps);
     res.histogram[r.outcome] = (res.histogram[r.outcome] ?? 0) + 1;
+    res.digest = scheduleDigest(res.digest ?? 0, r.choices);
+    res.seconds = secondsBefore + (performance.now() - t0) / 1000;
     const verdict = verdictOf(scenario, r.outcome);
     res.verdicts[r.outcome] = verdict;
     if (verdict === 'FORBIDDEN') {
@@ -157,41 +180,76 @@ export function explore(
     }
     return true;
   };
-
-  if (o.strategy === 'dfs') {
-    const dfs = new DfsSearch(o.preemptions, path);
-    const budget = sliceBudget(o.budget, slice);
-    let repeats = 0;
-    for (let i = 0; i < budget && !stopped(); ) {
-      const chooser = dfs.next();
-      if (!chooser) break;
-      if (record(chooser, i * slice.count + slice.index, () => dfs.uncounted())) i++;
-      else repeats++;
-    }
-    res.exhausted = !dfs.hasMore();
-    res.dfs = { preemptionBound: o.preemptions, reachedBound: dfs.bound, repeats };
-  } else if (o.strategy === 'dpor') {
-    const dpor = new DporSearch(o.preemptions);
-    for (let i = 0; i < o.budget && !stopped(); i++) {
-      const chooser = dpor.next();
-      if (!chooser) break;
-      record(chooser, i);
-    }
-    res.exhausted = !dpor.hasMore();
-    res.dpor = { preemptionBound: o.preemptions, sleepBlocked: dpor.sleepBlocked };
-  } else {
-    const k = o.strategy === 'pct' ? calibrateSteps(session, o.seed) : 0;
-    const n = scenario.threads.length;
-    for (let i = slice.index; i < o.budget && !stopped(); i += slice.count) {
-      const seed = scheduleSeed(o.seed, i);
-      record(o.strategy === 'pct' ? new PctChooser(seed, n, o.depth, k) : new RandomChooser(seed), i);
-    }
-    // the bound holds for k = the longest schedule: the calibration's, or a longer one seen since
-    if (o.strategy === 'pct') res.pct = pctBound(n, Math.max(k, res.maxSteps), o.depth, res.schedules);
-  }
-  if (res.firstForbidden && firstChoices && o.shrink !== false) res.firstForbidden = shrunk(session, o, res.firstForbidden, firstChoices);
-  res.seconds = (performance.now() - t0) / 1000;
+  const run: Run = { session, scenario, o, path, res, record, stopped, cp };
+  cp?.attach(res, () => firstChoices);
+  if (o.strategy === 'dfs') runDfs(run);
+  else if (o.strategy === 'dpor') runDpor(run);
+  else runSeeded(run);
+  if (interrupted()) res.interrupted = true;
+  if (res.firstForbidden && firstChoices && o.shrink !== false && !res.firstForbidden.original)
+    res.firstForbidden = shrunk(session, o, res.firstForbidden, firstChoices);
+  res.seconds = secondsBefore + (performance.now() - t0) / 1000;
   return res;
+}
+
+function runDfs({ o, path, res, record, stopped, cp }: Run): void {
+  const slice = flatten(path);
+  const dfs = new DfsSearch(o.preemptions, path);
+  const budget = sliceBudget(o.budget, slice);
+  let repeats = 0;
+  let i = 0;
+  if (cp?.resumed) {
+    dfs.restore(cp.resumed.search as DfsSnapshot);
+    ({ next: i, repeats } = cp.resumed);
+  }
+  while (i < budget && !stopped()) {
+    const chooser = dfs.next();
+    if (!chooser) break;
+    cp?.running(replayCommand(o, encodeChoices(dfs.prefix())));
+    if (record(chooser, i * slice.count + slice.index, () => dfs.uncounted())) i++;
+    else repeats++;
+    cp?.tick(() => ({ next: i, repeats, search: dfs.snapshot() }));
+  }
+  res.exhausted = !dfs.hasMore();
+  res.dfs = { preemptionBound: o.preemptions, reachedBound: dfs.bound, repeats };
+  cp?.tick(() => ({ next: i, repeats, search: dfs.snapshot() }), true);
+}
+
+function runDpor({ o, res, record, stopped, cp }: Run): void {
+  const dpor = new DporSearch(o.preemptions);
+  let i = 0;
+  if (cp?.resumed) {
+    dpor.restore(cp.resumed.search as DporSnapshot);
+    i = cp.resumed.next;
+  }
+  for (; i < o.budget && !stopped(); ) {
+    const chooser = dpor.next();
+    if (!chooser) break;
+    cp?.running(replayCommand(o, encodeChoices(dpor.prefix())));
+    record(chooser, i++);
+    cp?.tick(() => ({ next: i, repeats: 0, search: dpor.snapshot() }));
+  }
+  res.exhausted = !dpor.hasMore();
+  res.dpor = { preemptionBound: o.preemptions, sleepBlocked: dpor.sleepBlocked };
+  cp?.tick(() => ({ next: i, repeats: 0, search: dpor.snapshot() }), true);
+}
+
+/** Random and PCT: schedule i is seeded by (seed, i), so the next index is the whole state. */
+function runSeeded({ session, scenario, o, path, res, record, stopped, cp }: Run): void {
+  const slice = flatten(path);
+  const k = o.strategy === 'pct' ? calibrateSteps(session, o.seed) : 0;
+  const n = scenario.threads.length;
+  let i = cp?.resumed ? cp.resumed.next : slice.index;
+  for (; i < o.budget && !stopped(); ) {
+    const seed = scheduleSeed(o.seed, i);
+    cp?.running(`${o.strategy} schedule ${i}: seed ${seed}`);
+    record(o.strategy === 'pct' ? new PctChooser(seed, n, o.depth, k) : new RandomChooser(seed), i);
+    i += slice.count;
+    cp?.tick(() => ({ next: i, repeats: 0 }));
+  }
+  // the bound holds for k = the longest schedule: the calibration's, or a longer one seen since
+  if (o.strategy === 'pct') res.pct = pctBound(n, Math.max(k, res.maxSteps), o.depth, res.schedules);
+  cp?.tick(() => ({ next: i, repeats: 0 }), true);
 }
 
 /** The first FORBIDDEN schedule, shrunk (fewest preemptions, then fewest steps, same outcome). */
@@ -270,6 +328,10 @@ export function mergeResults(parts: ExploreResult[], as?: string): ExploreResult
     if (p.firstForbidden && (!out.firstForbidden || p.firstForbidden.index < out.firstForbidden.index))
       out.firstForbidden = p.firstForbidden;
     if (p.pct) out.pct = out.pct && out.pct.steps >= p.pct.steps ? out.pct : p.pct;
+    if (a.strategy === 'dpor') {
+      out.exhausted = (out.exhausted ?? true) && p.exhausted === true;
+      if (p.dpor) out.dpor = { ...p.dpor };
+    }
     if (a.strategy === 'dfs') {
       out.exhausted = (out.exhausted ?? true) && p.exhausted === true;
       if (p.dfs)
@@ -283,6 +345,8 @@ export function mergeResults(parts: ExploreResult[], as?: string): ExploreResult
     }
   }
   if (!out.firstForbidden) delete out.firstForbidden;
+  if (parts.length === 1 && a.digest !== undefined) out.digest = a.digest;
+  if (parts.some((p) => p.interrupted)) out.interrupted = true;
   if (out.pct) out.pct = pctBound(out.pct.threads, Math.max(out.pct.steps, out.maxSteps), out.pct.depth, out.schedules);
   if (as) out.slices = [as];
   return out;
