@@ -8,6 +8,10 @@ export const SCHED = {
   CMD: 0, // schedule epoch; the scheduler bumps it to start a schedule, -1 = quit
   SPIN_US: 1, // how long each side of a turn hand-off spins before it parks (0 = park at once)
   MODEL: 2, // memory model: 0 sequentially consistent, 1 x86-TSO (per-thread store buffers)
+  MUT_OP: 3, // mutation testing: the operator applied (MUTATION_OPS index + 1; 0 = none)
+  MUT_THREAD: 4, // ... by this thread
+  MUT_BUF: 5, // ... to operations on this word
+  MUT_ADDR: 6,
   THREADS: LINE_WORDS, // first thread line
   // per-thread words
   STATE: 0,
@@ -47,6 +51,10 @@ export const schedWords = (): number => storeBufferBase(SCHED.MAX_THREADS);
 
 /** A schedule choice at or above this flushes the oldest store buffer entry of thread (choice - FLUSH_BASE). */
 export const FLUSH_BASE = SCHED.MAX_THREADS;
+
+/** Concurrency mutations (explore/mutate.ts), each applied at one operation site. */
+export const MUTATION_OPS = ['drop-notify', 'split-rmw', 'delay-store', 'skip-store'] as const;
+export type MutationOp = (typeof MUTATION_OPS)[number];
 
 export const MEMORY_MODELS = ['sc', 'tso'] as const;
 export type MemoryModel = (typeof MEMORY_MODELS)[number];

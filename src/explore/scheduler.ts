@@ -1,7 +1,7 @@
 // The controlled executor, scheduler side: runs one schedule on the scenario's threads (real
 // workers, parked between turns), letting exactly one of them execute one shared-memory operation
 // per step. A Chooser decides which; the scheduler records the choices and the trace.
-import { FLUSH_BASE, OPS, SCHED, SCHED_ERROR_CHARS, ThreadState, schedErrorBase, type MemoryModel } from './sched-layout.js';
+import { FLUSH_BASE, MUTATION_OPS, OPS, SCHED, SCHED_ERROR_CHARS, ThreadState, schedErrorBase, type MemoryModel, type MutationOp, type OpName } from './sched-layout.js';
 import { StoreBuffer } from './store-buffer.js';
 import { Machine } from '../machine/machine.js';
 import type { Variant } from '../core/types.js';
@@ -242,6 +242,11 @@ export class ScheduleRunner implements StepView {
     p.trace?.push({ step, thread: t - FLUSH_BASE, op: 'flush', where: this.addressName(e.buf, e.addr), operand: e.value, before: e.before, after: e.value });
   }
 
+  /** The operation thread t announced (mutation testing finds its sites this way). */
+  opOf(t: number): OpName {
+    return OPS[Atomics.load(this.sched, this.base(t) + SCHED.OP)];
+  }
+
   /** The word thread t's announced operation touches (DPOR's dependence). */
   access(t: number): Access {
     if (t >= FLUSH_BASE) {
@@ -312,6 +317,15 @@ export class ScheduleRunner implements StepView {
       s += String.fromCharCode(c);
     }
     return s;
+  }
+
+  /** Mutation testing: apply `op` to thread `thread`'s operations on word (buf, addr) from the next schedule on. */
+  setMutation(m?: { op: MutationOp; thread: number; buf: number; addr: number }): void {
+    const s = this.sched;
+    Atomics.store(s, SCHED.MUT_OP, m ? MUTATION_OPS.indexOf(m.op) + 1 : 0);
+    Atomics.store(s, SCHED.MUT_THREAD, m?.thread ?? 0);
+    Atomics.store(s, SCHED.MUT_BUF, m?.buf ?? 0);
+    Atomics.store(s, SCHED.MUT_ADDR, m?.addr ?? 0);
   }
 
   /** Tell the threads to exit their serve loops. */
