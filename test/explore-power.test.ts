@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Checkpoint, readCheckpoint } from '../src/explore/checkpoint.js';
-import { explore, type SearchOptions } from '../src/explore/explore.js';
+import { mutate } from '../src/explore/mutate.js';
+import { explore, type ExploreResult, type SearchOptions } from '../src/explore/explore.js';
 import { replay } from '../src/explore/replay.js';
 import { scenarioByName } from '../src/explore/scenarios.js';
 import { ExploreSession } from '../src/explore/session.js';
@@ -128,7 +129,7 @@ describe('checkpoint and resume', () => {
       const part = { ...o, budget: Math.min(17, whole.schedules - 1) };
       explore(session, s, part, [{ index: 0, count: 1 }], undefined, new Checkpoint(file, part));
       expect(existsSync(`${file}.running`)).toBe(true); // the schedule that ran last, written before it ran
-      const state = readCheckpoint(file);
+      const state = readCheckpoint<SearchOptions, ExploreResult>(file);
       expect(state.result.schedules).toBe(part.budget);
       const resumed = explore(session, s, o, [{ index: 0, count: 1 }], undefined, new Checkpoint(file, o, { ...state, options: o }));
       return [whole, resumed];
@@ -136,5 +137,17 @@ describe('checkpoint and resume', () => {
     expect(resumed.schedules).toBe(whole.schedules);
     expect(resumed.digest).toBe(whole.digest);
     expect(resumed.histogram).toEqual(whole.histogram);
+  });
+});
+
+describe('mutation score', () => {
+  it('litmus-mp: each mutant is killed or declared equivalent with a reason; --json has the contract keys', async () => {
+    const r = await mutate(scenarioByName('litmus-mp'), { preemptions: 1, budget: 50, maxSteps: 5000 });
+    expect(r.mutants).toBe(4); // the writer's two stores, two operators each
+    expect(r.killed).toBe(2);
+    expect(r.equivalent).toBe(2);
+    expect(r.score).toBe(1);
+    expect(r.all.filter((m) => m.status === 'equivalent').every((m) => (m.reason ?? '').length > 10)).toBe(true);
+    expect(r.all.find((m) => m.where === 'scratch[10]' && m.operator === 'skip-store')?.outcome).toMatch(/flag was seen before the data/);
   });
 });

@@ -1,7 +1,7 @@
 // explore --checkpoint / --resume: which file, and the options a resumed search runs with.
 import { ConfigError } from '../core/errors.js';
 import { CheckpointError, readCheckpoint, type CheckpointState } from '../explore/checkpoint.js';
-import type { SearchOptions, Slice } from '../explore/explore.js';
+import type { ExploreResult, SearchOptions, Slice } from '../explore/explore.js';
 import type { Opts } from './context.js';
 import { int, writableFile } from './explore-options.js';
 
@@ -15,7 +15,7 @@ interface Parsed {
 }
 
 /** The search options, taken from the checkpoint when resuming, and the checkpoint to keep. */
-export function withCheckpoint(o: Opts, parse: (o: Opts) => Parsed): Parsed & { checkpoint?: { file: string; resume?: CheckpointState } } {
+export function withCheckpoint(o: Opts, parse: (o: Opts) => Parsed): Parsed & { checkpoint?: { file: string; resume?: CheckpointState<SearchOptions, ExploreResult> } } {
   const resumeFile = typeof o.resume === 'string' ? o.resume : undefined;
   const file = typeof o.checkpoint === 'string' ? o.checkpoint : resumeFile;
   if (file === undefined) return parse(o);
@@ -23,9 +23,9 @@ export function withCheckpoint(o: Opts, parse: (o: Opts) => Parsed): Parsed & { 
   if (o.shard !== undefined) throw new ConfigError('--shard', String(o.shard), 'is not available with --checkpoint / --resume');
   if (o.threads !== undefined && String(o.threads).trim() !== '1') throw new ConfigError('--threads', String(o.threads), 'must be 1 with --checkpoint / --resume');
   if (resumeFile === undefined) return { ...parse(o), checkpoint: { file } };
-  let resume: CheckpointState;
+  let resume: CheckpointState<SearchOptions, ExploreResult>;
   try {
-    resume = readCheckpoint(resumeFile);
+    resume = readCheckpoint<SearchOptions, ExploreResult>(resumeFile);
   } catch (e) {
     if (e instanceof CheckpointError) throw new ConfigError('--resume', resumeFile, e.message);
     throw e;

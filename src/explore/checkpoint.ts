@@ -3,7 +3,6 @@
 // runs, its forced prefix (or seed) goes to FILE.running, so a crash of the explorer itself leaves
 // the schedule that was running behind, ready to replay.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { ExploreResult, SearchOptions } from './explore.js';
 
 /** Where a strategy stands: its loop index, the repeats it ran, and its own search state. */
 export interface Position {
@@ -12,10 +11,11 @@ export interface Position {
   search?: unknown;
 }
 
-export interface CheckpointState extends Position {
+/** O: the search options, R: the partial result (explore.ts's types; generic to keep this file below it). */
+export interface CheckpointState<O = unknown, R = unknown> extends Position {
   version: 1;
-  options: SearchOptions;
-  result: ExploreResult;
+  options: O;
+  result: R;
   firstChoices?: number[];
 }
 
@@ -28,10 +28,10 @@ export function scheduleDigest(h: number, choices: readonly number[]): number {
   return Math.imul(x ^ choices.length, 0x01000193) >>> 0;
 }
 
-export function readCheckpoint(file: string): CheckpointState {
-  let s: CheckpointState;
+export function readCheckpoint<O, R>(file: string): CheckpointState<O, R> {
+  let s: CheckpointState<O, R>;
   try {
-    s = JSON.parse(readFileSync(file, 'utf8')) as CheckpointState;
+    s = JSON.parse(readFileSync(file, 'utf8')) as CheckpointState<O, R>;
   } catch (e) {
     throw new CheckpointError(`cannot read checkpoint ${file}: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -39,19 +39,19 @@ export function readCheckpoint(file: string): CheckpointState {
   return s;
 }
 
-export class Checkpoint {
+export class Checkpoint<O = unknown, R = unknown> {
   private lastSave = performance.now();
-  private result?: ExploreResult;
+  private result?: R;
   private firstChoices: () => number[] | undefined = () => undefined;
 
   constructor(
     readonly file: string,
-    private readonly options: SearchOptions,
-    readonly resumed?: CheckpointState,
+    private readonly options: O,
+    readonly resumed?: CheckpointState<O, R>,
     private readonly everyMs = 2000,
   ) {}
 
-  attach(result: ExploreResult, firstChoices: () => number[] | undefined): void {
+  attach(result: R, firstChoices: () => number[] | undefined): void {
     this.result = result;
     this.firstChoices = firstChoices;
   }
@@ -65,7 +65,7 @@ export class Checkpoint {
   tick(position: () => Position, force = false): void {
     if (!this.result || (!force && performance.now() - this.lastSave < this.everyMs)) return;
     this.lastSave = performance.now();
-    const state: CheckpointState = { version: 1, options: this.options, ...position(), result: this.result, firstChoices: this.firstChoices() };
+    const state: CheckpointState<O, R> = { version: 1, options: this.options, ...position(), result: this.result, firstChoices: this.firstChoices() };
     writeFileSync(`${this.file}.tmp`, JSON.stringify(state));
     renameSync(`${this.file}.tmp`, this.file); // never a half-written checkpoint
   }

@@ -138,7 +138,7 @@ interface Run {
   /** Run one schedule and count it (unless `skip` says it is not this slice's); false if skipped. */
   record: (chooser: Chooser, index: number, skip?: () => boolean) => boolean;
   stopped: () => boolean;
-  cp?: Checkpoint;
+  cp?: Checkpoint<SearchOptions, ExploreResult>;
 }
 
 /** `progress` (PROGRESS words) is shared by every slice of one search. `cp` saves and resumes it. */
@@ -148,7 +148,7 @@ export function explore(
   o: SearchOptions,
   path: readonly Slice[],
   progress?: Int32Array,
-  cp?: Checkpoint,
+  cp?: Checkpoint<SearchOptions, ExploreResult>,
 ): ExploreResult {
   const t0 = performance.now();
   const res = cp?.resumed?.result ?? emptyResult(o, [`${path[0].index}/${path[0].count}`]);

@@ -90,7 +90,10 @@ export async function mutate(scenario: Scenario, o: MutateOptions): Promise<Muta
   const session = await ExploreSession.open(scenario, 'none', { maxSteps: o.maxSteps });
   try {
     const sites = findSites(session.runner);
-    const plan = sites.flatMap((s) => (OPERATORS[s.op] ?? []).map((operator) => ({ s, operator })));
+    // a mutant hits every operation of its thread on its word: one per (thread, word, operator)
+    const keyed = new Map<string, { s: Site; operator: MutationOp }>();
+    for (const s of sites) for (const operator of OPERATORS[s.op] ?? []) keyed.set(`${s.thread}|${s.buf}|${s.addr}|${operator}`, { s, operator });
+    const plan = [...keyed.values()];
     const all: Mutant[] = [];
     for (const { s, operator } of plan) {
       all.push(runMutant(session, scenario, s, operator, o));

@@ -13,7 +13,7 @@ export interface SliceTask {
   /** Turn hand-off spin (see handOffSpinUs). */
   spinUs?: number;
   /** Save the search state to this file (and resume from `resume`). */
-  checkpoint?: { file: string; resume?: CheckpointState };
+  checkpoint?: { file: string; resume?: CheckpointState<SearchOptions, ExploreResult> };
 }
 
 export async function runSlice(task: SliceTask): Promise<ExploreResult> {
@@ -24,7 +24,7 @@ export async function runSlice(task: SliceTask): Promise<ExploreResult> {
     memoryModel: task.options.memoryModel,
   });
   try {
-    const cp = task.checkpoint ? new Checkpoint(task.checkpoint.file, task.options, task.checkpoint.resume) : undefined;
+    const cp = task.checkpoint ? new Checkpoint<SearchOptions, ExploreResult>(task.checkpoint.file, task.options, task.checkpoint.resume) : undefined;
     return explore(session, scenario, task.options, task.path, task.progress ? new Int32Array(task.progress) : undefined, cp);
   } finally {
     await session.close();
