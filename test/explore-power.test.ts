@@ -108,12 +108,12 @@ describe('x86-TSO', () => {
     expect(again.trace.some((t) => t.op === 'flush')).toBe(true);
   });
 
-  it('the planted missing-fence-host is found under TSO and not under SC', async () => {
-    const base = opts('coiommu-map-vs-unpin', { variant: 'missing-fence-host', strategy: 'pct', budget: 60, stopOnForbidden: true });
+  it('the planted missing-fence-device is found under TSO and not under SC', async () => {
+    const base = opts('viommu-unmap-vs-dma', { variant: 'missing-fence-device', preemptions: 0, budget: 1000, stopOnForbidden: true });
     const tso = await search({ ...base, memoryModel: 'tso' });
     expect(tso.forbidden).toBeGreaterThan(0);
     expect(tso.firstForbidden!.replay).toContain('--memory-model tso');
-    const sc = await search({ ...base, strategy: 'dfs', preemptions: 1, budget: 100_000, memoryModel: 'sc' });
+    const sc = await search({ ...base, preemptions: 1, budget: 100_000, memoryModel: 'sc' });
     expect(sc.exhausted).toBe(true);
     expect(sc.forbidden).toBe(0);
   });
