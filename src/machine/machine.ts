@@ -24,6 +24,8 @@ export class Machine {
   readonly invq: Int32Array;
   readonly iovaDepot: Int32Array;
   readonly iotlbLog: Int32Array;
+  readonly iotlbLogVt: Float64Array;
+  readonly ptPool: Int32Array;
   readonly probeLog: Int32Array;
   readonly vclock: Float64Array;
   readonly descVt: Float64Array;
@@ -59,11 +61,13 @@ export class Machine {
     this.invq = i32(l.invq);
     this.iovaDepot = i32(l.iovaDepot);
     this.iotlbLog = i32(l.iotlbLog);
+    this.ptPool = i32(l.ptPool);
     this.probeLog = i32(l.probeLog);
     const f64 = (r: Region) => new Float64Array(sab, r.byteOffset, r.length);
     this.vclock = f64(l.vclock);
     this.descVt = f64(l.descVt);
     this.compVt = f64(l.compVt);
+    this.iotlbLogVt = f64(l.iotlbLogVt);
   }
 
   /** IOVA pages of the vIOMMU (0: no vIOMMU in this machine). */

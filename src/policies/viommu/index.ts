@@ -3,7 +3,7 @@
 import { invalidationCycles, perDmaOf, requestCycles } from '../../core/cost-table.js';
 import { formatDuration } from '../../core/units.js';
 import type { Policy } from '../policy.js';
-import { VIOMMU_SECTION, iotlbOver, type ViommuConfig } from './config.js';
+import { INVALIDATIONS, VIOMMU_SECTION, iotlbOver, type ViommuConfig } from './config.js';
 import { viommuGuest } from './guest.js';
 import { viommuHost } from './host.js';
 import { VIOMMU_SCENARIOS } from './scenarios.js';
@@ -31,9 +31,10 @@ function member(mode: TeardownMode): Policy {
     pinsAtCreation: false,
     requests: 'invalidation',
     identityDma: false,
-    // the physical IOMMU walks the host's shadow table (IOVA -> frame)
-    deviceIotlb: (m, cfg) => iotlbOver(m.shadow, cfg),
+    // the physical IOMMU walks the host's 4-level table, whose leaves are the shadow entries
+    deviceIotlb: (m, cfg) => iotlbOver(m.shadow, cfg, 'radix'),
     config: VIOMMU_SECTION,
+    pairSetting: { section: 'viommu', key: 'invalidation', values: INVALIDATIONS },
     // The IOVA space is as large as guest memory; only vIOMMU runs pay for its tables.
     machine: (cfg) => ({ iovaPages: cfg.guestPages, invqEntries: (cfg.viommu as ViommuConfig).queueEntries }),
     guestTimerMs: (cfg) => {
