@@ -155,8 +155,9 @@ export class Iotlb {
   }
 
   private dropRange(iova: number, pages: number): void {
-    if (pages < 0 || pages >= this.entries) {
-      this.dropAll();
+    if (pages < 0) return this.dropAll(); // a global flush: page-table caches too
+    if (pages >= this.entries) {
+      this.tags.fill(0); // cheaper than the range; the page-table caches are the flags' business
       return;
     }
     for (let p = 0; p < pages; p++) {
@@ -165,6 +166,7 @@ export class Iotlb {
     }
   }
 
+  /** Everything: a global flush, or a log entry lost (lapped): the page-table caches go too. */
   private dropAll(): void {
     this.tags.fill(0);
     this.walker?.flush();

@@ -7,6 +7,7 @@ import { INVALIDATIONS, VIOMMU_SECTION, iotlbOver, type ViommuConfig } from './c
 import { viommuGuest } from './guest.js';
 import { viommuHost } from './host.js';
 import { VIOMMU_SCENARIOS } from './scenarios.js';
+import { ptcacheVsFree } from './fands-scenario.js';
 import type { TeardownMode } from './teardown.js';
 
 const HELP: Record<TeardownMode, string> = {
@@ -64,8 +65,11 @@ function member(mode: TeardownMode): Policy {
     },
     ...(mode === 'strict'
       ? {
-          scenarios: VIOMMU_SCENARIOS,
-          variants: { 'wait-before-flush': 'vIOMMU host completes the wait descriptor before it flushes the device IOTLB' },
+          scenarios: [...VIOMMU_SCENARIOS, ptcacheVsFree],
+          variants: {
+            'wait-before-flush': 'vIOMMU host completes the wait descriptor before it flushes the device IOTLB',
+            'ptcache-kept-after-free': '--invalidation fands keeps the page-table caches even when an unmap freed a page-table page',
+          },
         }
       : {}),
   };
