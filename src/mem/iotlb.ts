@@ -157,7 +157,8 @@ export class Iotlb {
   private dropRange(iova: number, pages: number): void {
     if (pages < 0) return this.dropAll(); // a global flush: page-table caches too
     if (pages >= this.entries) {
-      this.tags.fill(0); // cheaper than the range; the page-table caches are the flags' business
+      // a range larger than the cache: look at every entry instead (exact: other IOVAs stay)
+      for (let k = 0; k < this.entries; k++) if (this.tags[k] > iova && this.tags[k] <= iova + pages) this.tags[k] = 0;
       return;
     }
     for (let p = 0; p < pages; p++) {

@@ -222,7 +222,7 @@ export class NetGuest implements WorkloadGuest {
   /** Wait (this machine's time) until completion n exists; false if the run stops first. */
   private awaitCompletion(n: number): boolean {
     const bell = this.comp.published;
-    setAwaits(this.m, this.vcpu, this.reapedTotal + n + 1);
+    setAwaits(this.m, this.vcpu, this.reapedTotal + 1); // the n before it are reaped (counted) already
     try {
       return this.awaitAvailable(n, bell);
     } finally {
