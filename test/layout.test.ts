@@ -34,9 +34,10 @@ const bytesOf = (r: { length: number; kind: 'i32' | 'f64' }) => r.length * (r.ki
 
 function expectSane(l: Layout): void {
   const regions = regionsOf(l);
-  // every region of the Layout is listed (27 of them; the vIOMMU tables are empty without iovaPages)
+  // every region of the Layout is listed (28 of them; the vIOMMU tables are empty without iovaPages)
   expect(regions.map((r) => r.name).sort()).toEqual(
     [
+      'coiommu',
       'compRings',
       'compVt',
       'control',

@@ -124,6 +124,10 @@ export interface RunReport {
   pinRequests: number;
   /** Maps the policy refused (no host frame to pin, IOVA space exhausted): the buffer waited. */
   mapFailures: number;
+  /** Why pin requests failed (coIOMMU as shipped): slot busy, guest timeout, host IOMMU map failed, request refused. */
+  pinFailures?: { slotBusy: number; timeouts: number; hostMapFailures: number; rejected: number };
+  /** The multi-level DTT: pages the shrinker freed, unmaps that found a zero count, times the unpin worker was parked. */
+  dtt?: { pagesFreed: number; countUnderflows: number; unpinParked: number };
   pins: number;
   unpins: number;
   pinnedPages: { peak: number; end: number };

@@ -169,6 +169,8 @@ export function buildReport(cfg: ScenarioConfig, m: Machine, f: RunFacts): RunRe
     exitsPer1kDma: per(exits * 1000),
     pinRequests: g('PIN_REQUESTS'),
     mapFailures: g('MAP_FAILURES'),
+    pinFailures: { slotBusy: g('SLOT_BUSY'), timeouts: g('PIN_TIMEOUTS'), hostMapFailures: h('PIN_MAP_FAILURES'), rejected: h('REQUESTS_REJECTED') },
+    dtt: { pagesFreed: g('DTT_PAGES_FREED'), countUnderflows: g('MAP_COUNT_UNDERFLOW'), unpinParked: h('UNPIN_PARKED') },
     pins: h('PINS') + h('SPECULATIVE_PINS'),
     unpins: h('UNPINS'),
     pinnedPages: { peak: Atomics.load(m.control, CTL.PINNED_PEAK), end: f.pinnedEnd },

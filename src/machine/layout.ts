@@ -23,6 +23,11 @@ export interface MachineSpec {
   iovaPages?: number;
   /** Descriptors in the invalidation queue (a power of two; default 256, as VT-d drivers use). */
   invqEntries?: number;
+  /**
+   * Words of the coIOMMU policy's own guest-memory structures (its registers, the multi-level DTT's
+   * page pool, the batch pin-info buffers), laid out by the policy; 0 (the default) for others.
+   */
+  coiommuWords?: number;
 }
 
 /**
@@ -110,11 +115,19 @@ export const STAT = {
   DRAINED: 37, // hypervisor: 1 once the idle tail's host timers have run (virtual clock)
   TEARDOWN_SUBMITS: 38, // host: vIOMMU submissions that tore a mapping down (an IOTLB flush)
   PT_WRITES: 39, // guest: IO page-table entries written or cleared
-  PTC_MISSES_L1: 40, // device: page-table-cache misses by level (src/mem/page-walk.ts)
-  PTC_MISSES_L2: 41,
-  PTC_MISSES_L3: 42,
-  PT_PAGES_FREED: 43, // host: IO page-table pages freed (an unmap covered their whole range)
-  WORDS: 48, // 384 bytes: a multiple of 64
+  // coIOMMU as shipped (src/policies/coiommu)
+  SLOT_BUSY: 40, // guest: a pin request found its slot still raised (logged, the map failed)
+  PIN_TIMEOUTS: 41, // guest: a pin request the host did not answer within --pin-timeout
+  PIN_MAP_FAILURES: 42, // host: a pin whose host IOMMU map failed (PINNED left clear)
+  REQUESTS_REJECTED: 43, // host: a request for a BDF not in the topology table (or a bad address)
+  DTT_PAGES_FREED: 44, // guest: DTT pages the shrinker freed
+  MAP_COUNT_UNDERFLOW: 45, // guest: an unmap found the map count already zero (logged, not decremented)
+  UNPIN_PARKED: 46, // host: the unpin worker found itself parked (PARK_UNPIN) and waited
+  PTC_MISSES_L1: 47, // device: page-table-cache misses by level (src/mem/page-walk.ts)
+  PTC_MISSES_L2: 48,
+  PTC_MISSES_L3: 49,
+  PT_PAGES_FREED: 50, // host: IO page-table pages freed (an unmap covered their whole range)
+  WORDS: 56, // 448 bytes: a multiple of 64
 } as const;
 export type StatName = Exclude<keyof typeof STAT, 'WORDS'>;
 
@@ -307,6 +320,8 @@ export interface Layout {
   ptPool: Region;
   /** Protection oracle: recently unmapped DMA addresses, one log per vCPU. */
   probeLog: Region;
+  /** coIOMMU: registers, DTT page pool, pin-info buffers (src/policies/coiommu/region.ts). */
+  coiommu: Region;
   /** Virtual clocks (Float64), one line each. */
   vclock: Region;
   /** Virtual time of each descriptor (posted) and completion (done), per vCPU ring entry (Float64). */
@@ -332,6 +347,8 @@ export function validateSpec(spec: MachineSpec): void {
   const iova = spec.iovaPages ?? 0;
   if (!Number.isInteger(iova) || iova < 0 || iova > MAX_GUEST_PAGES) bad(`iovaPages ${iova} must be an integer in 0..${MAX_GUEST_PAGES}`);
   const q = spec.invqEntries ?? DEFAULT_INVQ_ENTRIES;
+  const cw = spec.coiommuWords ?? 0;
+  if (!Number.isInteger(cw) || cw < 0 || cw > 1 << 28) bad(`coiommuWords ${cw} must be an integer in 0..${1 << 28}`);
   if (!Number.isInteger(q) || q < 4 || q > 65_536 || (q & (q - 1)) !== 0) bad(`invqEntries ${q} must be a power of two in 4..65536`);
 }
 
@@ -372,6 +389,7 @@ export function computeLayout(spec: MachineSpec): Layout {
     iotlbLogVt: take('iotlbLogVt', IOTLB_LOG.SIZE, 'f64'),
     ptPool: take('ptPool', ptPoolWords(spec.iovaPages ?? 0)),
     probeLog: take('probeLog', spec.vcpus * probeLogWords()),
+    coiommu: take('coiommu', spec.coiommuWords ?? 0),
     vclock: take('vclock', vclockWords(spec.vcpus), 'f64'),
     descVt: take('descVt', spec.vcpus * spec.ringEntries, 'f64'),
     compVt: take('compVt', spec.vcpus * spec.ringEntries, 'f64'),

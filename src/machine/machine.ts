@@ -27,6 +27,8 @@ export class Machine {
   readonly iotlbLogVt: Float64Array;
   readonly ptPool: Int32Array;
   readonly probeLog: Int32Array;
+  /** coIOMMU's guest-memory structures (empty for other policies). */
+  readonly coiommu: Int32Array;
   readonly vclock: Float64Array;
   readonly descVt: Float64Array;
   readonly compVt: Float64Array;
@@ -63,6 +65,7 @@ export class Machine {
     this.iotlbLog = i32(l.iotlbLog);
     this.ptPool = i32(l.ptPool);
     this.probeLog = i32(l.probeLog);
+    this.coiommu = i32(l.coiommu);
     const f64 = (r: Region) => new Float64Array(sab, r.byteOffset, r.length);
     this.vclock = f64(l.vclock);
     this.descVt = f64(l.descVt);
