@@ -28,6 +28,8 @@ export interface MachineSpec {
    * page pool, the batch pin-info buffers), laid out by the policy; 0 (the default) for others.
    */
   coiommuWords?: number;
+  /** Words of a policy's device -> host page request queue (iopf); 0 (the default): none. */
+  prqWords?: number;
 }
 
 /**
@@ -123,11 +125,15 @@ export const STAT = {
   DTT_PAGES_FREED: 44, // guest: DTT pages the shrinker freed
   MAP_COUNT_UNDERFLOW: 45, // guest: an unmap found the map count already zero (logged, not decremented)
   UNPIN_PARKED: 46, // host: the unpin worker found itself parked (PARK_UNPIN) and waited
-  PTC_MISSES_L1: 47, // device: page-table-cache misses by level (src/mem/page-walk.ts)
-  PTC_MISSES_L2: 48,
-  PTC_MISSES_L3: 49,
-  PT_PAGES_FREED: 50, // host: IO page-table pages freed (an unmap covered their whole range)
-  WORDS: 56, // 448 bytes: a multiple of 64
+  // the balloon and iopf (src/policies/iopf)
+  BALLOON_RELEASED: 47, // host: pages the --balloon event took back
+  BALLOON_REFUSED: 48, // host: pinned pages the policy would not let go of for the balloon
+  REPOSTS: 49, // guest: descriptors the device dropped on an I/O page fault, posted again
+  PTC_MISSES_L1: 50, // device: page-table-cache misses by level (src/mem/page-walk.ts)
+  PTC_MISSES_L2: 51,
+  PTC_MISSES_L3: 52,
+  PT_PAGES_FREED: 53, // host: IO page-table pages freed (an unmap covered their whole range)
+  WORDS: 64, // 512 bytes: a multiple of 64
 } as const;
 export type StatName = Exclude<keyof typeof STAT, 'WORDS'>;
 
@@ -318,6 +324,8 @@ export interface Layout {
   iotlbLogVt: Region;
   /** vIOMMU: the 4-level IO page table the device walks (its leaf entries are the shadow table's). */
   ptPool: Region;
+  /** A policy's page request queue and its per-page words (iopf; empty otherwise). */
+  prq: Region;
   /** Protection oracle: recently unmapped DMA addresses, one log per vCPU. */
   probeLog: Region;
   /** coIOMMU: registers, DTT page pool, pin-info buffers (src/policies/coiommu/region.ts). */
@@ -388,6 +396,7 @@ export function computeLayout(spec: MachineSpec): Layout {
     iotlbLog: take('iotlbLog', iotlbLogWords()),
     iotlbLogVt: take('iotlbLogVt', IOTLB_LOG.SIZE, 'f64'),
     ptPool: take('ptPool', ptPoolWords(spec.iovaPages ?? 0)),
+    prq: take('prq', spec.prqWords ?? 0),
     probeLog: take('probeLog', spec.vcpus * probeLogWords()),
     coiommu: take('coiommu', spec.coiommuWords ?? 0),
     vclock: take('vclock', vclockWords(spec.vcpus), 'f64'),

@@ -26,6 +26,7 @@ export class Machine {
   readonly iotlbLog: Int32Array;
   readonly iotlbLogVt: Float64Array;
   readonly ptPool: Int32Array;
+  readonly prq: Int32Array;
   readonly probeLog: Int32Array;
   /** coIOMMU's guest-memory structures (empty for other policies). */
   readonly coiommu: Int32Array;
@@ -64,6 +65,7 @@ export class Machine {
     this.iovaDepot = i32(l.iovaDepot);
     this.iotlbLog = i32(l.iotlbLog);
     this.ptPool = i32(l.ptPool);
+    this.prq = i32(l.prq);
     this.probeLog = i32(l.probeLog);
     this.coiommu = i32(l.coiommu);
     const f64 = (r: Region) => new Float64Array(sab, r.byteOffset, r.length);

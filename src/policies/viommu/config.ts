@@ -68,12 +68,16 @@ export const VIOMMU_SECTION = section<ViommuConfig>(
   },
 );
 
-/** The device IOTLB of the scenario's size, walking `table` (flat: passthrough's) or the 4-level table. */
+/**
+ * The device IOTLB of the scenario's size, walking the 4-level table (`radix`), `table` as an
+ * identity-mapped 4-level one (`flat`: passthrough), or, without `walk`, `table` at 4 reads a miss.
+ */
 export const iotlbOver = (
   table: Int32Array,
   cfg: SectionBag,
-  walk: 'radix' | 'flat',
-): { table: Int32Array; entries: number; ways: number; walk: 'radix' | 'flat'; ptcache: PtCacheSizes } => {
+  walk?: 'radix' | 'flat',
+): { table: Int32Array; entries: number; ways: number; walk?: 'radix' | 'flat'; ptcache?: PtCacheSizes } => {
   const v = cfg.viommu as ViommuConfig;
-  return { table, entries: v.iotlbEntries, ways: v.iotlbWays, walk, ptcache: { l1: v.ptcacheL1, l2: v.ptcacheL2, l3: v.ptcacheL3 } };
+  const ptcache = walk ? { ptcache: { l1: v.ptcacheL1, l2: v.ptcacheL2, l3: v.ptcacheL3 } } : {};
+  return { table, entries: v.iotlbEntries, ways: v.iotlbWays, ...(walk && { walk }), ...ptcache };
 };

@@ -37,6 +37,13 @@ export class BufferPool {
     this.free[(this.head + this.count++) % this.buffers] = gfn;
   }
 
+  /** Put a buffer back first in line (a dropped packet's buffer is posted again next). */
+  unshift(gfn: number): void {
+    this.head = (this.head - 1 + this.buffers) % this.buffers;
+    this.free[this.head] = gfn;
+    this.count++;
+  }
+
   take(): number {
     const g = this.free[this.head];
     this.head = (this.head + 1) % this.buffers;

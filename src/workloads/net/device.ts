@@ -4,7 +4,7 @@
 import { RING, STAT } from '../../machine/layout.js';
 import type { Machine } from '../../machine/machine.js';
 import type { SharedMem } from '../../machine/shared-mem.js';
-import { DmaEngine } from '../../mem/dma.js';
+import { DmaEngine, type IoPageFaults } from '../../mem/dma.js';
 import type { Iotlb } from '../../mem/iotlb.js';
 import { deviceDoorbell } from '../../notify/delivery.js';
 import type { Doorbell } from '../../notify/doorbell.js';
@@ -41,6 +41,7 @@ export class NetDevice implements WorkloadDevice {
     iotlb?: Iotlb,
     /** The protection oracle's probes, run after each batch of DMAs. */
     private readonly prober?: Prober,
+    faults?: IoPageFaults,
     /** --arrival link: packets arrive at line rate; DMAs wait for the vCPUs' clocks (link.ts). */
     private readonly link?: LinkSpec,
     /** Guest pages per packet (one buffer). */
@@ -48,7 +49,7 @@ export class NetDevice implements WorkloadDevice {
   ) {
     this.linkAt = new Float64Array(m.spec.vcpus);
     this.served = new Float64Array(m.spec.vcpus);
-    this.dma = new DmaEngine(mem, m, stats, oracle, iotlb);
+    this.dma = new DmaEngine(mem, m, stats, oracle, iotlb, faults);
     this.bell = deviceDoorbell(mem, m);
     this.ringEntries = m.spec.ringEntries;
     this.clock = new DeviceClock(m);
@@ -98,13 +99,16 @@ export class NetDevice implements WorkloadDevice {
     const link = (stamp & TX_ACK) === 0 ? this.link : undefined;
     let arrived = link ? Math.max(this.linkAt[v], posted) : 0;
     const perPage = link ? link.wirePerPacketNs / (this.bufferPages || 1) : 0;
-    for (let k = 0; k < pages; k++) {
+    let dropped = false; // iopf --fault-mode drop: a page fault drops the descriptor, the guest re-posts it
+    for (let k = 0; k < pages && !dropped; k++) {
       if (link) t = Math.max(t, (arrived += perPage));
       if (this.link?.paced) awaitGuests(this.m, this.stats, v, this.served[v] + i + 1, t);
       const reads = this.stats[STAT.IOTLB_WALK_READS];
+      const stalled = this.dma.faults?.stalledNs ?? 0;
       this.dma.iotlb?.at(t);
-      this.dmaWrite(dma + k, gfn + k, stamp);
-      t += this.costs.dmaPageNs + (this.stats[STAT.IOTLB_WALK_READS] - reads) * this.costs.iotlbMissReadNs;
+      dropped = !this.dmaWrite(dma + k, gfn + k, stamp) && this.dma.faults !== undefined;
+      const stallNs = (this.dma.faults?.stalledNs ?? 0) - stalled; // I/O page faults (iopf)
+      t += this.costs.dmaPageNs + (this.stats[STAT.IOTLB_WALK_READS] - reads) * this.costs.iotlbMissReadNs + stallNs;
     }
     if (link) this.linkAt[v] = arrived;
     const done = t;
@@ -112,7 +116,7 @@ export class NetDevice implements WorkloadDevice {
     this.m.compVt[base + c.nextIndex()] = done;
     const e = this.entry;
     e[COMP.GFN] = gfn;
-    e[COMP.PAGES] = pages;
+    e[COMP.PAGES] = dropped ? -pages : pages; // negative: dropped
     e[COMP.STAMP] = stamp;
     e[COMP.DMA] = dma;
     c.put(e);

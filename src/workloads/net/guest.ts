@@ -249,6 +249,7 @@ export class NetGuest implements WorkloadGuest {
     const pages = comp.peek(n, COMP.PAGES);
     const stamp = comp.peek(n, COMP.STAMP);
     const dma = comp.peek(n, COMP.DMA);
+    if (pages < 0) return this.repost(gfn, -pages, dma);
     for (let k = 0; k < pages; k++) {
       if (readStamp(this.mem, this.m, gfn + k) !== stamp) this.oracle.report('lostPayloads', gfn + k, -1, DETAIL.badPayload);
     }
@@ -263,6 +264,21 @@ export class NetGuest implements WorkloadGuest {
     this.inflight--;
     const pool = this.poolOf(gfn, ack);
     if (pool?.inRegion(gfn)) pool.push(gfn);
+  }
+
+  /**
+   * The device dropped this buffer's packet on an I/O page fault (iopf, --fault-mode drop): unmap
+   * it and post it again first (the sender retransmits); it still counts towards --ops only once
+   * delivered. Its contents are undefined (pages before the fault were written).
+   */
+  private repost(gfn: number, pages: number, dma: number): void {
+    this.policy.unmap(dma, gfn, pages);
+    this.stats[STAT.REPOSTS]++;
+    this.lastStamp.delete(gfn);
+    this.inflight--;
+    this.quotaLeft++;
+    const pool = this.pools.find((p) => p.owns(gfn)) ?? this.tx;
+    if (pool?.inRegion(gfn)) pool.unshift(gfn);
   }
 
   nextEventNs(): number {

@@ -15,7 +15,8 @@ buffer pool with a tunable reuse distance, moved every --rotate`,
   config: NET_SECTION,
   ringEntries: (cfg) => nextPow2(Math.max((cfg.net as NetConfig).queueDepth, (cfg.net as NetConfig).batch)),
   guest: (ctx) => new NetGuest(ctx, ctx.cfg.net as NetConfig),
-  device: (ctx) => new NetDevice(ctx.mem, ctx.m, ctx.cfg.costTable, ctx.stats, ctx.oracle, ctx.iotlb, ctx.prober, linkOf(ctx.cfg), (ctx.cfg.net as NetConfig).bufferPages),
+  device: (ctx) =>
+    new NetDevice(ctx.mem, ctx.m, ctx.cfg.costTable, ctx.stats, ctx.oracle, ctx.iotlb, ctx.prober, ctx.faults, linkOf(ctx.cfg), (ctx.cfg.net as NetConfig).bufferPages),
   // one DMA op is one receive descriptor: descriptor-pages packets
   lineRate: (cfg) => ({ bytesPerOp: (cfg.net as NetConfig).packetBytes * (cfg.net as NetConfig).descriptorPages, gbps: (cfg.net as NetConfig).lineRateGbps }),
   describe: (cfg) => {
