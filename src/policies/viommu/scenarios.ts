@@ -25,6 +25,10 @@ const CFG: ViommuConfig = {
   flushTimeoutMs: 10,
   optimisticTimeoutMs: 5,
   optimisticQuota: 64,
+  ptcacheL1: 2,
+  ptcacheL2: 1,
+  ptcacheL3: 1,
+  invalidation: 'linux',
 };
 const cfgOf = (ctx: ThreadCtx) => scenarioConfig(ctx.variant, { viommu: CFG });
 /** Device result bits. */
