@@ -231,6 +231,7 @@ describe('runs (with a stand-in orchestrator)', () => {
     const seen: ScenarioConfig[] = [];
     const argv = ['run', '--json', '--policy', 'viommu-optimistic', '--iotlb-entries', '128', '--iotlb-ways', '8', '--queue-entries', '64'];
     argv.push('--flush-queue', '32', '--flush-timeout', '5ms', '--optimistic-timeout', '3ms', '--optimistic-quota', '16', '--probe', 'off');
+    argv.push('--invalidation', 'fands', '--ptcache-l1', '8');
     const r = await cli(argv, async (cfg) => {
       seen.push(cfg);
       return fakeReport(cfg);
@@ -244,6 +245,10 @@ describe('runs (with a stand-in orchestrator)', () => {
       flushTimeoutMs: 5,
       optimisticTimeoutMs: 3,
       optimisticQuota: 16,
+      ptcacheL1: 8,
+      ptcacheL2: 4,
+      ptcacheL3: 2,
+      invalidation: 'fands',
     });
     expect(seen[0].protection.probe).toBe('off');
     const report = JSON.parse(r.stdout) as Record<string, unknown>;

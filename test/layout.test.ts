@@ -34,7 +34,7 @@ const bytesOf = (r: { length: number; kind: 'i32' | 'f64' }) => r.length * (r.ki
 
 function expectSane(l: Layout): void {
   const regions = regionsOf(l);
-  // every region of the Layout is listed (27 of them; the vIOMMU tables are empty without iovaPages, iopf's page request queue without prqWords)
+  // every region of the Layout is listed (29 of them; the vIOMMU tables are empty without iovaPages, iopf's page request queue without prqWords)
   expect(regions.map((r) => r.name).sort()).toEqual(
     [
       'coiommu',
@@ -55,8 +55,10 @@ function expectSane(l: Layout): void {
       'invq',
       'iopt',
       'iotlbLog',
+      'iotlbLogVt',
       'iovaDepot',
       'probeLog',
+      'ptPool',
       'prq',
       'shadow',
       'shadowRefs',
@@ -219,7 +221,7 @@ describe('layout', () => {
 
   it('sizes the vIOMMU tables by iovaPages, and only when there is a vIOMMU', () => {
     const none = computeLayout(spec({ guestPages: 1000, hostFrames: 1000 }));
-    for (const r of [none.iopt, none.shadow, none.shadowRefs, none.iovaDepot]) expect(r.length).toBe(0);
+    for (const r of [none.iopt, none.shadow, none.shadowRefs, none.iovaDepot, none.ptPool]) expect(r.length).toBe(0);
     const l = computeLayout(spec({ guestPages: 1000, hostFrames: 1000, iovaPages: 1000, invqEntries: 64 }));
     expect(l.iopt.length).toBe(1000);
     expect(l.shadow.length).toBe(1000);

@@ -29,7 +29,10 @@ describe.each(PATHS)('viommu-strict, %s path', (notify) => {
     expect(r.unpins).toBe(r.dmaOps);
     expect(r.pinnedPages.peak).toBeLessThanOrEqual(32); // at most the queue depth is mapped at once
     expect(r.iotlb.misses).toBeGreaterThan(0);
-    expect(r.iotlb.walkReads).toBe(4 * r.iotlb.misses);
+    // a miss walks the 4-level table through the page-table caches: 1 read, plus one per cache missed
+    const ptc = r.iotlb.ptcacheMisses!;
+    expect(r.iotlb.walkReads).toBe(r.iotlb.misses + ptc.l1 + ptc.l2 + ptc.l3);
+    expect(r.iotlb.walkReads).toBeLessThanOrEqual(4 * r.iotlb.misses);
     // protection: every probe of an address whose unmap has completed faults
     expect(r.protection.probes).toBeGreaterThan(0);
     expect(r.protection.leaks).toBe(0);

@@ -22,21 +22,33 @@ const COMPARE_TRIALS_DURATION_MS = 500;
 
 const pairsText = () => comparisonPairs().map((p) => p.join('/')).join(',');
 
-function parsePairs(raw: string): [string, NotifyPath][] {
+type Pair = [string, NotifyPath, string?];
+
+function parsePairs(raw: string): Pair[] {
   const allowed =
-    `must be a comma list of <policy>/<notify> with policy one of ${policyNames().join(', ')}` +
-    ` and notify one of ${NOTIFY_PATHS.join(', ')} (e.g. static/trap,coiommu/sidecore)`;
+    `must be a comma list of <policy>/<notify>[/<setting>] with policy one of ${policyNames().join(', ')}` +
+    ` and notify one of ${NOTIFY_PATHS.join(', ')} (e.g. static/trap,coiommu/sidecore,viommu-strict/bare/fands)`;
   const items = raw.split(',').map((s) => s.trim());
   if (items.every((s) => s === '')) throw new ConfigError('--policies', raw, allowed);
   return items.map((item) => {
-    const [p, n, extra] = item.split('/');
+    const [p, n, setting, extra] = item.split('/');
     if (extra !== undefined || !policyNames().includes(p) || !(NOTIFY_PATHS as readonly string[]).includes(n)) {
       throw new ConfigError('--policies', item, allowed);
     }
     const paths = policyByName(p).notifyPaths;
     if (!(paths as readonly string[]).includes(n)) throw new ConfigError('--policies', item, `${p} runs on ${paths.join(', ')} only (it has no ${n} path)`);
-    return [p, n as NotifyPath];
+    const ps = policyByName(p).pairSetting;
+    if (setting !== undefined && !ps?.values.includes(setting))
+      throw new ConfigError('--policies', item, ps ? `the third part must be one of ${ps.values.join(', ')} (its ${ps.key})` : `${p} takes no third part`);
+    return [p, n as NotifyPath, setting];
   });
+}
+
+/** A pair's third part as a partial scenario: the policy's pair setting in its section. */
+function pairOverride(partial: Record<string, unknown>, policy: string, setting?: string): Record<string, unknown> {
+  const ps = policyByName(policy).pairSetting;
+  if (!ps || setting === undefined) return {};
+  return { [ps.section]: { ...(partial[ps.section] as object | undefined), [ps.key]: setting } };
 }
 
 export function registerCompare(program: Command, ctx: Ctx, setCode: SetCode): void {
@@ -52,10 +64,10 @@ export function registerCompare(program: Command, ctx: Ctx, setCode: SetCode): v
       const input = scenarioInput(o);
       if (input.partial.durationMs === undefined) input.partial.durationMs = o.trials === undefined ? COMPARE_DURATION_MS : COMPARE_TRIALS_DURATION_MS;
       // Validate every scenario before running any.
-      const configs = pairs.map(([policy, notify]) => {
+      const configs = pairs.map(([policy, notify, setting]: Pair) => {
         const raw = `${policy}/${notify}`;
         const label: Labeler = (p) => ((p === 'policy' || p === 'notify') && o.policies ? { field: '--policies', raw, given: true } : input.label(p));
-        return resolveScenario({ ...input.partial, policy, notify }, defaultScenario(), label);
+        return resolveScenario({ ...input.partial, policy, notify, ...pairOverride(input.partial, policy, setting) }, defaultScenario(), label);
       });
       const { reports, failed } = await runAll(configs, o, ctx, trials);
       const failedEntry = failed && { error: failed.message, policy: failed.cfg.policy, notify: failed.cfg.notify, ...(trials > 1 && { trialReports: failed.trialReports }) };

@@ -11,6 +11,7 @@ import { EXPLORE_COMMANDS, registerExploreCommands } from './explore.js';
 import { registerRun } from './run.js';
 import { registerSoak } from './soak-cmd.js';
 import { registerFaults } from './faults-cmd.js';
+import { registerTrace } from './trace-cmd.js';
 
 export type { RunScenario } from './context.js';
 
@@ -23,7 +24,7 @@ export interface CliIO {
   runScenario?: RunScenario;
 }
 
-const ALL_COMMANDS: readonly string[] = ['run', 'compare', 'bench', 'soak', 'faults', ...EXPLORE_COMMANDS];
+const ALL_COMMANDS: readonly string[] = ['run', 'compare', 'bench', 'trace', 'soak', 'faults', ...EXPLORE_COMMANDS];
 
 /** The package's version, from src/cli or dist/src/cli. */
 function version(): string {
@@ -54,6 +55,7 @@ function buildProgram(ctx: Ctx, setCode: (code: number) => void): Command {
   registerBench(program, ctx, setCode);
   registerSoak(program, ctx, setCode);
   registerFaults(program, ctx, setCode);
+  registerTrace(program, ctx, setCode);
   return program;
 }
 

@@ -164,8 +164,13 @@ export interface RunReport {
   invSubmits: number;
   /** Submissions that found the invalidation queue's lock held by another vCPU. */
   invQueueLockWaits: number;
-  /** Device IOTLB: hits, misses and the (modeled) memory reads of the walks on misses. */
-  iotlb: { hits: number; misses: number; walkReads: number };
+  /**
+   * Device IOTLB: hits, misses, the memory reads of the walks on misses, the page-table caches'
+   * misses by level, and M = walk reads per page of DMA (F&S, SOSP'24).
+   */
+  iotlb: { hits: number; misses: number; walkReads: number; ptcacheMisses?: { l1: number; l2: number; l3: number }; readsPerPage?: number };
+  /** The vIOMMU family's invalidation strategy (`linux`, `fands`); absent for other policies. */
+  invalidation?: string;
   /** Protection oracle: probes of recently unmapped DMA addresses, how many got through, for how long. */
   protection: { probes: number; leaks: number; windowUs: { p50: number; max: number } };
   exitsPerDma: number;
@@ -181,6 +186,8 @@ export interface RunReport {
     lineRatePercent?: number;
     /** Map latency on the virtual clock. */
     latencyUs: { map: { p50: number; p99: number } };
+    /** F&S's model from M: the device's per-page time l0 + M x l_m and T = 4 KiB / that, in Gbit/s. */
+    translation?: { readsPerPage: number; pageNs: number; modelGbps: number };
   };
   parallelism: { cores: number; threads: number; spinners: number; oversubscribed: boolean };
   /** What teardown found still mapped, queued or raised (each is also an accounting violation). */

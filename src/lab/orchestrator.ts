@@ -84,7 +84,7 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
     opts.onStart?.({ machine: s.machine, board });
 
     // --duration bounds the run; with --ops it ends as soon as every vCPU has done its share
-    const ends = [s.sleep(cfg.durationMs), ...(cfg.ops > 0 ? [s.until(() => allGuests(s.machine, cfg.vcpus, STAT.FINISHED))] : [])];
+    const ends = [s.sleep(cfg.durationMs), ...(cfg.ops > 0 || workloadByName(cfg.workload).finite?.(cfg) ? [s.until(() => allGuests(s.machine, cfg.vcpus, STAT.FINISHED))] : [])];
     if (opts.signal) ends.push(s.until(() => opts.signal!.aborted));
     await Promise.race(ends);
     s.setState(RunState.GuestsStop);

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { mergeHistograms, percentilesUs } from '../core/latency.js';
 import { readViolations } from '../core/oracle.js';
 import type { RunReport } from '../core/types.js';
-import { CTL, STAT, STAT_BLOCK, statBlockCount, type StatName } from '../machine/layout.js';
+import { CTL, PAGE_SIZE, STAT, STAT_BLOCK, statBlockCount, type StatName } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import { policyByName, runsSidecore } from '../policies/index.js';
 import { workloadByName } from '../workloads/index.js';
@@ -92,8 +92,32 @@ function modeled(cfg: ScenarioConfig, m: Machine, f: RunFacts): RunReport['model
     cfg.costTable,
     m,
   );
-  return { cyclesPerDma: model.cyclesPerDma, costTable: cfg.costTable, breakdown: model.breakdown, ...virtualFigures(cfg, m, f) };
+  const translation = d('IOTLB_HITS') + d('IOTLB_MISSES') > 0 ? translationModel(cfg, iotlbFigures(m, cfg.vcpus).readsPerPage ?? 0) : undefined;
+  return { cyclesPerDma: model.cyclesPerDma, costTable: cfg.costTable, breakdown: model.breakdown, ...virtualFigures(cfg, m, f), ...(translation && { translation }) };
 }
+
+/** The device IOTLB's counts, its page-table caches' misses and M, the walk reads per page of DMA. */
+function iotlbFigures(m: Machine, vcpus: number): RunReport['iotlb'] {
+  const { d } = counters(m, vcpus);
+  const pages = d('DMA_PAGES');
+  return {
+    hits: d('IOTLB_HITS'),
+    misses: d('IOTLB_MISSES'),
+    walkReads: d('IOTLB_WALK_READS'),
+    ptcacheMisses: { l1: d('PTC_MISSES_L1'), l2: d('PTC_MISSES_L2'), l3: d('PTC_MISSES_L3') },
+    readsPerPage: pages > 0 ? d('IOTLB_WALK_READS') / pages : 0,
+  };
+}
+
+/** F&S's throughput model: a page every l0 + M x l_m ns, T = 4 KiB per that time. */
+function translationModel(cfg: ScenarioConfig, readsPerPage: number): NonNullable<RunReport['modeled']['translation']> {
+  const pageNs = cfg.costTable.dmaPageNs + readsPerPage * cfg.costTable.iotlbMissReadNs;
+  return { readsPerPage, pageNs, modelGbps: pageNs > 0 ? (PAGE_SIZE * 8) / pageNs : 0 };
+}
+
+/** The vIOMMU family's invalidation strategy, named in the report. */
+const invalidationOf = (cfg: ScenarioConfig): Pick<RunReport, 'invalidation'> =>
+  policyByName(cfg.policy).family === 'viommu' && cfg.viommu?.invalidation ? { invalidation: cfg.viommu.invalidation } : {};
 
 /** Host memory at the end of the run and at its peak. */
 function balloonFigures(m: Machine, vcpus: number, cfg: ScenarioConfig): Pick<RunReport['host'], 'balloon'> {
@@ -165,7 +189,8 @@ export function buildReport(cfg: ScenarioConfig, m: Machine, f: RunFacts): RunRe
     invalidations: h('INV_DESCS'),
     invSubmits: g('INV_SUBMITS'),
     invQueueLockWaits: g('QUEUE_LOCK_WAITS'),
-    iotlb: { hits: d('IOTLB_HITS'), misses: d('IOTLB_MISSES'), walkReads: d('IOTLB_WALK_READS') },
+    iotlb: iotlbFigures(m, cfg.vcpus),
+    ...invalidationOf(cfg),
     exitsPerDma: per(exits),
     modeled: modeled(cfg, m, f),
     parallelism: { cores, threads: f.threads, spinners, oversubscribed: spinners > cores },

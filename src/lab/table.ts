@@ -108,16 +108,22 @@ function loadLine(r: RunReport): string | undefined {
   return `1-minute load average ${loads.map((m) => fmtNum(m.loadAverage1m)).join(', ')} on ${loads[0].cores} cores at the start${each}`;
 }
 
-const HEADER = ['policy', 'notify', 'DMA ops/s', 'modeled ops/s*', 'line %*', 'exits/1k DMA', 'inval/DMA', 'pins', 'unpins', 'pinned peak/end', 'map p50/p99 µs', 'IOTLB hit %', 'leaks/probes', 'cycles/DMA*', 'violations'];
+const HEADER = ['policy', 'notify', 'DMA ops/s', 'modeled ops/s*', 'line %*', 'M reads/page', 'T(M) Gbit/s*', 'exits/1k DMA', 'inval/DMA', 'pins', 'unpins', 'pinned peak/end', 'map p50/p99 µs', 'IOTLB hit %', 'leaks/probes', 'cycles/DMA*', 'violations'];
+
+/** The policy, with its invalidation strategy when it is not Linux's. */
+const policyCell = (r: RunReport): string => (r.invalidation && r.invalidation !== 'linux' ? `${r.policy} (${r.invalidation})` : r.policy);
 
 function compareRow(r: RunReport): string[] {
+  const t = r.modeled.translation;
   return [
-    r.policy,
+    policyCell(r),
     // a policy that sends the host no requests has no notify path
     policyByName(r.policy).requests === 'none' ? '-' : r.notify,
     spread(r, r.ci95?.opsPerSecond, r.opsPerSecond, fmtInt),
     spread(r, r.ci95?.modeledOpsPerSecond, r.modeled.opsPerSecond, fmtInt),
     r.modeled.lineRatePercent === undefined ? '-' : fmtNum(r.modeled.lineRatePercent),
+    t ? fmtNum(t.readsPerPage) : '-',
+    t ? fmtNum(t.modelGbps) : '-',
     spread(r, r.ci95?.exitsPerDma, r.exitsPer1kDma / 1000, fmtNum, 1000),
     fmtNum(r.dmaOps > 0 ? (r.invSubmits ?? 0) / r.dmaOps : 0),
     fmtInt(r.pins),
@@ -232,6 +238,11 @@ export function formatCompareTable(reports: RunReport[], failed?: { label: strin
   if (c.variant !== 'none') out.push(`variant:     ${c.variant} (a planted bug, not the real protocol)`);
   out.push(...parallelismFooter(reports));
   out.push(...new Set(reports.map((r) => policyByName(r.policy).footer?.(c)).filter((x): x is string => !!x)));
+  if (reports.some((r) => r.modeled.translation))
+    out.push(
+      'M:           IOMMU memory reads per page of DMA (IOTLB misses + page-table-cache misses by level); T(M) = 4 KiB / (l0 + M x l_m), F&S\'s model;' +
+        ` invalidation ${reports.some((r) => r.invalidation === 'fands') ? 'linux unless marked (fands)' : 'linux'}`,
+    );
   out.push(...protectionFooter(reports), ...hostFooter(reports), ...costAndTroubleFooter(reports), ...trialsFooter(reports));
   const load = loadWarning(reports.flatMap(runsOf));
   if (load) out.push(`WARNING: ${load}`);
@@ -280,7 +291,14 @@ function protectionGroup(r: RunReport): Group {
       ['queue lock', r.invQueueLockWaits ? `found held on ${fmtInt(r.invQueueLockWaits)} submissions` : undefined],
       ['exits per DMA', spread(r, r.ci95?.exitsPerDma, r.exitsPerDma ?? 0, fmtNum)],
       ['submit latency', r.invSubmits ? `${pcts(r.latencyUs.invSubmit)} µs` : undefined],
+      ['invalidation', r.invalidation],
       ['IOTLB', t && t.hits + t.misses > 0 ? `${fmtInt(t.hits)} hits, ${fmtInt(t.misses)} misses, ${fmtInt(t.walkReads)} walk reads` : undefined],
+      [
+        'page-table caches',
+        t?.ptcacheMisses && t.hits + t.misses > 0
+          ? `misses L1 ${fmtInt(t.ptcacheMisses.l1)}, L2 ${fmtInt(t.ptcacheMisses.l2)}, L3 ${fmtInt(t.ptcacheMisses.l3)}; M = ${fmtNum(t.readsPerPage ?? 0)} reads per page`
+          : undefined,
+      ],
       [
         'protection',
         p
@@ -337,6 +355,12 @@ function costGroups(r: RunReport): Group[] {
         ['DMA ops/s', fmtInt(r.modeled.opsPerSecond)],
         ['line rate', r.modeled.gbps === undefined ? undefined : `${fmtNum(r.modeled.gbps)} Gbit/s, ${fmtNum(r.modeled.lineRatePercent ?? 0)}% of the link`],
         ['map latency', `p50 ${fmtNum(r.modeled.latencyUs.map.p50)}  p99 ${fmtNum(r.modeled.latencyUs.map.p99)} µs`],
+        [
+          'translation',
+          r.modeled.translation
+            ? `M ${fmtNum(r.modeled.translation.readsPerPage)} reads/page: ${fmtNum(r.modeled.translation.pageNs)} ns a page, T(M) ${fmtNum(r.modeled.translation.modelGbps)} Gbit/s (F&S's model)`
+            : undefined,
+        ],
         ['cycles/DMA', fmtInt(r.modeled.cyclesPerDma)],
         ...Object.entries(r.modeled.breakdown).map(([k, v]): [string, string] => [`  ${k}`, fmtNum(v)]),
         ['cost table', costLine(r.modeled.costTable)],

@@ -129,6 +129,10 @@ export const STAT = {
   BALLOON_RELEASED: 47, // host: pages the --balloon event took back
   BALLOON_REFUSED: 48, // host: pinned pages the policy would not let go of for the balloon
   REPOSTS: 49, // guest: descriptors the device dropped on an I/O page fault, posted again
+  PTC_MISSES_L1: 50, // device: page-table-cache misses by level (src/mem/page-walk.ts)
+  PTC_MISSES_L2: 51,
+  PTC_MISSES_L3: 52,
+  PT_PAGES_FREED: 53, // host: IO page-table pages freed (an unmap covered their whole range)
   WORDS: 64, // 512 bytes: a multiple of 64
 } as const;
 export type StatName = Exclude<keyof typeof STAT, 'WORDS'>;
@@ -189,8 +193,8 @@ export const INV_DESC = {
   RESERVED: 3,
 } as const;
 
-/** IOVA size classes: orders 0..IOVA_ORDERS-1 (1..16 pages); each has a global depot stack. */
-export const IOVA_ORDERS = 5;
+/** IOVA size classes: orders 0..IOVA_ORDERS-1 (1..64 pages: F&S's 64-page descriptors); each has a global depot stack. */
+export const IOVA_ORDERS = 7;
 /**
  * Depot stack of one order: room for every IOVA of that size the space holds, so no pattern of
  * frees (a lazy flush queue of thousands, several vCPUs at once) can overflow it.
@@ -216,9 +220,36 @@ export const IOTLB_LOG = {
   SIZE: 64,
   IDLE: 0,
 } as const;
-/** One flush-log entry: the range the device must drop (PAGES < 0: everything). */
-export const IOTLB_LOG_ENTRY = { IOVA: 0, PAGES: 1, WORDS: 2 } as const;
+/** One flush-log entry: the range the device must drop (PAGES < 0: everything), and FLUSH bits. */
+export const IOTLB_LOG_ENTRY = { IOVA: 0, PAGES: 1, FLAGS: 2, WORDS: 4 } as const;
+/**
+ * FLAGS of a flush-log entry. PTC_HINT: the invalidation hint is clear (Linux), so the device drops
+ * its page-table caches too, once its DMA reaches the entry's virtual time (iotlbLogVt).
+ * PT_FREED: a page-table page was freed: the page-table caches go at once (before the host reuses it).
+ */
+export const FLUSH = { PTC_HINT: 1, PT_FREED: 2 } as const;
 export const iotlbLogWords = (): number => IOTLB_LOG.ENTRIES + IOTLB_LOG.SIZE * IOTLB_LOG_ENTRY.WORDS;
+
+// ---- vIOMMU: the 4-level IO page table the device walks (src/mem/io-radix-table.ts) ----
+// A pool of page-table pages of 512 entries (page 0 is the root); a directory entry holds its
+// child page + 1, a leaf entry the host frame + 1. Header: the bump pointer, the free stack's top,
+// then per page its live-entry count, then the free stack; the pages follow.
+export const PT_ENTRIES = 512;
+export const PT_LEVELS = 4;
+export const PT_POOL = { HIGH: 0, FREE_TOP: 1, COUNTS: LINE_WORDS } as const;
+/** Pages the pool needs to map `iovaPages` at once: every level's pages, and the root. */
+export function ptPoolPages(iovaPages: number): number {
+  if (iovaPages <= 0) return 0;
+  let n = 0;
+  for (let l = 1; l < PT_LEVELS; l++) n += Math.ceil(iovaPages / PT_ENTRIES ** l);
+  return n + 1;
+}
+export const ptFreeStackBase = (pages: number): number => PT_POOL.COUNTS + pages;
+export const ptPageBase = (pages: number): number => Math.ceil((ptFreeStackBase(pages) + pages) / LINE_WORDS) * LINE_WORDS;
+export const ptPoolWords = (iovaPages: number): number => {
+  const p = ptPoolPages(iovaPages);
+  return p === 0 ? 0 : ptPageBase(p) + p * PT_ENTRIES;
+};
 
 // ---- protection oracle: per-vCPU log of recently unmapped DMA addresses (guest -> device) ----
 // Entry [dma page + 1, µs since run start]; written after the driver's unmap returned.
@@ -230,7 +261,9 @@ export const probeLogWords = (): number => PROBE_LOG.BASE + PROBE_LOG.ENTRIES * 
 // NOW (its clock, ns), REQ (when its pending synchronous request was made) and DONE (when the host
 // says it completed); a host line NOW, TIMER_NEXT (the next host timer's deadline) and TIMER_DONE;
 // the device line, word v: when vCPU v's queue is free for its next DMA (MAX_VCPUS <= LINE).
-export const VCLOCK = { LINE: 8, NOW: 0, REQ: 1, DONE: 2, TIMER_NEXT: 1, TIMER_DONE: 2 } as const;
+export const VCLOCK = { LINE: 8, NOW: 0, REQ: 1, DONE: 2, TIMER_NEXT: 1, TIMER_DONE: 2, AWAITS: 3 } as const;
+// AWAITS (vCPU line): the absolute index of the completion the vCPU is blocked on (-1: none), so a
+// device pacing its DMAs by the vCPU's clock (net --arrival link) knows it may go on.
 export const vclockLine = { vcpu: (v: number) => v, hypervisor: (vcpus: number) => vcpus, sidecore: (vcpus: number) => vcpus + 1, device: (vcpus: number) => vcpus + 2 };
 export const vclockWords = (vcpus: number): number => (vcpus + 3) * VCLOCK.LINE;
 
@@ -287,6 +320,10 @@ export interface Layout {
   iovaDepot: Region;
   /** Device-IOTLB flush log. */
   iotlbLog: Region;
+  /** Virtual time (ns, Float64) of each flush-log entry (by generation % SIZE). */
+  iotlbLogVt: Region;
+  /** vIOMMU: the 4-level IO page table the device walks (its leaf entries are the shadow table's). */
+  ptPool: Region;
   /** A policy's page request queue and its per-page words (iopf; empty otherwise). */
   prq: Region;
   /** Protection oracle: recently unmapped DMA addresses, one log per vCPU. */
@@ -357,6 +394,8 @@ export function computeLayout(spec: MachineSpec): Layout {
     invq: take('invq', invqWords(spec.vcpus, spec.invqEntries ?? DEFAULT_INVQ_ENTRIES)),
     iovaDepot: take('iovaDepot', iovaDepotBase(spec.iovaPages ?? 0, IOVA_ORDERS)),
     iotlbLog: take('iotlbLog', iotlbLogWords()),
+    iotlbLogVt: take('iotlbLogVt', IOTLB_LOG.SIZE, 'f64'),
+    ptPool: take('ptPool', ptPoolWords(spec.iovaPages ?? 0)),
     prq: take('prq', spec.prqWords ?? 0),
     probeLog: take('probeLog', spec.vcpus * probeLogWords()),
     coiommu: take('coiommu', spec.coiommuWords ?? 0),

@@ -24,6 +24,8 @@ export class Machine {
   readonly invq: Int32Array;
   readonly iovaDepot: Int32Array;
   readonly iotlbLog: Int32Array;
+  readonly iotlbLogVt: Float64Array;
+  readonly ptPool: Int32Array;
   readonly prq: Int32Array;
   readonly probeLog: Int32Array;
   /** coIOMMU's guest-memory structures (empty for other policies). */
@@ -62,6 +64,7 @@ export class Machine {
     this.invq = i32(l.invq);
     this.iovaDepot = i32(l.iovaDepot);
     this.iotlbLog = i32(l.iotlbLog);
+    this.ptPool = i32(l.ptPool);
     this.prq = i32(l.prq);
     this.probeLog = i32(l.probeLog);
     this.coiommu = i32(l.coiommu);
@@ -69,6 +72,7 @@ export class Machine {
     this.vclock = f64(l.vclock);
     this.descVt = f64(l.descVt);
     this.compVt = f64(l.compVt);
+    this.iotlbLogVt = f64(l.iotlbLogVt);
   }
 
   /** IOVA pages of the vIOMMU (0: no vIOMMU in this machine). */

@@ -96,6 +96,10 @@ export interface DeviceIotlb {
   table: Int32Array;
   entries: number;
   ways: number;
+  /** radix: the machine's 4-level IO page table (ptPool); flat: `table` as an identity-mapped 4-level table. */
+  walk?: 'radix' | 'flat';
+  /** Page-table-cache entries by level (src/mem/page-walk.ts). */
+  ptcache?: { l1: number; l2: number; l3: number };
 }
 
 /** What the device's half of a policy is built from (the device role's worker). */
@@ -153,6 +157,11 @@ export interface Policy {
   cost(c: CostCounts, t: CostTable, m?: Machine): Record<string, number>;
   /** A footer line for the compare table (its settings), once per family. */
   footer?(cfg: Scenario_): string;
+  /**
+   * A setting `compare --policies` may name as a third part of a pair (`viommu-strict/trap/fands`):
+   * its section, key and values, so one table can hold the policy under each of them.
+   */
+  pairSetting?: { section: string; key: string; values: readonly string[] };
   /** Explorer scenarios and the planted bugs (`variant` names) they expose. */
   scenarios?: readonly Scenario[];
   variants?: Readonly<Record<string, string>>;

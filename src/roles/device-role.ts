@@ -5,6 +5,7 @@ import { encodeHistogram, newHistogram } from '../core/latency.js';
 import { Prober } from '../core/protection.js';
 import { DmaEngine } from '../mem/dma.js';
 import { Iotlb } from '../mem/iotlb.js';
+import { deviceWalk } from '../mem/device-walk.js';
 import { policyByName } from '../policies/index.js';
 import { workloadByName } from '../workloads/index.js';
 import { RoleBase, type RoleResult } from './role.js';
@@ -18,7 +19,7 @@ export class DeviceRole extends RoleBase {
     const policy = policyByName(cfg.policy);
     const t = policy.deviceIotlb?.(m, cfg);
     const faults = policy.device?.({ mem, m, cfg, stats, timeoutMs: cfg.watchdogMs });
-    const iotlb = t ? new Iotlb(mem, m, t.entries, t.ways, stats, (a) => mem.load(t.table, a) - 1) : undefined;
+    const iotlb = t ? new Iotlb(mem, m, t.entries, t.ways, stats, deviceWalk(mem, m, t, stats)) : undefined;
     const windows = newHistogram();
     // probes translate as the device's DMAs do
     const probeEngine = new DmaEngine(mem, m, stats, this.oracle, iotlb);

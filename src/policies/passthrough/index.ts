@@ -17,7 +17,7 @@ at creation (like static); no exits, and no protection`,
   requests: 'none',
   identityDma: true,
   // the physical IOMMU walks the host IOMMU table itself (guest physical -> frame)
-  deviceIotlb: (m, cfg) => iotlbOver(m.iommu, cfg),
+  deviceIotlb: (m, cfg) => iotlbOver(m.iommu, cfg, 'flat'),
   config: VIOMMU_SECTION, // the IOTLB's size and ways
   guest: () => new IdentityGuest(),
   cost: (c, t) => ({ iotlbWalks: perDmaOf(c.dmaOps, c.walkReads * t.iotlbMissReadNs * t.cpuGhz) }),

@@ -13,6 +13,7 @@ import { FlushQueue } from './flush-queue.js';
 import { IovaAllocator } from './iova-allocator.js';
 import { OptimisticTeardown } from './optimistic.js';
 import { StrictTeardown, ViommuIo, type Teardown, type TeardownMode } from './teardown.js';
+import { invalidationStrategy, type InvalidationStrategy } from './invalidation.js';
 
 export type { TeardownMode } from './teardown.js';
 
@@ -42,8 +43,9 @@ export class ViommuGuest implements GuestDmaPolicy {
     private readonly reuse?: AddressReuse,
     now: () => number = () => performance.now(),
     private readonly clock?: GuestClock,
+    strategy?: InvalidationStrategy,
   ) {
-    this.io = new ViommuIo(mem, m, queue, iovas, clock, stats);
+    this.io = new ViommuIo(mem, m, queue, iovas, clock, stats, strategy);
     this.teardown = makeTeardown(mode, this.io, cfg, stats, now);
   }
 
@@ -104,5 +106,6 @@ export function viommuGuest(mode: TeardownMode, ctx: GuestContext): ViommuGuest 
   const clock = ctx.clock;
   // The deferred-teardown timers run on the virtual clock unless the scenario says wall
   const now = clock && cfg.clock === 'virtual' ? () => clock.ms() : undefined;
-  return new ViommuGuest(mem, m, queue, iovas, mode, cfg.viommu as ViommuConfig, stats, unmapLog, now, clock);
+  const v = cfg.viommu as ViommuConfig;
+  return new ViommuGuest(mem, m, queue, iovas, mode, v, stats, unmapLog, now, clock, invalidationStrategy(v.invalidation ?? 'linux', cfg.variant));
 }

@@ -4,12 +4,16 @@
 // descriptor it walks the guest table over the range, pins pages that became present and drops
 // shadow entries that went away; before it completes a wait descriptor it flushes the device IOTLB
 // for every range it tore down and only then unpins those pages. All of it under the pin-state
-// lock and through HostMemory, exactly like coIOMMU's pin and unpin.
+// lock and through HostMemory, exactly like coIOMMU's pin and unpin. The shadow entries are also the
+// leaves of the 4-level IO page table the device walks (src/mem/io-radix-table.ts); an unmap that
+// covers a page-table page's whole range frees it, and the invalidation strategy says what the
+// device flush asks of its page-table caches (invalidation.ts).
 import type { Machine } from '../../machine/machine.js';
-import { IOTLB_LOG, STAT } from '../../machine/layout.js';
+import { IOTLB_LOG, STAT, VCLOCK, vclockLine } from '../../machine/layout.js';
 import type { SharedMem } from '../../machine/shared-mem.js';
 import type { HostMemory } from '../../mem/host-memory.js';
 import { IotlbFlusher } from '../../mem/iotlb.js';
+import { IoRadixTable } from '../../mem/io-radix-table.js';
 import { consumeInvalidationQueue, invalidationPending, type InvalidationHandler } from '../../notify/invalidation-queue.js';
 import type { Lock } from '../../notify/lock.js';
 import { DETAIL, type Oracle } from '../../core/oracle.js';
@@ -19,13 +23,21 @@ import { nsOf, type HostClock } from '../../core/virtual-time.js';
 import type { HostContext, HostPolicy, Leftover } from '../policy.js';
 import { isPresent, pteGfn } from './io-page-table.js';
 import { serveHook } from '../../core/faults/hooks.js';
+import type { ViommuConfig } from './config.js';
+import { invalidationStrategy, linuxInvalidation, type InvalidationStrategy } from './invalidation.js';
 
 export class ShadowPinError extends Error {}
 
 export class ViommuHost implements InvalidationHandler, HostPolicy {
   readonly flusher: IotlbFlusher;
-  /** Torn-down ranges of this batch (iova, pages pairs), flushed before the next completion. */
+  /** The 4-level table the device walks; its leaves mirror the shadow table. */
+  readonly radix: IoRadixTable;
+  /** Torn-down ranges of this batch (iova, pages, FLUSH flags triples), flushed before the next completion. */
   private flushRanges: number[] = [];
+  /** Page-table pages unlinked by this batch: reusable once the device flush has drained. */
+  private freedPages: number[] = [];
+  /** The virtual time of the submission being completed (its unmaps' time, for Linux-style flushes). */
+  private reqVt = 0;
   /** Guest pages whose shadow entries were removed: unpinned only after the flush. */
   private unpins: number[] = [];
   private readonly waitFirst: boolean;
@@ -40,8 +52,10 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
     timeoutMs = 5000,
     /** Virtual time: each submission's cost is charged to the host thread that serves it. */
     private readonly clock?: HostClock,
+    private readonly strategy: InvalidationStrategy = linuxInvalidation,
   ) {
     this.flusher = new IotlbFlusher(mem, m, stats, timeoutMs);
+    this.radix = new IoRadixTable(mem, m);
     this.waitFirst = variant === 'wait-before-flush';
   }
 
@@ -98,7 +112,10 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
   }
 
   clearTables(): void {
-    for (let i = 0; i < this.m.iovaPages; i++) this.mem.store(this.m.shadow, i, 0);
+    for (let i = 0; i < this.m.iovaPages; i++) {
+      if (this.mem.load(this.m.shadow, i) !== 0) this.radix.clear(i);
+      this.mem.store(this.m.shadow, i, 0);
+    }
   }
 
   /** Process the invalidation queue once: every descriptor queued so far. Returns how many. */
@@ -120,12 +137,17 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
     let tornDown = false;
     const end = Math.min(iova + pages, this.m.iovaPages);
     for (let i = Math.max(0, iova); i < end; i++) if (this.sync(i)) tornDown = true;
-    if (tornDown) this.flushRanges.push(iova, pages);
+    if (!tornDown) return;
+    // Linux frees a page-table page only when one unmap covers its whole range
+    const freed = this.radix.freeCovered(Math.max(0, iova), end - Math.max(0, iova), this.freedPages);
+    this.stats[STAT.PT_PAGES_FREED] += freed;
+    this.flushRanges.push(iova, pages, this.strategy.flushFlags(freed > 0));
   }
 
   /** Wait descriptor: everything before it is done (flushed, unpinned) before the status flips. */
   wait(complete: () => void, vcpu = 0): void {
     const toreDown = this.flushRanges.length > 0;
+    this.reqVt = this.clock ? this.m.vclock[vclockLine.vcpu(vcpu) * VCLOCK.LINE + VCLOCK.REQ] : 0;
     if (this.waitFirst) {
       // planted bug: the guest is told the unmap is done while the device may still hold a translation
       this.stamp(vcpu, toreDown);
@@ -180,11 +202,13 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
     }
     mem.store(m.shadowRefs, g, refs + 1);
     mem.store(m.shadow, i, host.pinnedFrame(g) + 1);
+    this.radix.set(i, host.pinnedFrame(g) + 1);
     stats[STAT.SHADOW_MAPS]++;
   }
 
   private removeShadow(i: number, g: number): void {
     this.mem.store(this.m.shadow, i, 0);
+    this.radix.clear(i);
     this.stats[STAT.SHADOW_UNMAPS]++;
     this.unpins.push(g); // the page stays pinned until the device can no longer reach it
   }
@@ -196,10 +220,14 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
       let g = 0;
       // A big batch (a lazy flush queue) would lap the device's flush log: flush it all at once,
       // as a domain-selective invalidation does.
-      if (flushRanges.length / 2 > IOTLB_LOG.SIZE / 2) g = this.flusher.post(0, -1);
-      else for (let k = 0; k < flushRanges.length; k += 2) g = this.flusher.post(flushRanges[k], flushRanges[k + 1]);
+      if (flushRanges.length / 3 > IOTLB_LOG.SIZE / 2) g = this.flusher.post(0, -1, this.anyFlags(), this.reqVt);
+      else for (let k = 0; k < flushRanges.length; k += 3) g = this.flusher.post(flushRanges[k], flushRanges[k + 1], flushRanges[k + 2], this.reqVt);
       this.flusher.drain(g);
       flushRanges.length = 0;
+    }
+    if (this.freedPages.length > 0) {
+      this.radix.release(this.freedPages);
+      this.freedPages.length = 0;
     }
     for (const g of unpins) {
       const refs = mem.load(m.shadowRefs, g) - 1;
@@ -207,6 +235,13 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
       if (refs === 0 && host.unpin(g)) stats[STAT.UNPINS]++;
     }
     unpins.length = 0;
+  }
+
+  /** The FLUSH bits of every range of this batch together. */
+  private anyFlags(): number {
+    let f = 0;
+    for (let k = 2; k < this.flushRanges.length; k += 3) f |= this.flushRanges[k];
+    return f;
   }
 
   /** Shadow entries right now (accounting, teardown). */
@@ -218,5 +253,6 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
 }
 
 export function viommuHost(ctx: HostContext): ViommuHost {
-  return new ViommuHost(ctx.mem, ctx.m, ctx.host, ctx.lock, ctx.stats, ctx.cfg.variant, ctx.timeoutMs, ctx.clock);
+  const strategy = invalidationStrategy((ctx.cfg.viommu as ViommuConfig | undefined)?.invalidation ?? 'linux', ctx.cfg.variant);
+  return new ViommuHost(ctx.mem, ctx.m, ctx.host, ctx.lock, ctx.stats, ctx.cfg.variant, ctx.timeoutMs, ctx.clock, strategy);
 }

@@ -3,10 +3,11 @@
 import { invalidationCycles, perDmaOf, requestCycles } from '../../core/cost-table.js';
 import { formatDuration } from '../../core/units.js';
 import type { Policy } from '../policy.js';
-import { VIOMMU_SECTION, iotlbOver, type ViommuConfig } from './config.js';
+import { INVALIDATIONS, VIOMMU_SECTION, iotlbOver, type ViommuConfig } from './config.js';
 import { viommuGuest } from './guest.js';
 import { viommuHost } from './host.js';
 import { VIOMMU_SCENARIOS } from './scenarios.js';
+import { ptcacheVsFree } from './fands-scenario.js';
 import type { TeardownMode } from './teardown.js';
 
 const HELP: Record<TeardownMode, string> = {
@@ -31,9 +32,10 @@ function member(mode: TeardownMode): Policy {
     pinsAtCreation: false,
     requests: 'invalidation',
     identityDma: false,
-    // the physical IOMMU walks the host's shadow table (IOVA -> frame)
-    deviceIotlb: (m, cfg) => iotlbOver(m.shadow, cfg),
+    // the physical IOMMU walks the host's 4-level table, whose leaves are the shadow entries
+    deviceIotlb: (m, cfg) => iotlbOver(m.shadow, cfg, 'radix'),
     config: VIOMMU_SECTION,
+    pairSetting: { section: 'viommu', key: 'invalidation', values: INVALIDATIONS },
     // The IOVA space is as large as guest memory; only vIOMMU runs pay for its tables.
     machine: (cfg) => ({ iovaPages: cfg.guestPages, invqEntries: (cfg.viommu as ViommuConfig).queueEntries }),
     guestTimerMs: (cfg) => {
@@ -63,8 +65,12 @@ function member(mode: TeardownMode): Policy {
     },
     ...(mode === 'strict'
       ? {
-          scenarios: VIOMMU_SCENARIOS,
-          variants: { 'wait-before-flush': 'vIOMMU host completes the wait descriptor before it flushes the device IOTLB' },
+          scenarios: [...VIOMMU_SCENARIOS, ptcacheVsFree],
+          variants: {
+            'wait-before-flush': 'vIOMMU host completes the wait descriptor before it flushes the device IOTLB',
+            'missing-fence-device': 'the device runs without its fences: under x86-TSO its IOTLB re-reads the flush generation before its ACTIVE store is visible',
+            'ptcache-kept-after-free': '--invalidation fands keeps the page-table caches even when an unmap freed a page-table page',
+          },
         }
       : {}),
   };

@@ -8,6 +8,7 @@ import type { IovaAllocator } from './iova-allocator.js';
 import { ioPte } from './io-page-table.js';
 import { STAT } from '../../machine/layout.js';
 import type { GuestClock } from '../../core/virtual-time.js';
+import type { InvalidationStrategy } from './invalidation.js';
 
 export type TeardownMode = 'strict' | 'lazy' | 'optimistic';
 
@@ -23,6 +24,11 @@ export class ViommuIo {
     /** Virtual time: each IO page-table entry written or cleared costs ioPageTableCycles. */
     private readonly clock?: GuestClock,
     private readonly stats?: Float64Array,
+    /**
+     * linux: a descriptor (and a submission) per page; fands: one range per (un)map. Absent (a
+     * guest half built without a scenario: tests, benchmarks): one range per (un)map, as before.
+     */
+    readonly strategy?: InvalidationStrategy,
   ) {}
 
   /** Write the IO page-table entries of [iova, iova + n) for guest pages [gfn, gfn + n). */
@@ -43,16 +49,27 @@ export class ViommuIo {
     this.charge(n);
   }
 
-  /** One invalidation of [iova, iova + n) and its wait descriptor. */
+  /** Invalidate [iova, iova + n) with its wait descriptor (linux: page by page, a submission each). */
   submitOne(iova: number, n: number): void {
-    this.one[0] = iova;
-    this.one[1] = n;
-    this.queue.submit(this.one, 1);
+    if (n === 1 || !this.strategy?.submitEach) {
+      const r = n === 1 || !this.strategy ? this.one : this.strategy.ranges(iova, n);
+      this.one[0] = iova;
+      this.one[1] = n;
+      this.queue.submit(r, r.length / 2);
+      return;
+    }
+    for (let p = 0; p < n; p++) {
+      this.one[0] = iova + p;
+      this.one[1] = 1;
+      this.queue.submit(this.one, 1);
+    }
   }
 
   /** Invalidate every (iova, pages) range with one wait descriptor, then give the IOVAs back. */
   submitAndFree(ranges: ArrayLike<number>): void {
-    this.queue.submit(ranges, ranges.length / 2);
+    const descs: number[] = [];
+    for (let k = 0; k < ranges.length; k += 2) descs.push(...(this.strategy?.ranges(ranges[k], ranges[k + 1]) ?? [ranges[k], ranges[k + 1]]));
+    this.queue.submit(descs, descs.length / 2);
     for (let k = 0; k < ranges.length; k += 2) this.iovas.free(ranges[k], ranges[k + 1]);
   }
 }

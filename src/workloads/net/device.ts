@@ -14,7 +14,8 @@ import type { Prober } from '../../core/protection.js';
 import type { WorkloadDevice } from '../workload.js';
 import type { CostTable } from '../../core/types.js';
 import { DeviceClock } from '../../core/virtual-time.js';
-import { COMP, DESC } from './guest.js';
+import { COMP, DESC, TX_ACK } from './guest.js';
+import { awaitGuests, type LinkSpec } from './link.js';
 
 export class NetDevice implements WorkloadDevice {
   private readonly desc: SpscRing[] = [];
@@ -27,6 +28,9 @@ export class NetDevice implements WorkloadDevice {
   private readonly ringEntries: number;
   /** The device's virtual clocks: when each queue is free to start its next DMA. */
   private readonly clock: DeviceClock;
+  /** --arrival link: when each queue's link has delivered its last packet; descriptors completed per queue. */
+  private readonly linkAt: Float64Array;
+  private readonly served: Float64Array;
 
   constructor(
     mem: SharedMem,
@@ -38,7 +42,13 @@ export class NetDevice implements WorkloadDevice {
     /** The protection oracle's probes, run after each batch of DMAs. */
     private readonly prober?: Prober,
     faults?: IoPageFaults,
+    /** --arrival link: packets arrive at line rate; DMAs wait for the vCPUs' clocks (link.ts). */
+    private readonly link?: LinkSpec,
+    /** Guest pages per packet (one buffer). */
+    private readonly bufferPages = 1,
   ) {
+    this.linkAt = new Float64Array(m.spec.vcpus);
+    this.served = new Float64Array(m.spec.vcpus);
     this.dma = new DmaEngine(mem, m, stats, oracle, iotlb, faults);
     this.bell = deviceDoorbell(mem, m);
     this.ringEntries = m.spec.ringEntries;
@@ -55,14 +65,17 @@ export class NetDevice implements WorkloadDevice {
     for (let v = 0; v < this.desc.length; v++) {
       const d = this.desc[v];
       const c = this.comp[v];
-      const n = Math.min(d.available(), c.space());
+      // paced by the vCPUs' clocks, each completion goes out at once: a vCPU may be waiting for it
+      const n = Math.min(d.available(), c.space(), this.link?.paced ? 1 : Infinity);
       if (n === 0) continue;
       for (let i = 0; i < n; i++) this.complete(v, d, i, c);
+      this.served[v] += n;
       d.release(n);
       c.publish();
       this.stats[STAT.COMPLETIONS] += n;
       c.published.wake();
       total += n;
+      if (this.link?.paced) v--; // the same queue again, one descriptor at a time
     }
     if (this.prober) this.prober.poll(total > 0 ? 4 : 16);
     return total;
@@ -71,22 +84,34 @@ export class NetDevice implements WorkloadDevice {
   /**
    * Do the DMA descriptor i of ring v asks for and write its completion. On the virtual clock the
    * device starts it at max(its post time, the device's free time) and serves each page in
-   * l0 + M x l_m (F&S's model; M = the memory reads of its IOTLB misses).
+   * l0 + M x l_m (F&S's model; M = this page's walk reads); each page's translation runs at its
+   * own virtual time, which is when Linux-style page-table-cache flushes reach it.
    */
   private complete(v: number, d: SpscRing, i: number, c: SpscRing): void {
     const dma = d.peek(i, DESC.DMA);
     const gfn = d.peek(i, DESC.GFN);
     const pages = d.peek(i, DESC.PAGES);
     const stamp = d.peek(i, DESC.STAMP);
-    const reads = this.stats[STAT.IOTLB_WALK_READS];
-    const stalled = this.dma.faults?.stalledNs ?? 0;
-    let dropped = false; // iopf --fault-mode drop: a page fault drops the descriptor, the guest re-posts it
-    for (let k = 0; k < pages && !dropped; k++) dropped = !this.dmaWrite(dma + k, gfn + k, stamp) && this.dma.faults !== undefined;
     const base = v * this.ringEntries;
-    const start = Math.max(this.m.descVt[base + d.indexOf(i)], this.clock.freeAt(v));
-    const walkNs = (this.stats[STAT.IOTLB_WALK_READS] - reads) * this.costs.iotlbMissReadNs;
-    const stallNs = (this.dma.faults?.stalledNs ?? 0) - stalled; // I/O page faults (iopf)
-    const done = start + pages * this.costs.dmaPageNs + walkNs + stallNs;
+    const posted = this.m.descVt[base + d.indexOf(i)];
+    let t = Math.max(posted, this.clock.freeAt(v));
+    // --arrival link: a receive descriptor's pages are filled as their packets arrive
+    const link = (stamp & TX_ACK) === 0 ? this.link : undefined;
+    let arrived = link ? Math.max(this.linkAt[v], posted) : 0;
+    const perPage = link ? link.wirePerPacketNs / (this.bufferPages || 1) : 0;
+    let dropped = false; // iopf --fault-mode drop: a page fault drops the descriptor, the guest re-posts it
+    for (let k = 0; k < pages && !dropped; k++) {
+      if (link) t = Math.max(t, (arrived += perPage));
+      if (this.link?.paced) awaitGuests(this.m, this.stats, v, this.served[v] + i + 1, t);
+      const reads = this.stats[STAT.IOTLB_WALK_READS];
+      const stalled = this.dma.faults?.stalledNs ?? 0;
+      this.dma.iotlb?.at(t);
+      dropped = !this.dmaWrite(dma + k, gfn + k, stamp) && this.dma.faults !== undefined;
+      const stallNs = (this.dma.faults?.stalledNs ?? 0) - stalled; // I/O page faults (iopf)
+      t += this.costs.dmaPageNs + (this.stats[STAT.IOTLB_WALK_READS] - reads) * this.costs.iotlbMissReadNs + stallNs;
+    }
+    if (link) this.linkAt[v] = arrived;
+    const done = t;
     this.clock.setFreeAt(v, done);
     this.m.compVt[base + c.nextIndex()] = done;
     const e = this.entry;

@@ -14,34 +14,41 @@ import type { UnmapLog } from '../../core/protection.js';
 import { deviceDoorbell } from '../../notify/delivery.js';
 import type { Doorbell } from '../../notify/doorbell.js';
 import type { WorkloadGuest, WorkloadGuestContext } from '../workload.js';
-import type { NetConfig } from './config.js';
+import { descriptorPagesOf, flowBuffersOf, txBuffersOf, type NetConfig } from './config.js';
+import { BufferPool } from './buffer-pool.js';
+import { setAwaits } from './link.js';
 import type { GuestClock } from '../../core/virtual-time.js';
 
 /** Descriptor: [dma page, guest page, pages, stamp]. Completion: [guest page, pages, stamp, dma page]. */
 export const DESC = { DMA: 0, GFN: 1, PAGES: 2, STAMP: 3 } as const;
 export const COMP = { GFN: 0, PAGES: 1, STAMP: 2, DMA: 3 } as const;
+/** STAMP bit of a Tx acknowledgement (vCPU in bits 26..28, sequence below). */
+export const TX_ACK = 1 << 29;
 
 export class NetGuest implements WorkloadGuest {
   private readonly desc: SpscRing;
   private readonly comp: SpscRing;
   /** The descriptor being posted, by DESC field. */
   private readonly entry = new Int32Array(RING.ENTRY_WORDS);
-  private readonly poolBuffers: number;
-  private readonly poolPages: number;
-  private readonly lo: number;
-  private readonly hi: number;
-  private regionBase: number;
-  /** Free buffers, oldest first: reuse distance = how many others are taken before one comes back. */
-  private readonly free: Int32Array;
-  private freeHead = 0;
-  private freeCount = 0;
+  /** One buffer pool per flow (free buffers oldest first: the reuse distance), taken in turn. */
+  private readonly pools: BufferPool[] = [];
+  private nextFlow = 0;
+  /** Tx ack buffers, and the acks owed for receive descriptors already reaped. */
+  private readonly tx?: BufferPool;
+  private acksOwed = 0;
+  /** Guest pages per receive descriptor. */
+  private readonly descPages: number;
+  /** --arrival link: the link, not the driver, paces the packets. */
+  private readonly linkArrival: boolean;
+  /** Completions reaped so far (absolute: the device's pacing reads which one a blocked vCPU awaits). */
+  private reapedTotal = 0;
   /**
-   * Per buffer (by first page, relative to this vCPU's share): the stamp it held when it was
-   * unmapped (0: never), to catch lost contents. A typed array sized by the share, not a Map that
-   * grows by one entry per buffer as the pool rotates over guest memory (+10 MB per GiB, and
-   * rehashing, in a long run).
+   * Per buffer (by first page, from this vCPU's share's start): the stamp it held when it was
+   * unmapped (0: none), to catch lost contents. A typed array sized by the share, not a Map that
+   * grows by one entry per buffer as the pool rotates over guest memory (a long run's RSS).
    */
   private readonly lastStamp: Int32Array;
+  private readonly stampBase: number;
   private seq = 0;
   inflight = 0;
   private lastRotate = 0;
@@ -91,53 +98,41 @@ export class NetGuest implements WorkloadGuest {
     this.mapVirtual = ctx.mapVirtualLatency;
     // the link is shared: spread evenly over the vCPUs' queues (as RSS spreads flows), each
     // vCPU's packets arrive at its share of the line rate
-    this.wireNs = (cfg.packetBytes * 8 * m.spec.vcpus) / cfg.lineRateGbps;
+    this.descPages = descriptorPagesOf(cfg);
+    this.linkArrival = cfg.arrival === 'link';
+    this.wireNs = (cfg.packetBytes * cfg.descriptorPages * 8 * m.spec.vcpus) / cfg.lineRateGbps;
     this.vtBase = vcpu * m.spec.ringEntries;
     this.quotaLeft = ctx.quota;
     this.stopped = ctx.stopped;
     this.lastRotate = this.nowMs();
     this.desc = new SpscRing(mem, m.descRing(vcpu), m.spec.ringEntries);
     this.comp = new SpscRing(mem, m.compRing(vcpu), m.spec.ringEntries);
-    this.poolBuffers = cfg.reuseDistance + cfg.queueDepth;
-    this.poolPages = this.poolBuffers * cfg.bufferPages;
+    // this vCPU's memory: one stretch per flow, then the Tx ack buffers
     const share = Math.floor(m.spec.guestPages / m.spec.vcpus);
-    this.lo = vcpu * share;
-    this.hi = this.lo + share;
-    if (this.poolPages > share) throw new RangeError(`net: buffer pool (${this.poolPages} pages) does not fit in vCPU ${vcpu}'s ${share} pages`);
-    this.regionBase = this.lo;
+    const lo = vcpu * share;
+    this.stampBase = lo;
     this.lastStamp = new Int32Array(share);
-    this.free = new Int32Array(this.poolBuffers);
-    this.fillPool();
+    const txPages = txBuffersOf(cfg);
+    const stretch = Math.floor((share - txPages) / cfg.flows);
+    for (let f = 0; f < cfg.flows; f++) this.pools.push(new BufferPool(lo + f * stretch, lo + (f + 1) * stretch, flowBuffersOf(cfg), this.descPages));
+    if (txPages > 0) this.tx = new BufferPool(lo + share - txPages, lo + share, txPages, 1);
   }
 
-  private fillPool(): void {
-    this.freeHead = 0;
-    this.freeCount = 0;
-    for (let b = 0; b < this.poolBuffers; b++) this.pushFree(this.regionBase + b * this.cfg.bufferPages);
+  /** The pool a buffer belongs to. */
+  private poolOf(gfn: number, tx: boolean): BufferPool | undefined {
+    return tx ? this.tx : this.pools.find((p) => p.owns(gfn));
   }
 
-  private pushFree(gfn: number): void {
-    this.free[(this.freeHead + this.freeCount++) % this.poolBuffers] = gfn;
-  }
-
-  private takeFree(): number {
-    const g = this.free[this.freeHead];
-    this.freeHead = (this.freeHead + 1) % this.poolBuffers;
-    this.freeCount--;
-    return g;
-  }
-
-  private inRegion(gfn: number): boolean {
-    return gfn >= this.regionBase && gfn < this.regionBase + this.poolPages;
-  }
-
-  /** Move the pool to the next stretch of this vCPU's memory; in-flight buffers retire when done. */
-  private rotate(): void {
-    let next = this.regionBase + this.poolPages;
-    if (next + this.poolPages > this.hi) next = this.lo;
-    if (next === this.regionBase) return; // only room for one pool: nowhere to move
-    this.regionBase = next;
-    this.fillPool(); // in-flight buffers of the old stretch are not recycled when they complete
+  /** The next flow with a free buffer, in turn (the flows interleave at the device); -1: none. */
+  private pickFlow(): number {
+    for (let k = 0; k < this.pools.length; k++) {
+      const f = (this.nextFlow + k) % this.pools.length;
+      if (this.pools[f].freeCount > 0) {
+        this.nextFlow = (f + 1) % this.pools.length;
+        return f;
+      }
+    }
+    return -1;
   }
 
   /** The workload's clock for its own timer (rotation): virtual or this machine's, in ms. */
@@ -154,11 +149,12 @@ export class NetGuest implements WorkloadGuest {
     const { cfg, stats } = this;
     if (cfg.rotateMs > 0 && this.nowMs() - this.lastRotate >= cfg.rotateMs) {
       this.lastRotate = this.nowMs();
-      this.rotate();
+      for (const p of this.pools) p.rotate(); // in-flight buffers of the old stretches retire when done
     }
-    let n = 0;
-    while (n < cfg.batch && this.quotaLeft > 0 && this.inflight < cfg.queueDepth && this.freeCount > 0 && this.desc.space() > 0) {
-      if (!this.postOne()) break;
+    let n = this.postAcks();
+    while (n < cfg.batch && this.quotaLeft > 0 && this.inflight < cfg.queueDepth && this.desc.space() > 0) {
+      const f = this.pickFlow();
+      if (f < 0 || !this.postOne(this.pools[f], false)) break;
       n++;
     }
     if (n > 0) {
@@ -168,34 +164,46 @@ export class NetGuest implements WorkloadGuest {
     return n;
   }
 
-  /** Map one free buffer and put its descriptor on the ring; false if the map failed. */
-  private postOne(): boolean {
-    const { cfg, stats, clock } = this;
-    const gfn = this.takeFree();
+  /** Tx acks owed for reaped descriptors, while ack buffers and ring slots last. */
+  private postAcks(): number {
+    let n = 0;
+    while (this.tx && this.acksOwed > 0 && this.tx.freeCount > 0 && this.desc.space() > 0 && n < this.cfg.batch) {
+      if (!this.postOne(this.tx, true)) break;
+      this.acksOwed--;
+      n++;
+    }
+    return n;
+  }
+
+  /** Map one free buffer of `pool` and put its descriptor on the ring; false if the map failed. */
+  private postOne(pool: BufferPool, ack: boolean): boolean {
+    const { stats, clock } = this;
+    const pages = pool.pagesPerBuffer;
+    const gfn = pool.take();
     if (this.identityDma) this.unmapLog?.forget(gfn); // mapped again: no longer an unmapped address
     const t0 = performance.now();
     const v0 = clock.now;
-    const dma = this.policy.map(gfn, cfg.bufferPages);
+    const dma = this.policy.map(gfn, pages);
     this.mapLatency.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1e6)));
     this.mapVirtual.recordValue(Math.max(1, Math.round(clock.now - v0)));
     stats[STAT.MAPS]++;
     if (dma < 0) {
-      this.pushFree(gfn);
+      pool.push(gfn);
       return false;
     }
-    this.checkUnchanged(gfn);
+    this.checkUnchanged(gfn, pages);
     this.seq = (this.seq + 1) & 0x3ffffff;
     if (this.seq === 0) this.seq = 1;
     const e = this.entry;
     e[DESC.DMA] = dma;
     e[DESC.GFN] = gfn;
-    e[DESC.PAGES] = cfg.bufferPages;
-    e[DESC.STAMP] = (this.vcpu << 26) | this.seq;
-    clock.advance(this.wireNs); // the packet's time on the wire paces the driver
+    e[DESC.PAGES] = pages;
+    e[DESC.STAMP] = (this.vcpu << 26) | this.seq | (ack ? TX_ACK : 0);
+    if (!ack && !this.linkArrival) clock.advance(this.wireNs); // the packets' time on the wire paces the driver
     this.m.descVt[this.vtBase + this.desc.nextIndex()] = clock.now;
     this.desc.put(e);
     this.inflight++;
-    this.quotaLeft--;
+    if (!ack) this.quotaLeft--;
     return true;
   }
 
@@ -221,6 +229,15 @@ export class NetGuest implements WorkloadGuest {
   /** Wait (this machine's time) until completion n exists; false if the run stops first. */
   private awaitCompletion(n: number): boolean {
     const bell = this.comp.published;
+    setAwaits(this.m, this.vcpu, this.reapedTotal + 1); // the n before it are reaped (counted) already
+    try {
+      return this.awaitAvailable(n, bell);
+    } finally {
+      setAwaits(this.m, this.vcpu, 0);
+    }
+  }
+
+  private awaitAvailable(n: number, bell: Doorbell): boolean {
     while (this.comp.available() <= n) {
       if (bell.spin(bell.value(), this.spinUs)) continue;
       bell.awaitChange(bell.value(), 5);
@@ -246,10 +263,14 @@ export class NetGuest implements WorkloadGuest {
     this.policy.unmap(dma, gfn, pages);
     this.unmapLog?.record(dma);
     stats[STAT.UNMAPS]++;
-    stats[STAT.DMA_OPS]++;
-    this.lastStamp[gfn - this.lo] = stamp;
+    const ack = (stamp & TX_ACK) !== 0;
+    if (!ack) stats[STAT.DMA_OPS]++;
+    if (!ack && this.tx) this.acksOwed++;
+    this.reapedTotal++;
+    this.lastStamp[gfn - this.stampBase] = stamp;
     this.inflight--;
-    if (this.inRegion(gfn)) this.pushFree(gfn);
+    const pool = this.poolOf(gfn, ack);
+    if (pool?.inRegion(gfn)) pool.push(gfn);
   }
 
   /**
@@ -260,13 +281,11 @@ export class NetGuest implements WorkloadGuest {
   private repost(gfn: number, pages: number, dma: number): void {
     this.policy.unmap(dma, gfn, pages);
     this.stats[STAT.REPOSTS]++;
-    this.lastStamp[gfn - this.lo] = 0; // contents undefined: nothing to check at the next map
+    this.lastStamp[gfn - this.stampBase] = 0;
     this.inflight--;
     this.quotaLeft++;
-    if (!this.inRegion(gfn)) return;
-    this.freeHead = (this.freeHead - 1 + this.poolBuffers) % this.poolBuffers;
-    this.free[this.freeHead] = gfn;
-    this.freeCount++;
+    const pool = this.pools.find((p) => p.owns(gfn)) ?? this.tx;
+    if (pool?.inRegion(gfn)) pool.unshift(gfn);
   }
 
   nextEventNs(): number {
@@ -279,10 +298,10 @@ export class NetGuest implements WorkloadGuest {
   }
 
   /** A buffer mapped again must still hold what it held when it was unmapped (reclaim + restore). */
-  private checkUnchanged(gfn: number): void {
-    const want = this.lastStamp[gfn - this.lo];
+  private checkUnchanged(gfn: number, pages: number): void {
+    const want = this.lastStamp[gfn - this.stampBase];
     if (want === 0) return; // never unmapped yet (a stamp is never 0)
-    for (let k = 0; k < this.cfg.bufferPages; k++)
+    for (let k = 0; k < pages; k++)
       if (readStamp(this.mem, this.m, gfn + k) !== want) this.oracle.report('lostPayloads', gfn + k, -1, DETAIL.contentsChanged);
   }
 
@@ -291,6 +310,8 @@ export class NetGuest implements WorkloadGuest {
     const bell = this.comp.published;
     const tail = bell.value();
     if (bell.spin(tail, this.spinUs)) return;
+    setAwaits(this.m, this.vcpu, this.reapedTotal + this.comp.available() + 1);
     bell.awaitChange(tail, sliceMs);
+    setAwaits(this.m, this.vcpu, 0);
   }
 }
