@@ -29,12 +29,12 @@ function parseOptions(o: Opts): { durationMs: number; seed: number; guestPages?:
     if (bytes % 4096 !== 0 || bytes < 4096 * 1024) throw new ConfigError('--guest-mem', String(o.guestMem), 'must be a multiple of 4 KiB, at least 4MiB');
     guestPages = bytes / 4096;
   }
-  return { durationMs, seed, guestPages, combos: parseOnly(o.only) };
+  return { durationMs, seed, guestPages, combos: parseOnly(o.only, guestPages === undefined ? {} : { guestPages }) };
 }
 
 /** --only coiommu/trap,viommu-strict/sidecore[/net]: a subset of the combinations. */
-function parseOnly(raw: unknown): [string, string, string][] {
-  const all = soakCombos();
+function parseOnly(raw: unknown, base: { guestPages?: number }): [string, string, string][] {
+  const all = soakCombos(base);
   if (raw === undefined) return all;
   const allowed = `a comma list of policy/notify[/workload] among ${comparisonPairs().map((p) => p.join('/')).join(', ')} (workloads: ${workloadNames().join(', ')})`;
   const picked = String(raw)

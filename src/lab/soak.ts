@@ -74,11 +74,11 @@ const START_FAILED = 'starting the role workers did not finish';
 
 const rssMB = () => process.memoryUsage().rss / 2 ** 20;
 
-/** Every compare pair x every workload that runs on its defaults (a trace replay needs its file). */
-export function soakCombos(): [string, string, string][] {
+/** Every compare pair x every workload that runs on `base` (a trace replay needs its file; a working set must fit). */
+export function soakCombos(base: PartialScenario = {}): [string, string, string][] {
   const runnable = (w: string) => {
     try {
-      resolveScenario({ workload: w });
+      resolveScenario({ ...base, workload: w });
       return true;
     } catch {
       return false;
@@ -96,7 +96,7 @@ export function reproduceLine(cfg: ScenarioConfig, base: PartialScenario, plan: 
 }
 
 export async function soak(o: SoakOptions): Promise<SoakResult> {
-  const combos = o.combos ?? soakCombos();
+  const combos = o.combos ?? soakCombos(o.base);
   const sliceMs = Math.max(2000, Math.floor(o.durationMs / combos.length));
   const result: SoakResult = { combos: [], series: [], interrupted: false };
   const t0 = performance.now();
