@@ -22,7 +22,7 @@ const COMPARE_TRIALS_DURATION_MS = 500;
 
 const pairsText = () => comparisonPairs().map((p) => p.join('/')).join(',');
 
-function parsePairs(raw: string): [string, NotifyPath][] {
+export function parsePairs(raw: string): [string, NotifyPath][] {
   const allowed =
     `must be a comma list of <policy>/<notify> with policy one of ${policyNames().join(', ')}` +
     ` and notify one of ${NOTIFY_PATHS.join(', ')} (e.g. static/trap,coiommu/sidecore)`;

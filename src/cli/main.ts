@@ -6,9 +6,11 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import { registerBench } from './bench.js';
 import { registerCompare } from './compare.js';
+import { registerExperiment } from './experiment-cmd.js';
 import { NAME, type Ctx, type RunScenario } from './context.js';
 import { EXPLORE_COMMANDS, registerExploreCommands } from './explore.js';
 import { registerRun } from './run.js';
+import { registerSweep } from './sweep-cmd.js';
 
 export type { RunScenario } from './context.js';
 
@@ -21,7 +23,7 @@ export interface CliIO {
   runScenario?: RunScenario;
 }
 
-const ALL_COMMANDS: readonly string[] = ['run', 'compare', 'bench', ...EXPLORE_COMMANDS];
+const ALL_COMMANDS: readonly string[] = ['run', 'compare', 'bench', ...EXPLORE_COMMANDS, 'sweep', 'experiment'];
 
 /** The package's version, from src/cli or dist/src/cli. */
 function version(): string {
@@ -50,6 +52,8 @@ function buildProgram(ctx: Ctx, setCode: (code: number) => void): Command {
   registerCompare(program, ctx, setCode);
   registerExploreCommands(program, ctx, setCode);
   registerBench(program, ctx, setCode);
+  registerSweep(program, ctx, setCode);
+  registerExperiment(program, ctx, setCode);
   return program;
 }
 
