@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { defaultScenario, resolveScenario } from '../lab/config.js';
 import { formatRunReport } from '../lab/table.js';
+import { writeReportsHtml } from '../lab/html/reports-page.js';
 import type { Ctx, Opts, SetCode } from './context.js';
 import { RUN_EXAMPLES, guide } from './help.js';
 import { runAll } from './runner.js';
@@ -11,6 +12,7 @@ import { addScenarioOptions, parseTrials, scenarioInput } from './scenario-flags
 export function registerRun(program: Command, ctx: Ctx, setCode: SetCode): void {
   const run = program.command('run').description('run one scenario and print its report');
   addScenarioOptions(run, 'run', '')
+    .option('--html <file>', 'also write the report as a self-contained HTML file with plots')
     .addHelpText('after', guide() + RUN_EXAMPLES)
     .action(async (o: Opts) => {
       const trials = parseTrials(o);
@@ -23,6 +25,7 @@ export function registerRun(program: Command, ctx: Ctx, setCode: SetCode): void 
         throw new Error(failed.message);
       }
       ctx.out(o.json ? `${JSON.stringify(reports[0], null, 2)}\n` : formatRunReport(reports[0]));
+      if (typeof o.html === 'string') writeReportsHtml(o.html, reports, `run: ${cfg.policy}/${cfg.notify} on ${cfg.workload}`);
       setCode(0);
     });
 }

@@ -26,7 +26,7 @@ class Cdp {
   private pending = new Map<number, { ok: (r: Record<string, unknown>) => void; fail: (e: Error) => void }>();
   private buffer = '';
   readonly events: Message[] = [];
-  private waiters: { method: string; resolve: () => void }[] = [];
+  private waiters: { method: string; sessionId: string; resolve: () => void }[] = [];
 
   constructor(private input: Writable, output: Readable) {
     output.setEncoding('utf8');
@@ -49,7 +49,7 @@ class Cdp {
       return;
     }
     this.events.push(m);
-    this.waiters = this.waiters.filter((w) => (w.method === m.method ? (w.resolve(), false) : true));
+    this.waiters = this.waiters.filter((w) => (w.method === m.method && w.sessionId === m.sessionId ? (w.resolve(), false) : true));
   }
 
   send(method: string, params: Record<string, unknown> = {}, sessionId?: string): Promise<Record<string, unknown>> {
@@ -58,8 +58,8 @@ class Cdp {
     return new Promise((ok, fail) => this.pending.set(id, { ok, fail }));
   }
 
-  once(method: string): Promise<void> {
-    return new Promise((resolve) => this.waiters.push({ method, resolve }));
+  once(method: string, sessionId: string): Promise<void> {
+    return new Promise((resolve) => this.waiters.push({ method, sessionId, resolve }));
   }
 }
 
@@ -74,37 +74,43 @@ function errorsOf(events: Message[]): string[] {
   return out;
 }
 
-/** Opens a local HTML file in a fresh headless Chromium and waits for its load event. */
-export async function openPage(file: string, binary: string): Promise<Page> {
+export interface Browser {
+  /** Opens a local HTML file in a new tab and waits for its load event. */
+  open(file: string): Promise<Page>;
+  close(): Promise<void>;
+}
+
+/** Starts a fresh headless Chromium with a throw-away profile. */
+export async function launch(binary: string): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'viommu-chromium-'));
   const args = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check', '--remote-debugging-pipe', `--user-data-dir=${profile}`, 'about:blank'];
   const proc: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const cdp = new Cdp(proc.stdio[3] as Writable, proc.stdio[4] as Readable);
-  const close = async () => {
-    await Promise.race([cdp.send('Browser.close').catch(() => undefined), new Promise((r) => setTimeout(r, 3000))]);
-    if (proc.exitCode === null) proc.kill('SIGKILL');
-    rmSync(profile, { recursive: true, force: true });
-  };
-  try {
+  const open = async (file: string): Promise<Page> => {
     const { targetId } = await cdp.send('Target.createTarget', { url: 'about:blank' });
     const { sessionId } = (await cdp.send('Target.attachToTarget', { targetId, flatten: true })) as { sessionId: string };
     for (const d of ['Runtime.enable', 'Log.enable', 'Page.enable']) await cdp.send(d, {}, sessionId);
-    const loaded = cdp.once('Page.loadEventFired');
+    const loaded = cdp.once('Page.loadEventFired', sessionId);
     await cdp.send('Page.navigate', { url: pathToFileURL(file).href }, sessionId);
     await loaded;
     return {
       get errors() {
-        return errorsOf(cdp.events);
+        return errorsOf(cdp.events.filter((e) => e.sessionId === sessionId));
       },
       evaluate: async <T>(expression: string) => {
         const r = (await cdp.send('Runtime.evaluate', { expression, returnByValue: true }, sessionId)) as { result: { value: T }; exceptionDetails?: unknown };
         if (r.exceptionDetails) throw new Error(`evaluate failed: ${JSON.stringify(r.exceptionDetails)}`);
         return r.result.value;
       },
-      close,
+      close: async () => void (await cdp.send('Target.closeTarget', { targetId })),
     };
-  } catch (e) {
-    await close();
-    throw e;
-  }
+  };
+  const close = async () => {
+    await Promise.race([cdp.send('Browser.close').catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+    await exited;
+    rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  };
+  return { open, close };
 }

@@ -72,7 +72,7 @@ export function renderPlot(s: PlotSpec): string {
     height: 360,
     marginBottom: bars ? 60 : 40,
     marginLeft: 70,
-    color: { legend: true },
+    color: { legend: true, type: 'ordinal' },
     x: bars ? { axis: null } : { label: s.xLabel, type: xType(s) },
     fx: bars ? { label: s.xLabel } : undefined,
     y: { label: s.yLabel, grid: true, zero: true },

@@ -32,7 +32,7 @@ export function renderSweepHtml(r: SweepResults, v: SweepView): string {
   const reports = r.points.flatMap((p) => (p.report ? [p.report] : []));
   const sections: Section[] = [aboutSection(r)];
   for (const t of v.tables) sections.push({ heading: t.heading, kind: 'table', header: t.header, rows: t.rows, note: t.note });
-  for (const p of v.plots) sections.push({ heading: p.title, kind: 'plot', plot: p });
+  for (const p of v.plots.filter((x) => x.data.length > 0)) sections.push({ heading: p.title, kind: 'plot', plot: p });
   if (v.notes.length) sections.push({ heading: 'notes', kind: 'pre', text: v.notes.join('\n') });
   if (reports[0]) sections.push(scenarioSection(reports[0], 'scenario (first point; the varied settings differ per point)'), costSection(reports[0]));
   sections.push(machineSection(reports, [['pool threads', String(r.manifest.threads)]]), pointsSection(r));
