@@ -8,17 +8,19 @@ import type { Ctx, Opts, SetCode } from './context.js';
 import { RUN_EXAMPLES, guide } from './help.js';
 import { runAll } from './runner.js';
 import { addScenarioOptions, parseTrials, scenarioInput } from './scenario-flags.js';
+import { addWatchOptions, watchOptions } from './watch-flags.js';
 
 export function registerRun(program: Command, ctx: Ctx, setCode: SetCode): void {
   const run = program.command('run').description('run one scenario and print its report');
-  addScenarioOptions(run, 'run', '')
+  addWatchOptions(addScenarioOptions(run, 'run', ''))
     .option('--html <file>', 'also write the report as a self-contained HTML file with plots')
     .addHelpText('after', guide() + RUN_EXAMPLES)
     .action(async (o: Opts) => {
       const trials = parseTrials(o);
       const input = scenarioInput(o);
       const cfg = resolveScenario(input.partial, defaultScenario(), input.label);
-      const { reports, failed } = await runAll([cfg], o, ctx, trials);
+      const watch = watchOptions(o, trials);
+      const { reports, failed } = await runAll([cfg], o, ctx, trials, { watch });
       if (failed) {
         const finished = trials > 1 ? { trialReports: failed.trialReports } : {};
         if (o.json) ctx.out(`${JSON.stringify({ error: failed.message, policy: cfg.policy, notify: cfg.notify, config: cfg, ...finished }, null, 2)}\n`);

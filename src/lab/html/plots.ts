@@ -56,6 +56,9 @@ function barMarks(s: PlotSpec): Plot.Markish[] {
   ];
 }
 
+/** Distinct values in the order they first come (the table's order, not the alphabet's). */
+const unique = <T>(xs: T[]): T[] => [...new Set(xs)];
+
 /** Names are points on the axis; numbers a linear or log scale. */
 function xType(s: PlotSpec): 'point' | 'log' | 'linear' {
   if (s.data.some((d) => typeof d.x === 'string')) return 'point';
@@ -67,14 +70,13 @@ export function renderPlot(s: PlotSpec): string {
   const bars = s.kind === 'bars';
   const node = Plot.plot({
     document: document(),
-    title: s.title,
     width: 760,
     height: 360,
     marginBottom: bars ? 60 : 40,
     marginLeft: 70,
-    color: { legend: true, type: 'ordinal' },
-    x: bars ? { axis: null } : { label: s.xLabel, type: xType(s) },
-    fx: bars ? { label: s.xLabel } : undefined,
+    color: { legend: true, type: 'categorical', domain: unique(s.data.map((d) => d.series)) },
+    x: bars ? { axis: null, domain: unique(s.data.map((d) => d.series)) } : { label: s.xLabel, type: xType(s) },
+    fx: bars ? { label: s.xLabel, domain: unique(s.data.map((d) => d.x)) } : undefined,
     y: { label: s.yLabel, grid: true, zero: true },
     marks: bars ? barMarks(s) : lineMarks(s),
   }) as unknown as { outerHTML: string };
