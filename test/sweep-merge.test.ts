@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { PointResult } from '../src/lab/sweep/point.js';
 import { cli, readCsv, readResults } from './helpers/sweep.js';
 
-const SWEEP = ['sweep', '--policies', 'coiommu/trap,viommu-strict/trap', '--vary', 'reuse-distance=16,128', '--ops', '400', '--guest-mem', '16MiB', '--drain', '20ms', '--no-progress'];
+const SWEEP = ['sweep', '--policies', 'coiommu/trap', '--vary', 'reuse-distance=16,128', '--ops', '400', '--guest-mem', '16MiB', '--drain', '20ms', '--no-progress'];
 
 const essence = (p: PointResult) => {
   const r = p.report!;
@@ -23,7 +23,7 @@ describe('sweep shards and merge (real runs)', () => {
     for (const i of [0, 1]) {
       const part = await cli([...SWEEP, '--threads', '1', '--shard', `${i}/2`, '--out', join(dir, `s${i}`)]);
       expect(part.code, part.stderr).toBe(0);
-      expect(readResults(join(dir, `s${i}`)).points.map((p) => p.index)).toEqual(i === 0 ? [0, 2] : [1, 3]);
+      expect(readResults(join(dir, `s${i}`)).points.map((p) => p.index)).toEqual([i]);
     }
     const merged = await cli(['merge', join(dir, 's1'), join(dir, 's0'), '--out', join(dir, 'merged')]);
     expect(merged.code, merged.stderr).toBe(0);
@@ -31,7 +31,7 @@ describe('sweep shards and merge (real runs)', () => {
     const b = readResults(join(dir, 'merged'));
     expect(b.points.map(essence)).toEqual(a.points.map(essence));
     expect(a.points.every((p) => p.report!.dmaOps === 400 && p.report!.violations.dmaToUnpinned === 0)).toBe(true);
-    expect(readCsv(join(dir, 'merged')).rows.map((r) => r.point)).toEqual(['0', '1', '2', '3']);
+    expect(readCsv(join(dir, 'merged')).rows.map((r) => r.point)).toEqual(['0', '1']);
 
     const missing = await cli(['merge', join(dir, 's0'), '--out', join(dir, 'm2')]);
     expect(missing.code).toBe(2);

@@ -96,4 +96,28 @@ describe('sweep (stand-in runs)', () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(readResults(out).points).toHaveLength(12);
   });
+
+  it('shards: each runs its share, merge refuses a duplicate or missing shard and gives the whole plan', async () => {
+    const dir = tmp();
+    const ran: number[][] = [[], [], []];
+    for (const i of [0, 1, 2]) {
+      const r = await cli([...BASE, '--shard', `${i}/3`, '--out', join(dir, `s${i}`)], async (cfg) => (ran[i].push(cfg.seed), fakeReport(cfg)));
+      expect(r.code, r.stderr).toBe(0);
+    }
+    expect(ran.map((x) => x.length)).toEqual([4, 4, 4]);
+    const idx = [0, 1, 2].map((i) => readResults(join(dir, `s${i}`)).points.map((p) => p.index));
+    expect(idx.flat().sort((a, b) => a - b)).toEqual([...Array(12).keys()]);
+    const dup = await cli(['merge', join(dir, 's0'), join(dir, 's1'), join(dir, 's1'), '--out', join(dir, 'm')]);
+    expect(dup.code).toBe(2);
+    expect(dup.stderr).toContain('is shard 1/3 again');
+    const missing = await cli(['merge', join(dir, 's2'), join(dir, 's0'), '--out', join(dir, 'm')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('miss shard(s) 1/3');
+    const ok = await cli(['merge', join(dir, 's2'), join(dir, 's0'), join(dir, 's1'), '--out', join(dir, 'm')]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const merged = readResults(join(dir, 'm'));
+    expect(merged.points.map((p) => p.index)).toEqual([...Array(12).keys()]);
+    expect(merged.groups).toHaveLength(6);
+    expect(readCsv(join(dir, 'm')).rows).toHaveLength(12);
+  });
 });

@@ -47,7 +47,7 @@ export const lineRate: Experiment = {
     pairs: PATHS.flatMap(([n]) => TEARDOWNS.map(([p]) => `${p}/${n}`)),
     vary: [],
     trials: quick ? 1 : 3,
-    configFor: (pair, _v, trial) => recipeConfig({ workload: 'net', ops: quick ? 3000 : 20000, durationMs: 120_000, guestPages: quick ? 16_384 : 262_144, vcpus: 1 }, pair, [], trial),
+    configFor: (pair, _v, trial) => recipeConfig({ workload: 'net', ops: quick ? 2000 : 20000, durationMs: 120_000, guestPages: quick ? 16_384 : 262_144, vcpus: 1 }, pair, [], trial),
   }),
   view,
 };
