@@ -9,7 +9,7 @@ import { GIB_PAGES, groupOf, recipeConfig, type Experiment, type PaperValue } fr
 /** Policies compared; `iopf` joins when its policy lands (issue 10). */
 export const VM_CREATION_PAIRS = ['static/trap', 'passthrough/trap', 'coiommu/trap'];
 
-const SIZES = { quick: ['0.25', '0.5', '1'], full: ['1', '4', '16', '64', '128'] };
+const SIZES = { quick: ['0.125', '0.5'], full: ['1', '4', '16', '64', '128'] };
 
 export const VM_CREATION_PAPER: PaperValue = {
   value: 73,
