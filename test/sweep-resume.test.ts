@@ -23,6 +23,7 @@ describe('sweep (stand-in runs)', () => {
     const res = readResults(out);
     expect(res.complete).toBe(true);
     expect(res.groups).toHaveLength(12);
+    expect(res.manifest.command).toBe(`viommu-lab ${[...BASE, '--vary', 'vcpus=1,2', '--out', out].join(' ')}`);
     expect(res.groups.every((g) => g.trials === 2)).toBe(true);
     // trial k runs with seed + k: the two trials differ, so the interval is not a point
     expect(new Set(seen.map((c) => c.seed))).toEqual(new Set([1, 2]));

@@ -64,6 +64,7 @@ export async function main(argv: string[], io: CliIO = {}): Promise<number> {
     err: io.stderr ?? ((s) => void process.stderr.write(s)),
     stderrIsTTY: io.stderrIsTTY ?? Boolean(process.stderr.isTTY),
     runScenario: io.runScenario,
+    argv,
   };
   let code = 0;
   const program = buildProgram(ctx, (c) => (code = c));

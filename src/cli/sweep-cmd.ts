@@ -59,7 +59,7 @@ export function registerSweep(program: Command, ctx: Ctx, setCode: SetCode): voi
       const trials = parseTrials(o);
       const points = planPoints({ pairs, vary, trials, configFor: (pair, v, t) => pointConfig(o, pair, v, t) });
       const title = `sweep: ${pairs.join(', ')}${vary.map((v) => ` x ${v.key}`).join('')}`;
-      await sweepCommand({ title, command: `viommu-lab ${process.argv.slice(2).join(' ')}`, points, vary, pairs, trials }, flags, o, ctx, setCode);
+      await sweepCommand({ title, command: `viommu-lab ${(ctx.argv ?? []).join(' ')}`, points, vary, pairs, trials }, flags, o, ctx, setCode);
     });
 }
 
