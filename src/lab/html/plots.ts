@@ -40,7 +40,7 @@ const withCi = (data: Datum[]) => data.filter((d) => d.lo !== undefined && d.hi 
 
 function lineMarks(s: PlotSpec): Plot.Markish[] {
   return [
-    Plot.line(s.data, { x: 'x', y: 'y', stroke: 'series', sort: 'x', className: 'lab-line' }),
+    Plot.line(s.data, { x: 'x', y: 'y', z: 'series', stroke: 'series', sort: 'x', className: 'lab-line' }),
     Plot.ruleX(withCi(s.data), { x: 'x', y1: 'lo', y2: 'hi', stroke: 'series', className: 'lab-ci' }),
     Plot.dot(s.data, { x: 'x', y: 'y', stroke: 'series', fill: 'series', r: 3, className: 'lab-data', title: (d: Datum) => `${d.series} ${d.x}: ${d.y}` }),
     Plot.dot(s.references ?? [], { x: 'x', y: 'y', symbol: 'times', stroke: 'black', r: 6, strokeWidth: 2, className: 'lab-ref', title: (r: Reference) => `${r.series}: ${r.y} (${r.source})` }),
