@@ -121,4 +121,22 @@ describe('sweep (stand-in runs)', () => {
     expect(merged.groups).toHaveLength(6);
     expect(readCsv(join(dir, 'm')).rows).toHaveLength(12);
   });
+
+  it('wall-clock points run one at a time unless --parallel-wall; virtual-clock points side by side', async () => {
+    const peak = async (extra: string[]) => {
+      let now = 0;
+      let most = 0;
+      const r = await cli(['sweep', '--policies', 'coiommu/trap', '--vary', 'reuse-distance=1,2,3,4', '--threads', '2', '--out', tmp(), ...extra], async (cfg) => {
+        most = Math.max(most, ++now);
+        await new Promise((ok) => setTimeout(ok, 30));
+        now--;
+        return fakeReport(cfg);
+      });
+      expect(r.code, r.stderr).toBe(0);
+      return { most };
+    };
+    expect((await peak([])).most).toBe(2);
+    expect((await peak(['--clock', 'wall'])).most).toBe(1);
+    expect((await peak(['--clock', 'wall', '--parallel-wall'])).most).toBe(2);
+  });
 });
