@@ -58,7 +58,10 @@ export async function sweepCommand(req: Request, flags: SweepFlags, o: Opts, ctx
     const r = out.results;
     ctx.out(o.json ? `${JSON.stringify(r, null, 1)}\n` : formatView(out.view));
     if (!o.json) ctx.out(`\nwrote ${flags.out}/results.json, results.csv, report.html (${out.ran} point(s) run now${out.resumed ? `, ${out.resumed} from before` : ''})\n`);
-    if (r.failed) throw new Error(`point ${r.failed.index} (${r.failed.pair}) failed: ${r.failed.error}; the other finished points are in ${flags.out} (--resume runs the rest)`);
+    if (r.failed) {
+      const busy = /starting the role workers/.test(r.failed.error ?? '') && flags.threads > 1 ? ' (a busy machine starts workers slowly: fewer --threads may help)' : '';
+      throw new Error(`point ${r.failed.index} (${r.failed.pair}) failed: ${r.failed.error}${busy}; the other finished points are in ${flags.out} (--resume runs the rest)`);
+    }
     if (out.interrupted) {
       ctx.err(`${NAME}: interrupted: ${r.missing.length} point(s) left; run the same command with --resume\n`);
       setCode(EXIT_INTERRUPTED);
