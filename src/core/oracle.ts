@@ -19,6 +19,7 @@ export const VIOLATION_DETAILS = [
   'state left behind at teardown',
   'map count underflow or overflow',
   'data frame pool exhausted',
+  'a DTT page was freed while the host walked it, or a freed page is still referenced',
 ] as const;
 export const DETAIL = {
   iommuFault: 0,
@@ -30,6 +31,7 @@ export const DETAIL = {
   teardownLeftovers: 6,
   mapCount: 7,
   dataPoolExhausted: 8,
+  dttPageFreed: 9,
 } as const;
 
 const COUNTER: Record<ViolationKind, number> = {

@@ -6,6 +6,7 @@ import { COIOMMU_SECTION, type CoiommuConfig } from './config.js';
 import { coiommuGuest } from './guest.js';
 import { coiommuHost } from './host.js';
 import { COIOMMU_SCENARIOS } from './scenarios.js';
+import { coiommuRegion } from './region.js';
 
 export const coiommuPolicy: Policy = {
   name: 'coiommu',
@@ -19,6 +20,8 @@ pins a page on its first DMA and unpins it lazily when idle`,
   identityDma: true,
   config: COIOMMU_SECTION,
   hostTimerMs: (cfg) => (cfg.coiommu as CoiommuConfig).unpinIntervalMs,
+  // registers, the DTT's page pool and the pin-info buffers (region.ts)
+  machine: (cfg) => ({ coiommuWords: coiommuRegion(cfg.guestPages, cfg.vcpus).words }),
   guest: coiommuGuest,
   host: coiommuHost,
   cost: (c, t) => ({
@@ -34,5 +37,8 @@ pins a page on its first DMA and unpins it lazily when idle`,
     'pinned-before-map': 'host sets PINNED before the host IOMMU mapping exists',
     'no-pin-lock': 'pin and unpin without the pin-state lock',
     'doorbell-without-bump': 'a trapping vCPU notifies the host without bumping the doorbell: a lost wake-up',
+    'shrink-without-park': 'the DTT shrinker frees pages without parking the host unpin worker',
+    'shrink-without-lock': "the DTT shrinker frees pages without the DTT's write lock (a map may be inside)",
+    'leaf-install-plain-store': 'a vCPU installs a new DTT page with a plain store instead of the compare-and-swap',
   },
 };

@@ -15,6 +15,7 @@ import {
   servePinRequests,
   verdictWords,
 } from './scenario-parts.js';
+import { SHIPPED_SCENARIOS } from './shipped-scenarios.js';
 
 const G = 1;
 const LOST_UPDATE = 'the scan unpinned a page a vCPU mapped meanwhile, and the vCPU saw it pinned (a lost DTT update)';
@@ -150,4 +151,4 @@ const forceUnpinVsMap: Scenario = {
   },
 };
 
-export const COIOMMU_SCENARIOS: readonly Scenario[] = [mapVsUnpin, twoVcpusSamePage, forceUnpinVsMap];
+export const COIOMMU_SCENARIOS: readonly Scenario[] = [mapVsUnpin, twoVcpusSamePage, forceUnpinVsMap, ...SHIPPED_SCENARIOS];
