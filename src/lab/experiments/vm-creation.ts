@@ -1,13 +1,13 @@
 // VM creation time vs guest size: static pinning and passthrough pin all guest memory before the VM
-// runs; coIOMMU (and iopf, when it lands) pin nothing up front. Measured and modeled.
+// runs; coIOMMU and iopf pin nothing up front. Measured and modeled.
 import type { Reference } from '../html/plots.js';
 import { METRICS } from '../sweep/metrics.js';
 import type { SweepResults } from '../sweep/results.js';
 import { figure, metricPlot, type PlotAxes, type SweepView } from '../sweep/view.js';
 import { GIB_PAGES, groupOf, recipeConfig, type Experiment, type PaperValue } from './experiment.js';
 
-/** Policies compared; `iopf` joins when its policy lands (issue 10). */
-export const VM_CREATION_PAIRS = ['static/trap', 'passthrough/trap', 'coiommu/trap'];
+/** Policies compared. */
+export const VM_CREATION_PAIRS = ['static/trap', 'passthrough/trap', 'coiommu/trap', 'iopf/trap'];
 
 const SIZES = { quick: ['0.125', '0.5'], full: ['1', '4', '16', '64', '128'] };
 
@@ -31,15 +31,14 @@ function view(r: SweepResults): SweepView {
     tables: [{ heading: 'VM creation', header, rows, note: 'modeled: pages x (pinPageCycles + iommuMapCycles); measured: the hypervisor pinning every page on this machine' }],
     plots: [metricPlot(r.groups, METRICS.vmCreationModeledMs, axes, 'line', refs), metricPlot(r.groups, METRICS.vmCreationMs, axes, 'line')],
     notes: [
-      `reference: ${VM_CREATION_PAPER.source}. The lab models only the pinning part of VM creation: coIOMMU pins nothing up front, so its pinning time is 0 and the ratio is unbounded; the paper's 73x is static vs coIOMMU total creation time.`,
-      'iopf (SCIMITAR-style I/O page faults) joins this recipe with issue 10.',
+      `reference: ${VM_CREATION_PAPER.source}. The lab models only the pinning part of VM creation: coIOMMU and iopf pin nothing up front, so their pinning time is 0 and the ratio is unbounded; the paper's 73x is static vs coIOMMU total creation time.`,
     ],
   };
 }
 
 export const vmCreation: Experiment = {
   name: 'vm-creation',
-  help: 'VM creation time vs guest size: static pinning and passthrough vs coIOMMU (iopf when it lands), measured and modeled',
+  help: 'VM creation time vs guest size: static pinning and passthrough vs coIOMMU and iopf, measured and modeled',
   source: VM_CREATION_PAPER.source,
   plan: (quick) => ({
     pairs: VM_CREATION_PAIRS,
