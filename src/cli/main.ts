@@ -11,6 +11,7 @@ import { NAME, type Ctx, type RunScenario } from './context.js';
 import { EXPLORE_COMMANDS, registerExploreCommands } from './explore.js';
 import { registerRun } from './run.js';
 import { registerSweep } from './sweep-cmd.js';
+import { registerTrace } from './trace-cmd.js';
 
 export type { RunScenario } from './context.js';
 
@@ -23,7 +24,7 @@ export interface CliIO {
   runScenario?: RunScenario;
 }
 
-const ALL_COMMANDS: readonly string[] = ['run', 'compare', 'bench', ...EXPLORE_COMMANDS, 'sweep', 'experiment'];
+const ALL_COMMANDS: readonly string[] = ['run', 'compare', 'bench', 'trace', ...EXPLORE_COMMANDS, 'sweep', 'experiment'];
 
 /** The package's version, from src/cli or dist/src/cli. */
 function version(): string {
@@ -54,6 +55,7 @@ function buildProgram(ctx: Ctx, setCode: (code: number) => void): Command {
   registerBench(program, ctx, setCode);
   registerSweep(program, ctx, setCode);
   registerExperiment(program, ctx, setCode);
+  registerTrace(program, ctx, setCode);
   return program;
 }
 
