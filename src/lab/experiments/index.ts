@@ -15,7 +15,7 @@ const EXPERIMENTS: Experiment[] = [lineRate, sidecoreVsTrap, footprint, vmCreati
 /** Recipes that wait for a policy or workload: name -> what they need. */
 export const PENDING: Record<string, string> = {
   overcommit: 'its recipe (the iopf policy and --balloon of issue 10 have landed; the recipe is not written yet): host memory reclaimable under each policy with a balloon',
-  locality: 'the storage and trace workloads (issue 12): the DMA reuse-distance distribution of a workload or a trace',
+  locality: 'its recipe (the storage and trace workloads of issue 12 have landed; the recipe is not written yet): the DMA reuse-distance distribution of a workload or a trace',
   fands: 'F&S --invalidation linux|fands and --flows (issue 11): memory reads per page and modeled throughput vs flows',
 };
 
