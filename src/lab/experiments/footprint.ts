@@ -6,7 +6,7 @@ import { METRICS } from '../sweep/metrics.js';
 import type { SweepResults } from '../sweep/results.js';
 import { recipeConfig, type Experiment } from './experiment.js';
 
-/** Workloads the recipe covers; `storage` joins when its workload lands (issue 12). */
+/** Workloads the recipe covers; `storage` (landed with issue 12) is not added yet. */
 export const FOOTPRINT_WORKLOADS = ['net'];
 
 const SIZES = { quick: ['64MiB', '256MiB'], full: ['1GiB', '4GiB', '16GiB'] };
