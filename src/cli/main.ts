@@ -6,9 +6,11 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import { registerBench } from './bench.js';
 import { registerCompare } from './compare.js';
+import { registerExperiment } from './experiment-cmd.js';
 import { NAME, type Ctx, type RunScenario } from './context.js';
 import { EXPLORE_COMMANDS, registerExploreCommands } from './explore.js';
 import { registerRun } from './run.js';
+import { registerSweep } from './sweep-cmd.js';
 import { registerTrace } from './trace-cmd.js';
 
 export type { RunScenario } from './context.js';
@@ -22,7 +24,7 @@ export interface CliIO {
   runScenario?: RunScenario;
 }
 
-const ALL_COMMANDS: readonly string[] = ['run', 'compare', 'bench', 'trace', ...EXPLORE_COMMANDS];
+const ALL_COMMANDS: readonly string[] = ['run', 'compare', 'bench', 'trace', ...EXPLORE_COMMANDS, 'sweep', 'experiment'];
 
 /** The package's version, from src/cli or dist/src/cli. */
 function version(): string {
@@ -51,6 +53,8 @@ function buildProgram(ctx: Ctx, setCode: (code: number) => void): Command {
   registerCompare(program, ctx, setCode);
   registerExploreCommands(program, ctx, setCode);
   registerBench(program, ctx, setCode);
+  registerSweep(program, ctx, setCode);
+  registerExperiment(program, ctx, setCode);
   registerTrace(program, ctx, setCode);
   return program;
 }
@@ -62,6 +66,7 @@ export async function main(argv: string[], io: CliIO = {}): Promise<number> {
     err: io.stderr ?? ((s) => void process.stderr.write(s)),
     stderrIsTTY: io.stderrIsTTY ?? Boolean(process.stderr.isTTY),
     runScenario: io.runScenario,
+    argv,
   };
   let code = 0;
   const program = buildProgram(ctx, (c) => (code = c));

@@ -10,6 +10,7 @@ import { workloadByName, workloadModules } from '../workloads/index.js';
 import { buildReport, sumStat } from './report.js';
 import { RunSession, type RoleHandle } from './run-session.js';
 import type { ScenarioConfig } from './scenario.js';
+import { watchRun, type Watch, type WatchOptions } from './timeline/observer.js';
 
 export { runsSidecore } from '../policies/index.js';
 
@@ -20,6 +21,8 @@ export interface RunProgress {
 }
 export interface RunOptions {
   onProgress?: (p: RunProgress) => void;
+  /** --series / --timeline: sample the running machine into files. */
+  watch?: WatchOptions;
 }
 
 const nowAbs = () => performance.timeOrigin + performance.now();
@@ -64,6 +67,7 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
   const s = new RunSession(Machine.create(spec));
   const control = s.machine.control;
   const intervals: NodeJS.Timeout[] = [];
+  let watch: Watch | undefined;
   try {
     const { hyp, setup } = await startRoles(s, cfg, spec);
     const t0 = nowAbs();
@@ -71,6 +75,7 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
     s.runAll(t0);
     intervals.push(s.watch(cfg.watchdogMs));
     if (opts.onProgress) intervals.push(reportProgress(s, cfg, t0, opts.onProgress));
+    if (opts.watch?.series || opts.watch?.timeline) watch = watchRun(s.machine, cfg, runsSidecore(cfg), t0, opts.watch);
 
     // --duration bounds the run; with --ops it ends as soon as every vCPU has done its share
     await Promise.race([s.sleep(cfg.durationMs), ...(cfg.ops > 0 || workloadByName(cfg.workload).finite?.(cfg) ? [s.until(() => allGuests(s.machine, cfg.vcpus, STAT.FINISHED))] : [])]);
@@ -83,6 +88,8 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
       const drained = () => s.machine.statsBlock(STAT_BLOCK.hypervisor)[STAT.DRAINED] === 1;
       await s.bounded(s.until(drained), cfg.watchdogMs + cfg.drainMs, 'the idle tail (host timers after the guests stopped)', 'hypervisor');
     } else await s.sleep(cfg.drainMs);
+    watch?.stop();
+    watch = undefined;
     const pinnedEnd = Atomics.load(control, CTL.PINNED_NOW);
     const residentEnd = Atomics.load(control, CTL.RESIDENT_NOW);
     s.setState(RunState.Stop);
@@ -95,6 +102,7 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
     throw s.failure ?? err;
   } finally {
     for (const i of intervals) clearInterval(i);
+    watch?.stop();
     await s.close();
   }
 }
