@@ -17,14 +17,16 @@ export function formatExplore(r: ExploreResult): string {
       ? `pct, depth ${o.depth}, seed ${o.seed}`
       : r.strategy === 'dfs'
         ? `dfs, preemption bound ${o.preemptions}` + (r.dfs ? ` (searched up to ${r.dfs.reachedBound})` : '')
-        : `random, seed ${o.seed}`;
+        : r.strategy === 'dpor'
+          ? `dpor (source sets + sleep sets), preemption bound ${o.preemptions}` + (r.dpor?.sleepBlocked ? `, ${r.dpor.sleepBlocked} redundant (sleep-set blocked)` : '')
+          : `random, seed ${o.seed}`;
   const lines = [
     `scenario:   ${r.scenario}${r.variant === 'none' ? '' : ` (planted bug: ${r.variant})`}`,
     `strategy:   ${how}; budget ${fmtInt(o.budget)} schedules; slices ${r.slices.join(', ')}`,
     `schedules:  ${fmtInt(r.schedules)}${o.stopOnForbidden && r.forbidden > 0 ? ' (stopped at the first FORBIDDEN outcome)' : ''} (${fmtInt(r.steps)} steps) in ${r.seconds.toFixed(2)} s: ` +
       `${fmtInt(r.schedules / Math.max(r.seconds, 1e-9))} schedules/s, ${fmtInt(r.steps / Math.max(r.seconds, 1e-9))} steps/s`,
   ];
-  if (r.strategy === 'dfs')
+  if (r.strategy === 'dfs' || r.strategy === 'dpor')
     lines.push(
       `search:     ${
         r.exhausted
@@ -35,6 +37,7 @@ export function formatExplore(r: ExploreResult): string {
       }` +
         (r.dfs?.repeats ? ` (${fmtInt(r.dfs.repeats)} schedules were run but not counted: re-met from a lower bound, or another slice's)` : ''),
     );
+  if (r.interrupted) lines.push('stopped:    interrupted (Ctrl-C / SIGTERM): a partial result');
   if (r.pct)
     lines.push(
       `PCT bound:  a bug of depth ${r.pct.depth} is hit with probability >= 1/(n k^(d-1)) = ${r.pct.perSchedule.toExponential(2)} ` +
@@ -44,7 +47,13 @@ export function formatExplore(r: ExploreResult): string {
   lines.push('', grid(['verdict', 'count', 'outcome'], rows, new Set([1])), '');
   if (r.firstForbidden) {
     lines.push(`FORBIDDEN outcomes: ${fmtInt(r.forbidden)}. First: ${r.firstForbidden.outcome}`);
-    lines.push(`  schedule: ${r.firstForbidden.schedule}`, `  replay:   ${r.firstForbidden.replay}`);
+    const f = r.firstForbidden;
+    lines.push(`  schedule: ${f.schedule}`, `  replay:   ${f.replay}`);
+    if (f.original)
+      lines.push(
+        `  shrunk:   ${f.preemptions} preemption(s), ${f.steps} steps (${f.shrinkRuns} schedules run to shrink it); ` +
+          `as found: ${f.original.preemptions} preemption(s), ${f.original.steps} steps: ${f.original.schedule}`,
+      );
   } else lines.push('no FORBIDDEN outcome');
   return lines.join('\n') + '\n';
 }

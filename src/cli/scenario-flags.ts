@@ -46,10 +46,10 @@ function helpOf(f: ScenarioFlag, defaultText?: string): string {
   const s = f.setting;
   const def = defaultText ?? typed(s, valueAt(defaultScenario(), f.path) as number | string);
   let range = '';
-  if (s.kind === 'text') range = `: ${(s.values?.() ?? []).join(' | ')}`;
+  if (s.kind === 'text') range = `: ${[...(s.values?.() ?? []).filter((v) => v !== ''), ...(s.accepts ? [s.accepts.text] : [])].join(' | ')}`;
   else if (s.min !== undefined && s.max !== undefined && s.kind !== 'guestMem') range = `, ${typed(s, s.min)}..${typed(s, s.max)}`;
   const note = s.note && s.kind !== 'guestMem' && s.kind !== 'hostMem' ? ` (${s.note})` : '';
-  return `${s.help}${range}${note} (default ${def})`;
+  return `${s.help}${range}${note} (default ${def === '' ? 'none' : def})`;
 }
 
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
@@ -58,13 +58,15 @@ export function addScenarioOptions(cmd: Command, which: 'run' | 'compare', compa
   for (const f of scenarioFlags()) {
     if (f.setting.runOnly && which !== 'run') continue;
     const def = which === 'compare' && f.path === 'durationMs' ? compareDuration : undefined;
-    const o = new Option(`${flagOf(f)} ${PLACEHOLDER[f.setting.kind]}`, helpOf(f, def));
+    const arg = f.setting.bare !== undefined ? `[${PLACEHOLDER[f.setting.kind].slice(1, -1)}]` : PLACEHOLDER[f.setting.kind];
+    const o = new Option(`${flagOf(f)} ${arg}`, helpOf(f, def));
     cmd.addOption(f.setting.hidden ? o.hideHelp() : o);
   }
   return cmd
     .option('--cost <key=value>', `override one modeled cost, repeatable; keys: ${COST_KEYS.join(', ')}`, collect)
     .option('--config <file.json>', 'read a partial scenario from a JSON file; flags override it')
     .option('--inject-crash <role@time>', 'crash a role at that time, e.g. device@300ms (stress tests)')
+    .option('--balloon <size@time>', 'the guest balloon asks the host to take back that much memory at that time, e.g. 4MiB@20ms (every policy: each pinned page is force-unpinned if the policy lets go; refusals are reported)')
     .option('--inject-hang <role@time>', 'stall a role at that time, e.g. hypervisor@1s (stress tests)')
     .option('--trials <n>', `run ${which === 'run' ? 'the scenario' : 'every configuration'} n times, interleaved in a shuffled order seeded by --seed; figures are medians with 95% bootstrap intervals (default 1, at most ${MAX_TRIALS})`)
     .option('--json', 'print the report as JSON on stdout and nothing else')
@@ -156,11 +158,34 @@ export interface ScenarioInput {
   label: Labeler;
 }
 
+const BALLOON_ALLOWED = 'must be <size>@<time>, a multiple of 4 KiB and a time, e.g. 4MiB@20ms';
+
+function parseBalloon(raw: string): { pages: number; atMs: number } {
+  const m = /^\s*([^@]+?)\s*@\s*(.+?)\s*$/.exec(raw);
+  if (!m) throw new ConfigError('--balloon', raw, BALLOON_ALLOWED);
+  let bytes: number;
+  let atMs: number;
+  try {
+    bytes = parseSize(m[1]);
+    atMs = parseDuration(m[2], '--balloon');
+  } catch {
+    throw new ConfigError('--balloon', raw, BALLOON_ALLOWED);
+  }
+  const pages = bytes / PAGE_SIZE;
+  if (!Number.isInteger(pages) || pages < 1 || atMs < 0) throw new ConfigError('--balloon', raw, BALLOON_ALLOWED);
+  return { pages, atMs };
+}
+
 /** --cost and --inject-* into the flags object, with where each came from. */
 function extraFlags(o: Opts, given: (path: string, field: string, raw: string, value: unknown) => void, origins: Map<string, FieldLabel>): void {
   for (const raw of (o.cost as string[] | undefined) ?? []) {
     const [key, value] = parseCost(raw);
     given(`costTable.${key}`, '--cost', raw, value);
+  }
+  if (typeof o.balloon === 'string') {
+    const b = parseBalloon(o.balloon);
+    given('host.balloonPages', '--balloon', o.balloon, b.pages);
+    given('host.balloonAtMs', '--balloon', o.balloon, b.atMs);
   }
   for (const kind of ['crash', 'hang'] as const) {
     const flag = `--inject-${kind}`;
@@ -182,7 +207,8 @@ export function scenarioInput(o: Opts): ScenarioInput {
     origins.set(path, { field, raw, given: true });
   };
   for (const f of all) {
-    const raw = o[new Option(flagOf(f)).attributeName()];
+    let raw = o[new Option(flagOf(f)).attributeName()];
+    if (raw === true && f.setting.bare !== undefined) raw = f.setting.bare; // the flag alone
     if (typeof raw === 'string') given(f.path, flagOf(f), raw, parseFlagValue(f, raw));
   }
   extraFlags(o, given, origins);

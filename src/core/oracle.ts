@@ -20,6 +20,10 @@ export const VIOLATION_DETAILS = [
   'map count underflow or overflow',
   'data frame pool exhausted',
   'a DTT page was freed while the host walked it, or a freed page is still referenced',
+  'IOMMU fault: device read of a guest page not mapped in the host IOMMU',
+  'device read of a host frame owned by another guest page',
+  'device read of a host frame that is not pinned',
+  'device read returned other data than the guest wrote',
 ] as const;
 export const DETAIL = {
   iommuFault: 0,
@@ -32,6 +36,11 @@ export const DETAIL = {
   mapCount: 7,
   dataPoolExhausted: 8,
   dttPageFreed: 9,
+  // device reads (DMA_TO_DEVICE): the same checks as a write, named as reads
+  readIommuFault: 10,
+  readWrongOwner: 11,
+  readNotPinned: 12,
+  readMismatch: 13,
 } as const;
 
 const COUNTER: Record<ViolationKind, number> = {

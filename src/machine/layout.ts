@@ -28,6 +28,8 @@ export interface MachineSpec {
    * page pool, the batch pin-info buffers), laid out by the policy; 0 (the default) for others.
    */
   coiommuWords?: number;
+  /** Words of a policy's device -> host page request queue (iopf); 0 (the default): none. */
+  prqWords?: number;
 }
 
 /**
@@ -123,7 +125,11 @@ export const STAT = {
   DTT_PAGES_FREED: 44, // guest: DTT pages the shrinker freed
   MAP_COUNT_UNDERFLOW: 45, // guest: an unmap found the map count already zero (logged, not decremented)
   UNPIN_PARKED: 46, // host: the unpin worker found itself parked (PARK_UNPIN) and waited
-  WORDS: 48, // 384 bytes: a multiple of 64
+  // the balloon and iopf (src/policies/iopf)
+  BALLOON_RELEASED: 47, // host: pages the --balloon event took back
+  BALLOON_REFUSED: 48, // host: pinned pages the policy would not let go of for the balloon
+  REPOSTS: 49, // guest: descriptors the device dropped on an I/O page fault, posted again
+  WORDS: 64, // 512 bytes: a multiple of 64
 } as const;
 export type StatName = Exclude<keyof typeof STAT, 'WORDS'>;
 
@@ -281,6 +287,8 @@ export interface Layout {
   iovaDepot: Region;
   /** Device-IOTLB flush log. */
   iotlbLog: Region;
+  /** A policy's page request queue and its per-page words (iopf; empty otherwise). */
+  prq: Region;
   /** Protection oracle: recently unmapped DMA addresses, one log per vCPU. */
   probeLog: Region;
   /** coIOMMU: registers, DTT page pool, pin-info buffers (src/policies/coiommu/region.ts). */
@@ -349,6 +357,7 @@ export function computeLayout(spec: MachineSpec): Layout {
     invq: take('invq', invqWords(spec.vcpus, spec.invqEntries ?? DEFAULT_INVQ_ENTRIES)),
     iovaDepot: take('iovaDepot', iovaDepotBase(spec.iovaPages ?? 0, IOVA_ORDERS)),
     iotlbLog: take('iotlbLog', iotlbLogWords()),
+    prq: take('prq', spec.prqWords ?? 0),
     probeLog: take('probeLog', spec.vcpus * probeLogWords()),
     coiommu: take('coiommu', spec.coiommuWords ?? 0),
     vclock: take('vclock', vclockWords(spec.vcpus), 'f64'),

@@ -24,6 +24,7 @@ export class Machine {
   readonly invq: Int32Array;
   readonly iovaDepot: Int32Array;
   readonly iotlbLog: Int32Array;
+  readonly prq: Int32Array;
   readonly probeLog: Int32Array;
   /** coIOMMU's guest-memory structures (empty for other policies). */
   readonly coiommu: Int32Array;
@@ -61,6 +62,7 @@ export class Machine {
     this.invq = i32(l.invq);
     this.iovaDepot = i32(l.iovaDepot);
     this.iotlbLog = i32(l.iotlbLog);
+    this.prq = i32(l.prq);
     this.probeLog = i32(l.probeLog);
     this.coiommu = i32(l.coiommu);
     const f64 = (r: Region) => new Float64Array(sab, r.byteOffset, r.length);

@@ -1,6 +1,6 @@
 // What a workload is, to the rest of the lab: a guest driver half (one per vCPU) that maps buffers
 // through the DMA policy, a device half that serves them, its config section and its report line.
-import type { GuestDmaPolicy } from '../core/guest-dma-policy.js';
+import type { DmaDirection, GuestDmaPolicy } from '../core/guest-dma-policy.js';
 import type { Histogram } from '../core/latency.js';
 import type { Oracle } from '../core/oracle.js';
 import type { Prober, UnmapLog } from '../core/protection.js';
@@ -8,6 +8,7 @@ import type { ConfigSection } from '../core/settings.js';
 import type { BaseScenario, SectionBag } from '../core/types.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
+import type { IoPageFaults } from '../mem/dma.js';
 import type { Iotlb } from '../mem/iotlb.js';
 import type { GuestClock } from '../core/virtual-time.js';
 
@@ -45,6 +46,8 @@ export interface WorkloadDeviceContext {
   oracle: Oracle;
   iotlb?: Iotlb;
   prober?: Prober;
+  /** The policy's I/O page faults (iopf): hand them to the DMA engine. */
+  faults?: IoPageFaults;
 }
 
 /** The guest driver of one vCPU. */
@@ -87,4 +90,8 @@ export interface Workload {
   describe(cfg: Cfg): string;
   /** Bytes one DMA op moves and the link's rate, for the modeled Gbit/s and % of line rate. */
   lineRate?(cfg: Cfg): { bytesPerOp: number; gbps: number };
+  /** The direction of a map that does not say (default FROM_DEVICE: the device writes, as net's receive). */
+  dmaDirection?: DmaDirection;
+  /** Its guests end by themselves (quotaDone without --ops): the run ends when they all have. */
+  finite?(cfg: Cfg): boolean;
 }
