@@ -24,6 +24,7 @@ import { lineRates } from './suites/line-rate.js';
 import { netDma } from './suites/net.js';
 import { sidecoreRtt, sidecoreVsComlink, trapRtt } from './suites/pin-requests.js';
 import { ringBatch16 } from './suites/ring.js';
+import { timelineOverhead } from './suites/timeline.js';
 import { invqVcpus, netPolicies, viommuMapSidecore, viommuMapTrap, viommuTrapVsSidecore } from './suites/viommu.js';
 
 const BENCHMARKS: Benchmark[] = [
@@ -39,6 +40,7 @@ const BENCHMARKS: Benchmark[] = [
   viommuMapTrap,
   viommuMapSidecore,
   viommuTrapVsSidecore,
+  timelineOverhead,
   ...netPolicies,
   invqVcpus,
   ...lineRates,

@@ -6,6 +6,7 @@ import { ConfigError } from '../core/errors.js';
 import { NOTIFY_PATHS, type NotifyPath } from '../core/types.js';
 import { defaultScenario, resolveScenario, type Labeler } from '../lab/config.js';
 import { formatCompareTable } from '../lab/table.js';
+import { writeReportsHtml } from '../lab/html/reports-page.js';
 import { comparisonPairs, policyByName, policyNames } from '../policies/index.js';
 import type { Ctx, Opts, SetCode } from './context.js';
 import { COMPARE_EXAMPLES, guide } from './help.js';
@@ -22,9 +23,9 @@ const COMPARE_TRIALS_DURATION_MS = 500;
 
 const pairsText = () => comparisonPairs().map((p) => p.join('/')).join(',');
 
-type Pair = [string, NotifyPath, string?];
+export type Pair = [string, NotifyPath, string?];
 
-function parsePairs(raw: string): Pair[] {
+export function parsePairs(raw: string): Pair[] {
   const allowed =
     `must be a comma list of <policy>/<notify>[/<setting>] with policy one of ${policyNames().join(', ')}` +
     ` and notify one of ${NOTIFY_PATHS.join(', ')} (e.g. static/trap,coiommu/sidecore,viommu-strict/bare/fands)`;
@@ -57,6 +58,7 @@ export function registerCompare(program: Command, ctx: Ctx, setCode: SetCode): v
     .description(`run ${pairsText().replaceAll(',', ', ')} in turn on the same scenario (${COMPARE_DURATION_MS / 1000} s each unless --duration says otherwise; ${COMPARE_TRIALS_DURATION_MS / 1000} s each with --trials) and print them side by side`);
   addScenarioOptions(compare, 'compare', `${COMPARE_DURATION_MS / 1000}s per run, ${COMPARE_TRIALS_DURATION_MS / 1000}s with --trials`)
     .option('--policies <list>', `comma list of policy/notify pairs (default ${pairsText()})`)
+    .option('--html <file>', 'also write the comparison as a self-contained HTML file with plots')
     .addHelpText('after', guide() + COMPARE_EXAMPLES)
     .action(async (o: Opts) => {
       const pairs = typeof o.policies === 'string' ? parsePairs(o.policies) : comparisonPairs();
@@ -73,6 +75,7 @@ export function registerCompare(program: Command, ctx: Ctx, setCode: SetCode): v
       const failedEntry = failed && { error: failed.message, policy: failed.cfg.policy, notify: failed.cfg.notify, ...(trials > 1 && { trialReports: failed.trialReports }) };
       if (o.json) ctx.out(`${JSON.stringify(failedEntry ? [...reports, failedEntry] : reports, null, 2)}\n`);
       else if (reports.length > 0 || !failed) ctx.out(formatCompareTable(reports, failed && { label: `${failed.cfg.policy}/${failed.cfg.notify}`, message: failed.message }));
+      if (typeof o.html === 'string' && reports.length > 0) writeReportsHtml(o.html, reports, `compare: ${reports.map((r) => `${r.policy}/${r.notify}`).join(', ')}`);
       if (failed) throw new Error(failed.message);
       setCode(0);
     });

@@ -12,6 +12,8 @@ export interface Ctx {
   err: (s: string) => void;
   stderrIsTTY: boolean;
   runScenario?: RunScenario;
+  /** The command line as given (sweeps record it). */
+  argv?: string[];
 }
 
 export type Opts = Record<string, unknown>;

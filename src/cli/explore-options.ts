@@ -33,7 +33,7 @@ export function int(field: string, raw: unknown, min: number, max: number): numb
 
 export const maxStepsOf = (o: Opts): number => int('--max-steps', o.maxSteps ?? String(DEFAULT_MAX_STEPS), 10, 1_000_000);
 
-function parseShard(raw: unknown): Slice {
+export function parseShard(raw: unknown): Slice {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(String(raw));
   const allowed = 'must be i/n with 0 <= i < n <= 4096, e.g. 0/4 (shard 0 of 4)';
   if (!m) throw new ConfigError('--shard', String(raw), allowed);

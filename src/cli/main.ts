@@ -6,11 +6,13 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import { registerBench } from './bench.js';
 import { registerCompare } from './compare.js';
+import { registerExperiment } from './experiment-cmd.js';
 import { NAME, type Ctx, type RunScenario } from './context.js';
 import { EXPLORE_COMMANDS, registerExploreCommands } from './explore.js';
 import { registerRun } from './run.js';
 import { registerSoak } from './soak-cmd.js';
 import { registerFaults } from './faults-cmd.js';
+import { registerSweep } from './sweep-cmd.js';
 import { registerTrace } from './trace-cmd.js';
 
 export type { RunScenario } from './context.js';
@@ -24,7 +26,7 @@ export interface CliIO {
   runScenario?: RunScenario;
 }
 
-const ALL_COMMANDS: readonly string[] = ['run', 'compare', 'bench', 'trace', 'soak', 'faults', ...EXPLORE_COMMANDS];
+const ALL_COMMANDS: readonly string[] = ['run', 'compare', 'bench', 'trace', 'soak', 'faults', ...EXPLORE_COMMANDS, 'sweep', 'experiment'];
 
 /** The package's version, from src/cli or dist/src/cli. */
 function version(): string {
@@ -55,6 +57,8 @@ function buildProgram(ctx: Ctx, setCode: (code: number) => void): Command {
   registerBench(program, ctx, setCode);
   registerSoak(program, ctx, setCode);
   registerFaults(program, ctx, setCode);
+  registerSweep(program, ctx, setCode);
+  registerExperiment(program, ctx, setCode);
   registerTrace(program, ctx, setCode);
   return program;
 }
@@ -66,6 +70,7 @@ export async function main(argv: string[], io: CliIO = {}): Promise<number> {
     err: io.stderr ?? ((s) => void process.stderr.write(s)),
     stderrIsTTY: io.stderrIsTTY ?? Boolean(process.stderr.isTTY),
     runScenario: io.runScenario,
+    argv,
   };
   let code = 0;
   const program = buildProgram(ctx, (c) => (code = c));

@@ -6,6 +6,7 @@ import { mergeResults, type ExploreResult } from '../explore/explore.js';
 import type { Opts, SetCode } from './context.js';
 import { formatExplore } from './explore-format.js';
 import { EXIT_FORBIDDEN, type ExploreCtx } from './explore-options.js';
+import { isFolder, mergeSweepFolders } from './sweep-merge.js';
 
 /** One shard's result file, checked enough that merging it cannot crash. */
 function readResult(f: string): ExploreResult {
@@ -36,8 +37,9 @@ function mergeAction(files: string[], o: Opts, ctx: ExploreCtx, setCode: SetCode
 export function registerMerge(program: Command, ctx: ExploreCtx, setCode: SetCode): void {
   program
     .command('merge')
-    .description('combine the --json results of the shards of one search')
-    .argument('<files...>', 'result files written by explore --json')
+    .description("combine the --json results of the shards of one search, or the --out folders of a sharded sweep's shards")
+    .argument('<files...>', 'result files written by explore --json, or sweep/experiment --out folders')
     .option('--json', 'print the merged result as JSON')
-    .action((files: string[], o: Opts) => mergeAction(files, o, ctx, setCode));
+    .option('--out <dir>', 'sweep folders only: where to write the merged results.json, results.csv and report.html')
+    .action((files: string[], o: Opts) => (files.every(isFolder) ? mergeSweepFolders(files, o, ctx, setCode) : mergeAction(files, o, ctx, setCode)));
 }

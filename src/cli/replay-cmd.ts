@@ -12,7 +12,7 @@ import { EXIT_FORBIDDEN, SCENARIO_NAMES, maxStepsOf, memoryModelOf, scenarioOf, 
 const SCHEDULE_ALLOWED = 'the choice string explore printed, e.g. 0*3.2.1*4';
 
 /** A real FORBIDDEN schedule of this variant (explore --strategy dfs --budget 600 finds it); quoted for zsh. */
-const REPLAY_EXAMPLE = `${NAME} replay --scenario coiommu-map-vs-unpin --variant unpin-load-store --schedule '1*7.2*7.0*32.1*4.2*6' --trace t.json`;
+const REPLAY_EXAMPLE = `${NAME} replay --scenario coiommu-map-vs-unpin --variant unpin-load-store --schedule '1*7.2*8.0*33.1*4.2*6' --trace t.json`;
 
 /** Checks every flag, and the schedule against the scenario, before any worker starts. */
 function replayArgs(o: Opts) {

@@ -4,21 +4,25 @@ import type { Command } from 'commander';
 import { defaultScenario, resolveScenario } from '../lab/config.js';
 import { formatRunReport } from '../lab/table.js';
 import { formatFaultTally } from '../lab/fault-format.js';
+import { writeReportsHtml } from '../lab/html/reports-page.js';
 import { finishRecording, recordFileOf } from '../workloads/trace/recorder.js';
 import type { Ctx, Opts, SetCode } from './context.js';
 import { RUN_EXAMPLES, guide } from './help.js';
 import { runAll } from './runner.js';
 import { addScenarioOptions, parseTrials, scenarioInput } from './scenario-flags.js';
+import { addWatchOptions, watchOptions } from './watch-flags.js';
 
 export function registerRun(program: Command, ctx: Ctx, setCode: SetCode): void {
   const run = program.command('run').description('run one scenario and print its report');
-  addScenarioOptions(run, 'run', '')
+  addWatchOptions(addScenarioOptions(run, 'run', ''))
+    .option('--html <file>', 'also write the report as a self-contained HTML file with plots')
     .addHelpText('after', guide() + RUN_EXAMPLES)
     .action(async (o: Opts) => {
       const trials = parseTrials(o);
       const input = scenarioInput(o);
       const cfg = resolveScenario(input.partial, defaultScenario(), input.label);
-      const { reports, failed } = await runAll([cfg], o, ctx, trials);
+      const watch = watchOptions(o, trials);
+      const { reports, failed } = await runAll([cfg], o, ctx, trials, { watch });
       if (failed) {
         const finished = trials > 1 ? { trialReports: failed.trialReports } : {};
         if (o.json) ctx.out(`${JSON.stringify({ error: failed.message, policy: cfg.policy, notify: cfg.notify, config: cfg, ...finished }, null, 2)}\n`);
@@ -27,6 +31,7 @@ export function registerRun(program: Command, ctx: Ctx, setCode: SetCode): void 
       const record = recordFileOf(cfg);
       if (record) finishRecording(record, cfg.vcpus); // the vCPUs' parts, merged in time order
       ctx.out(o.json ? `${JSON.stringify(reports[0], null, 2)}\n` : formatRunReport(reports[0]) + formatFaultTally(reports[0].injectedFaults, reports[0].mapFailures));
+      if (typeof o.html === 'string') writeReportsHtml(o.html, reports, `run: ${cfg.policy}/${cfg.notify} on ${cfg.workload}`);
       setCode(0);
     });
 }

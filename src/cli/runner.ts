@@ -5,6 +5,7 @@ import cliProgress from 'cli-progress';
 import { ConfigError } from '../core/errors.js';
 import type { MachineLoad, RunReport } from '../core/types.js';
 import { fmtInt, loadWarning } from '../lab/table.js';
+import type { RunOptions } from '../lab/orchestrator.js';
 import type { ScenarioConfig } from '../lab/scenario.js';
 import { aggregateTrials, machineLoad, trialOrder, type TrialSlot } from '../lab/trials.js';
 import { NAME, type Ctx, type Opts, type RunScenario } from './context.js';
@@ -48,7 +49,7 @@ const slotName = (cfg: ScenarioConfig, slot: TrialSlot, trials: number) =>
   `${cfg.policy}/${cfg.notify}${trials > 1 ? ` trial ${slot.trial + 1}/${trials}` : ''}`;
 
 /** One run, with its progress bar; the report gains the machine's load at the command's start. */
-async function runOne(run: RunScenario, cfg: ScenarioConfig, name: string, progress: boolean, ctx: Ctx, machine: MachineLoad): Promise<RunReport> {
+async function runOne(run: RunScenario, cfg: ScenarioConfig, name: string, progress: boolean, ctx: Ctx, machine: MachineLoad, extra: RunOptions): Promise<RunReport> {
   const bar = progress ? progressBar(name, cfg, ctx) : undefined;
   const onProgress = bar
     ? (p: { elapsedMs: number; totalMs: number; dmaOps: number }) => {
@@ -57,7 +58,7 @@ async function runOne(run: RunScenario, cfg: ScenarioConfig, name: string, progr
       }
     : undefined;
   try {
-    const report = await run(cfg, { onProgress });
+    const report = await run(cfg, { ...extra, onProgress });
     // a report that brings its own load figure (the orchestrator's, or a test's stand-in) keeps it
     return { ...report, machine: report.machine ?? machine };
   } finally {
@@ -70,7 +71,7 @@ async function runOne(run: RunScenario, cfg: ScenarioConfig, name: string, progr
  * seed). A run that fails ends the whole lot: the configurations with finished trials are still
  * aggregated, the failed one's finished trials come back with the failure.
  */
-export async function runAll(configs: ScenarioConfig[], o: Opts, ctx: Ctx, trials = 1): Promise<RunOutcome> {
+export async function runAll(configs: ScenarioConfig[], o: Opts, ctx: Ctx, trials = 1, extra: RunOptions = {}): Promise<RunOutcome> {
   const run = await loadRunner(ctx);
   const progress = typeof o.progress === 'boolean' ? o.progress : !o.json && ctx.stderrIsTTY;
   const done: RunReport[][] = configs.map(() => []);
@@ -85,7 +86,7 @@ export async function runAll(configs: ScenarioConfig[], o: Opts, ctx: Ctx, trial
     const cfg = configs[slot.config];
     const name = slotName(cfg, slot, trials);
     try {
-      done[slot.config].push(await runOne(run, cfg, name, progress, ctx, machine));
+      done[slot.config].push(await runOne(run, cfg, name, progress, ctx, machine, extra));
     } catch (e) {
       if (e instanceof ConfigError) throw e;
       const msg = e instanceof Error ? e.message || e.name : String(e);

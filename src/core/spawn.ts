@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
-export type WorkerName = 'guest' | 'hypervisor' | 'sidecore' | 'device' | 'bench' | 'pool-task' | 'explore-thread';
+export type WorkerName = 'guest' | 'hypervisor' | 'sidecore' | 'device' | 'bench' | 'pool-task' | 'explore-thread' | 'sweep-point';
 
 const here = dirname(fileURLToPath(import.meta.url)); // .../src/core or .../dist/src/core
 const fromDist = fileURLToPath(import.meta.url).endsWith('.js');

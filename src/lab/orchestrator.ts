@@ -11,6 +11,7 @@ import { FaultBoard } from '../core/faults/board.js';
 import { buildReport, sumStat } from './report.js';
 import { RunSession, type RoleHandle } from './run-session.js';
 import type { ScenarioConfig } from './scenario.js';
+import { watchRun, type Watch, type WatchOptions } from './timeline/observer.js';
 
 export { runsSidecore } from '../policies/index.js';
 
@@ -21,6 +22,8 @@ export interface RunProgress {
 }
 export interface RunOptions {
   onProgress?: (p: RunProgress) => void;
+  /** --series / --timeline: sample the running machine into files. */
+  watch?: WatchOptions;
   /** The run has started: its machine and fault board, for a sampler (the soak's time series). */
   onStart?: (live: LiveRun) => void;
   /** Ends the run early but cleanly (guests stop, drain, teardown, report): the soak's Ctrl-C. */
@@ -74,6 +77,7 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
   const control = s.machine.control;
   const intervals: NodeJS.Timeout[] = [];
   const board = new FaultBoard();
+  let watch: Watch | undefined;
   try {
     const { hyp, setup } = await startRoles(s, cfg, spec, board);
     const t0 = nowAbs();
@@ -82,6 +86,7 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
     intervals.push(s.watch(cfg.watchdogMs));
     if (opts.onProgress) intervals.push(reportProgress(s, cfg, t0, opts.onProgress));
     opts.onStart?.({ machine: s.machine, board });
+    if (opts.watch?.series || opts.watch?.timeline) watch = watchRun(s.machine, cfg, runsSidecore(cfg), t0, opts.watch);
 
     // --duration bounds the run; with --ops it ends as soon as every vCPU has done its share
     const ends = [s.sleep(cfg.durationMs), ...(cfg.ops > 0 || workloadByName(cfg.workload).finite?.(cfg) ? [s.until(() => allGuests(s.machine, cfg.vcpus, STAT.FINISHED))] : [])];
@@ -96,6 +101,8 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
       const drained = () => s.machine.statsBlock(STAT_BLOCK.hypervisor)[STAT.DRAINED] === 1;
       await s.bounded(s.until(drained), cfg.watchdogMs + cfg.drainMs, 'the idle tail (host timers after the guests stopped)', 'hypervisor');
     } else await s.sleep(cfg.drainMs);
+    watch?.stop();
+    watch = undefined;
     const pinnedEnd = Atomics.load(control, CTL.PINNED_NOW);
     const residentEnd = Atomics.load(control, CTL.RESIDENT_NOW);
     s.setState(RunState.Stop);
@@ -110,6 +117,7 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
     throw s.failure ?? err;
   } finally {
     for (const i of intervals) clearInterval(i);
+    watch?.stop();
     await s.close();
   }
 }

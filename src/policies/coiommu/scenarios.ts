@@ -17,10 +17,12 @@ import {
   verdictWords,
 } from './scenario-parts.js';
 import { SHIPPED_SCENARIOS } from './shipped-scenarios.js';
+import { coiommuRegion } from './region.js';
 
 const G = 1;
 const LOST_UPDATE = 'the scan unpinned a page a vCPU mapped meanwhile, and the vCPU saw it pinned (a lost DTT update)';
-const SPEC = (vcpus: number) => ({ guestPages: 4, vcpus, hostFrames: 4, dataFrames: 4, ringEntries: 2 });
+// the coiommu region holds the registers the host reads (the park count) even with the flat table
+const SPEC = (vcpus: number) => ({ guestPages: 4, vcpus, hostFrames: 4, dataFrames: 4, ringEntries: 2, coiommuWords: coiommuRegion(4, vcpus).words });
 
 /** What every coIOMMU scenario forbids (safetyOutcome's answers). */
 const SAFETY = {

@@ -1,0 +1,46 @@
+// The figures a sweep summarizes per configuration (median and 95% bootstrap interval over its
+// trials), plots and tables: one declaration each.
+import type { RunReport } from '../../core/types.js';
+
+export interface Metric {
+  key: string;
+  label: string;
+  of: (r: RunReport) => number | undefined;
+  /** Printed with this many decimals. */
+  digits: number;
+}
+
+const pct = (part: number, whole: number) => (whole > 0 ? (100 * part) / whole : undefined);
+
+/**
+ * The paper's per-(un)map figure, as the virtual clock charged one strict unmap: its page-table
+ * write, its request (the exit and trap handling, or the sidecore's), and its invalidation with the
+ * wait. A DMA is a map and an unmap, each half of the page-table and request terms; in a guest
+ * (caching mode) the map is invalidated too, natively (bare) only the unmap. Pins and walks aside.
+ */
+function perStrictUnmap(r: RunReport): number | undefined {
+  const b = r.modeled.breakdown;
+  if (r.invSubmits === 0) return undefined;
+  const inv = b.invalidations ?? 0;
+  return (b.pageTable ?? 0) / 2 + (b.requests ?? 0) / 2 + (r.notify === 'bare' ? inv : inv / 2);
+}
+
+export const METRICS = {
+  modeledOps: { key: 'modeledOps', label: 'modeled DMA ops/s', of: (r) => r.modeled.opsPerSecond, digits: 0 },
+  lineRate: { key: 'lineRate', label: 'modeled % of line rate', of: (r) => r.modeled.lineRatePercent, digits: 1 },
+  measuredOps: { key: 'measuredOps', label: 'measured DMA ops/s', of: (r) => r.opsPerSecond, digits: 0 },
+  cyclesPerDma: { key: 'cyclesPerDma', label: 'modeled cycles per DMA', of: (r) => r.modeled.cyclesPerDma, digits: 0 },
+  cyclesPerUnmap: { key: 'cyclesPerUnmap', label: 'modeled cycles per strict unmap', of: perStrictUnmap, digits: 0 },
+  exitsPerDma: { key: 'exitsPerDma', label: 'exits per DMA', of: (r) => r.exitsPerDma, digits: 3 },
+  mapP50: { key: 'mapP50', label: 'measured map p50 (us)', of: (r) => r.latencyUs.map.p50, digits: 1 },
+  modeledMapP50: { key: 'modeledMapP50', label: 'modeled map p50 (us)', of: (r) => r.modeled.latencyUs.map.p50, digits: 2 },
+  invSubmitP50: { key: 'invSubmitP50', label: 'measured invalidation submit p50 (us)', of: (r) => r.latencyUs.invSubmit.p50, digits: 1 },
+  pinnedPeakPct: { key: 'pinnedPeakPct', label: 'peak pinned, % of guest memory', of: (r) => pct(r.pinnedPages.peak, r.guestPages), digits: 2 },
+  pinnedEndPct: { key: 'pinnedEndPct', label: 'pinned at the end, % of guest memory', of: (r) => pct(r.pinnedPages.end, r.guestPages), digits: 2 },
+  vmCreationMs: { key: 'vmCreationMs', label: 'measured VM creation (ms)', of: (r) => r.staticPin?.ms ?? 0, digits: 1 },
+  vmCreationModeledMs: { key: 'vmCreationModeledMs', label: 'modeled VM creation (ms)', of: (r) => r.staticPin?.modeledMs ?? 0, digits: 1 },
+  violations: { key: 'violations', label: 'oracle violations', of: (r) => r.violations.dmaToUnpinned + r.violations.lostPayloads + r.violations.accounting, digits: 0 },
+} satisfies Record<string, Metric>;
+
+export type MetricKey = keyof typeof METRICS;
+export const ALL_METRICS: readonly Metric[] = Object.values(METRICS);
