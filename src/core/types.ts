@@ -52,6 +52,8 @@ export interface HostConfig {
   memoryPages: number;
   /** Data frames for payloads: only pages that DMA actually touches get one. */
   dataFrames: number;
+  /** Host frames that can back guest pages (0 = one per guest page; fewer: pins can fail). */
+  frames: number;
 }
 
 export interface NotifyConfig {
@@ -101,7 +103,7 @@ export interface Percentiles {
 }
 
 export interface ViolationRecord {
-  kind: 'dmaToUnpinned' | 'lostPayloads' | 'accounting';
+  kind: 'dmaToUnpinned' | 'lostPayloads' | 'accounting' | 'unpinnedWhileMapped' | 'lostWakeups' | 'mapFailures' | 'undrainedUnpins';
   role: RoleName;
   gfn: number;
   frame: number;
@@ -136,7 +138,19 @@ export interface RunReport {
     reclaimablePagesEnd: number;
   };
   staticPin?: { pages: number; ms: number; modeledMs: number };
-  violations: { dmaToUnpinned: number; lostPayloads: number; accounting: number; first?: ViolationRecord };
+  violations: {
+    dmaToUnpinned: number;
+    lostPayloads: number;
+    accounting: number;
+    /** Reliance oracle (src/core/reliance.ts): the host took away a page or IOVA the guest held mapped. */
+    unpinnedWhileMapped?: number;
+    lostWakeups?: number;
+    /** Maps that failed although no host pin failed meanwhile. */
+    mapFailures?: number;
+    /** Unpins before the device-IOTLB flush covering the page drained. */
+    undrainedUnpins?: number;
+    first?: ViolationRecord;
+  };
   latencyUs: { map: Percentiles; pinRequest: Percentiles; invSubmit: Percentiles };
   /** IOTLB invalidation descriptors the host processed (vIOMMU; 0 otherwise). */
   invalidations: number;

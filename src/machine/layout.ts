@@ -52,7 +52,9 @@ export const CTL = {
   // virtual time (src/core/virtual-time.ts): the host bumps TIMER_SEQ each time it has run a host
   // timer; vCPUs waiting at that timer's deadline sleep on it
   ...wordsOnLine(7, ['TIMER_SEQ', 'TIMER_PARKED']),
-  WORDS: LINE_WORDS * 8,
+  // the guest-reliance oracle's violations (src/core/reliance.ts) and the host's failed pins
+  ...wordsOnLine(8, ['VIOL_RELY', 'VIOL_WAKE', 'VIOL_MAPFAIL', 'VIOL_DRAIN', 'HOST_PIN_FAILS']),
+  WORDS: LINE_WORDS * 9,
 } as const;
 
 export const RunState = {
@@ -270,6 +272,10 @@ export interface Layout {
   iotlbLog: Region;
   /** Protection oracle: recently unmapped DMA addresses, one log per vCPU. */
   probeLog: Region;
+  /** Reliance oracle: maps the guest holds of each guest page (src/core/reliance.ts; observed, not protocol). */
+  reliedPages: Region;
+  /** Reliance oracle: maps the guest holds of each IOVA page (vIOMMU). */
+  reliedIovas: Region;
   /** Virtual clocks (Float64), one line each. */
   vclock: Region;
   /** Virtual time of each descriptor (posted) and completion (done), per vCPU ring entry (Float64). */
@@ -333,6 +339,8 @@ export function computeLayout(spec: MachineSpec): Layout {
     iovaDepot: take('iovaDepot', iovaDepotBase(spec.iovaPages ?? 0, IOVA_ORDERS)),
     iotlbLog: take('iotlbLog', iotlbLogWords()),
     probeLog: take('probeLog', spec.vcpus * probeLogWords()),
+    reliedPages: take('reliedPages', spec.guestPages),
+    reliedIovas: take('reliedIovas', spec.iovaPages ?? 0),
     vclock: take('vclock', vclockWords(spec.vcpus), 'f64'),
     descVt: take('descVt', spec.vcpus * spec.ringEntries, 'f64'),
     compVt: take('compVt', spec.vcpus * spec.ringEntries, 'f64'),

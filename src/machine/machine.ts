@@ -25,6 +25,8 @@ export class Machine {
   readonly iovaDepot: Int32Array;
   readonly iotlbLog: Int32Array;
   readonly probeLog: Int32Array;
+  readonly reliedPages: Int32Array;
+  readonly reliedIovas: Int32Array;
   readonly vclock: Float64Array;
   readonly descVt: Float64Array;
   readonly compVt: Float64Array;
@@ -60,6 +62,8 @@ export class Machine {
     this.iovaDepot = i32(l.iovaDepot);
     this.iotlbLog = i32(l.iotlbLog);
     this.probeLog = i32(l.probeLog);
+    this.reliedPages = i32(l.reliedPages);
+    this.reliedIovas = i32(l.reliedIovas);
     const f64 = (r: Region) => new Float64Array(sab, r.byteOffset, r.length);
     this.vclock = f64(l.vclock);
     this.descVt = f64(l.descVt);

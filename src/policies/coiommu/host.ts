@@ -154,6 +154,11 @@ export class CoiommuHost implements HostPolicy {
       // planted bug: a guest's add between the load and the store is wiped out
       won = mem.load(m.dtt, g) === PINNED;
       if (won) mem.store(m.dtt, g, 0);
+    } else if (this.variant === 'unpin-ignores-count') {
+      // planted bug: a page that looks idle (ACCESSED clear) is unpinned whatever its map count
+      const old = mem.load(m.dtt, g);
+      won = isPinned(old) && (old & ACCESSED) === 0;
+      if (won) mem.and(m.dtt, g, ~PINNED);
     } else won = mem.compareExchange(m.dtt, g, PINNED, 0) === PINNED;
     if (!won) return false;
     if (!this.host.unpin(g)) {

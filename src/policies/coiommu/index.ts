@@ -33,6 +33,7 @@ pins a page on its first DMA and unpins it lazily when idle`,
     'unpin-load-store': 'unpin scan uses load-then-store instead of compareExchange',
     'pinned-before-map': 'host sets PINNED before the host IOMMU mapping exists',
     'no-pin-lock': 'pin and unpin without the pin-state lock',
+    'unpin-ignores-count': 'the unpin exchange tests only ACCESSED, not the map count: a mapped page is unpinned early',
     'doorbell-without-bump': 'a trapping vCPU notifies the host without bumping the doorbell: a lost wake-up',
   },
 };

@@ -183,6 +183,7 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
 
   private removeShadow(i: number, g: number): void {
     this.mem.store(this.m.shadow, i, 0);
+    this.host.reliance?.shadowRemoved(i, g);
     this.stats[STAT.SHADOW_UNMAPS]++;
     this.unpins.push(g); // the page stays pinned until the device can no longer reach it
   }
