@@ -31,7 +31,7 @@ const BUDGETS: Record<string, Record<'pct' | 'dfs', number>> = {
   'coiommu-force-unpin-vs-map': { pct: 300, dfs: 600 },
   'viommu-unmap-vs-dma': { pct: 2000, dfs: 8000 },
 };
-const budget = (scenario: string, strategy: Strategy): number => (strategy === 'random' ? 300 : BUDGETS[scenario][strategy]);
+const budget = (scenario: string, strategy: Strategy): number => (strategy === 'pct' || strategy === 'dfs' ? BUDGETS[scenario][strategy] : 300);
 
 function opts(scenario: string, variant: Variant, strategy: Strategy, b = budget(scenario, strategy)): SearchOptions {
   return { scenario, variant, strategy, budget: b, seed: 1, depth: 3, preemptions: 2, maxSteps: 5000 };

@@ -59,7 +59,7 @@ export function registerExplore(program: Command, ctx: ExploreCtx, setCode: SetC
     .command('explore')
     .description('search the interleavings of a scenario and print the outcome histogram')
     .option('--scenario <name>', `scenario to explore: ${SCENARIO_NAMES()}`)
-    .option('--strategy <name>', `${STRATEGIES.join(' | ')} (default pct)`)
+    .option('--strategy <name>', `${STRATEGIES.join(' | ')} (default mixed: random, PCT at depths 2-4 and DFS in one budget)`)
     .option('--budget <n>', 'schedules to run in all, over every shard and thread (default 1000)')
     .option('--variant <bug>', "planted bug to run instead of the real protocol (default none; see 'scenarios')")
     .option('--seed <n>', 'random and pct: the seed of the search (default 1)')

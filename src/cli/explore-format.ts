@@ -17,7 +17,9 @@ export function formatExplore(r: ExploreResult): string {
       ? `pct, depth ${o.depth}, seed ${o.seed}`
       : r.strategy === 'dfs'
         ? `dfs, preemption bound ${o.preemptions}` + (r.dfs ? ` (searched up to ${r.dfs.reachedBound})` : '')
-        : `random, seed ${o.seed}`;
+        : r.strategy === 'mixed'
+          ? `mixed, seed ${o.seed}` + (r.mixed ? ` (${r.mixed.random} random, ${r.mixed.pct} PCT at depths 2-4, ${r.mixed.dfs} DFS with preemption bound ${o.preemptions}${r.mixed.dfsExhausted ? ', DFS space exhausted' : ''})` : '')
+          : `random, seed ${o.seed}`;
   const lines = [
     `scenario:   ${r.scenario}${r.variant === 'none' ? '' : ` (planted bug: ${r.variant})`}`,
     `strategy:   ${how}; budget ${fmtInt(o.budget)} schedules; slices ${r.slices.join(', ')}`,
@@ -42,6 +44,8 @@ export function formatExplore(r: ExploreResult): string {
         `probability <= ${r.pct.missAll.toPrecision(3)}`,
     );
   lines.push('', grid(['verdict', 'count', 'outcome'], rows, new Set([1])), '');
+  if (r.unreached?.length) lines.push(`NOT REACHED (the scenario says a search must reach these): ${r.unreached.join('; ')}`);
+  if (r.collapsed) lines.push('COLLAPSED: every schedule ended in the same outcome (no race was exercised)');
   if (r.firstForbidden) {
     lines.push(`FORBIDDEN outcomes: ${fmtInt(r.forbidden)}. First: ${r.firstForbidden.outcome}`);
     lines.push(`  schedule: ${r.firstForbidden.schedule}`, `  replay:   ${r.firstForbidden.replay}`);

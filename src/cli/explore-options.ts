@@ -65,7 +65,7 @@ export function variantOf(s: Scenario, raw: unknown): SearchOptions['variant'] {
 
 export function searchOptions(o: Opts): { options: SearchOptions; shard: Slice; threads: number } {
   const scenario = scenarioOf(o.scenario);
-  const strategy = String(o.strategy ?? 'pct');
+  const strategy = String(o.strategy ?? 'mixed');
   if (!(STRATEGIES as readonly string[]).includes(strategy))
     throw new ConfigError('--strategy', strategy, `allowed values are ${STRATEGIES.join(', ')}`);
   return {

@@ -49,6 +49,8 @@ export interface Scenario {
   /** What the threads observed, from their results and the final state. */
   outcome(results: number[], m: Machine, scratch: Int32Array): string;
   outcomes: Record<string, Verdict>;
+  /** Outcomes a search of the real protocol must reach within its stated budget (else it says so). */
+  mustReach?: readonly string[];
 }
 
 export function verdictOf(s: Scenario, outcome: string): Verdict {

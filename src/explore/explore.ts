@@ -10,8 +10,9 @@ import { verdictOf, type Scenario, type Verdict } from '../core/scenario.js';
 import type { Chooser } from './scheduler.js';
 import { encodeChoices } from './schedule-string.js';
 import type { Variant } from '../core/types.js';
+import { runMixed, type MixedCounts } from './mixed.js';
 
-export const STRATEGIES = ['random', 'pct', 'dfs'] as const;
+export const STRATEGIES = ['mixed', 'random', 'pct', 'dfs'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 export interface SearchOptions {
@@ -63,6 +64,12 @@ export interface ExploreResult {
   dfs?: { preemptionBound: number; reachedBound: number; repeats: number };
   /** PCT: the guarantee for a bug of the given depth. */
   pct?: ReturnType<typeof pctBound>;
+  /** mixed: schedules run by each strategy. */
+  mixed?: MixedCounts;
+  /** Outcomes the scenario must reach (mustReach) that this search never reached. */
+  unreached?: string[];
+  /** Every schedule ended in the same outcome: the search saw no race at all. */
+  collapsed?: boolean;
   /** The parts of the search this result covers, as "index/count" slices. */
   slices: string[];
   options: SearchOptions;
@@ -152,6 +159,9 @@ export function explore(
     }
     res.exhausted = !dfs.hasMore();
     res.dfs = { preemptionBound: o.preemptions, reachedBound: dfs.bound, repeats };
+  } else if (o.strategy === 'mixed') {
+    const k = calibrateSteps(session, o.seed);
+    res.mixed = runMixed(o, scenario.threads.length, k, path, slice, record, stopped);
   } else {
     const k = o.strategy === 'pct' ? calibrateSteps(session, o.seed) : 0;
     const n = scenario.threads.length;
@@ -163,6 +173,14 @@ export function explore(
     if (o.strategy === 'pct') res.pct = pctBound(n, Math.max(k, res.maxSteps), o.depth, res.schedules);
   }
   res.seconds = (performance.now() - t0) / 1000;
+  return withReach(res, scenario);
+}
+
+/** What the search never reached of what the scenario says it must, and whether it collapsed. */
+export function withReach(res: ExploreResult, scenario: Scenario): ExploreResult {
+  const seen = Object.keys(res.histogram);
+  res.unreached = (scenario.mustReach ?? []).filter((o) => !seen.includes(o));
+  res.collapsed = res.schedules > 1 && seen.length === 1;
   return res;
 }
 
@@ -226,6 +244,11 @@ export function mergeResults(parts: ExploreResult[], as?: string): ExploreResult
     if (p.firstForbidden && (!out.firstForbidden || p.firstForbidden.index < out.firstForbidden.index))
       out.firstForbidden = p.firstForbidden;
     if (p.pct) out.pct = out.pct && out.pct.steps >= p.pct.steps ? out.pct : p.pct;
+    if (p.mixed)
+      out.mixed = out.mixed
+        ? { random: out.mixed.random + p.mixed.random, pct: out.mixed.pct + p.mixed.pct, dfs: out.mixed.dfs + p.mixed.dfs, dfsExhausted: out.mixed.dfsExhausted && p.mixed.dfsExhausted }
+        : { ...p.mixed };
+    if (p.unreached) out.unreached = out.unreached ? out.unreached.filter((u) => p.unreached!.includes(u)) : [...p.unreached];
     if (a.strategy === 'dfs') {
       out.exhausted = (out.exhausted ?? true) && p.exhausted === true;
       if (p.dfs)
@@ -241,5 +264,6 @@ export function mergeResults(parts: ExploreResult[], as?: string): ExploreResult
   if (!out.firstForbidden) delete out.firstForbidden;
   if (out.pct) out.pct = pctBound(out.pct.threads, Math.max(out.pct.steps, out.maxSteps), out.pct.depth, out.schedules);
   if (as) out.slices = [as];
+  if (out.unreached) out.collapsed = out.schedules > 1 && Object.keys(out.histogram).length === 1;
   return out;
 }
