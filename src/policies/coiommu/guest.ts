@@ -15,6 +15,8 @@ export class CoiommuGuest implements GuestDmaPolicy {
   private readonly missing = new Int32Array(SLOT_MAX_PAGES);
   /** Set by the pinned-check-before-add variant: what PINNED looked like before the add. */
   private readonly testFirst: boolean;
+  /** Set by the ignore-pin-failure variant: the re-check after a pin request is skipped. */
+  private readonly trustRequest: boolean;
 
   constructor(
     private readonly mem: SharedMem,
@@ -27,6 +29,7 @@ export class CoiommuGuest implements GuestDmaPolicy {
   ) {
     this.maxCount = maxMapCount(m.spec.vcpus);
     this.testFirst = variant === 'pinned-check-before-add';
+    this.trustRequest = variant === 'ignore-pin-failure';
   }
 
   map(gfn: number, n: number): number {
@@ -74,6 +77,7 @@ export class CoiommuGuest implements GuestDmaPolicy {
     stats[STAT.PIN_REQUESTS]++;
     stats[STAT.PIN_REQUEST_PAGES] += n;
     this.requester.request(this.missing, n);
+    if (this.trustRequest) return true; // planted bug: the host's answer is taken as success
     for (let k = 0; k < n; k++) if (!isPinned(this.mem.load(this.m.dtt, this.missing[k]))) return false;
     return true;
   }
