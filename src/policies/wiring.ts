@@ -25,7 +25,7 @@ export interface HostParts {
 
 /** The pin-state lock, or none for the planted bug `no-pin-lock`. A lock held past `timeoutMs` is a hang. */
 export function pinStateLock(mem: SharedMem, m: Machine, variant: string, timeoutMs: number): Lock {
-  return variant === 'no-pin-lock' ? NO_LOCK : new PinStateLock(mem, m.control, CTL.PIN_LOCK, timeoutMs);
+  return variant === 'no-pin-lock' ? NO_LOCK : new PinStateLock(mem, m.control, CTL.PIN_LOCK, timeoutMs, undefined, variant !== 'unlock-no-wake');
 }
 
 /** Host memory, the pin-state lock, the policy's host half and the reclaimer, over one stats block. */
