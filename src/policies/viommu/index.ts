@@ -7,6 +7,7 @@ import { VIOMMU_SECTION, iotlbOver, type ViommuConfig } from './config.js';
 import { viommuGuest } from './guest.js';
 import { viommuHost } from './host.js';
 import { VIOMMU_SCENARIOS } from './scenarios.js';
+import { VIOMMU_MORE_SCENARIOS, VIOMMU_MORE_VARIANTS } from './scenarios-more.js';
 import type { TeardownMode } from './teardown.js';
 
 const HELP: Record<TeardownMode, string> = {
@@ -63,8 +64,8 @@ function member(mode: TeardownMode): Policy {
     },
     ...(mode === 'strict'
       ? {
-          scenarios: VIOMMU_SCENARIOS,
-          variants: { 'wait-before-flush': 'vIOMMU host completes the wait descriptor before it flushes the device IOTLB' },
+          scenarios: [...VIOMMU_SCENARIOS, ...VIOMMU_MORE_SCENARIOS],
+          variants: { 'wait-before-flush': 'vIOMMU host completes the wait descriptor before it flushes the device IOTLB', ...VIOMMU_MORE_VARIANTS },
         }
       : {}),
   };
