@@ -76,6 +76,7 @@ const mapVsUnpin: Scenario = {
     [LOST_UPDATE]: 'FORBIDDEN',
     ...SAFETY,
   },
+  mustReach: ['map came first: the scan backed off, no pin request', 'scan came first: the page was unpinned, the vCPU asked for it again'],
 };
 
 const twoVcpusSamePage: Scenario = {
@@ -104,6 +105,7 @@ const twoVcpusSamePage: Scenario = {
     'one vCPU asked, the other found the page pinned': 'ACCEPTABLE',
     ...SAFETY,
   },
+  mustReach: ['both vCPUs asked for the pin', 'one vCPU asked, the other found the page pinned'],
 };
 
 const forceUnpinVsMap: Scenario = {
@@ -148,6 +150,7 @@ const forceUnpinVsMap: Scenario = {
     'force-unpinned, but the vCPU pinned it again before the reclaim': 'INTERESTING',
     ...SAFETY,
   },
+  mustReach: ['force-unpin refused: the page was mapped', 'reclaimed after the vCPU was done with the page', 'reclaimed first: the vCPU faulted the page back in and pinned it'],
 };
 
 export const COIOMMU_SCENARIOS: readonly Scenario[] = [mapVsUnpin, twoVcpusSamePage, forceUnpinVsMap];

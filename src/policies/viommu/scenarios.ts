@@ -106,6 +106,7 @@ const unmapVsDeviceAccess: Scenario = {
     [LEAK]: 'FORBIDDEN',
     [UNSAFE]: 'FORBIDDEN',
   },
+  mustReach: ['both accesses ran before the unmap completed', 'the unmap completed, then the access faulted', 'the unmap came first: both accesses faulted'],
 };
 
 export const VIOMMU_SCENARIOS: readonly Scenario[] = [unmapVsDeviceAccess];
