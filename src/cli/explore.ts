@@ -6,15 +6,17 @@ import type { ExploreCtx } from './explore-options.js';
 import { registerMerge } from './merge-cmd.js';
 import { registerReplay } from './replay-cmd.js';
 import { registerScenarios } from './scenarios-cmd.js';
+import { registerCoverage } from './coverage-cmd.js';
 
 export { EXIT_FORBIDDEN, searchOptions, type ExploreCtx } from './explore-options.js';
 export { formatExplore, formatScenarios } from './explore-format.js';
 
-export const EXPLORE_COMMANDS = ['explore', 'replay', 'scenarios', 'merge'] as const;
+export const EXPLORE_COMMANDS = ['explore', 'replay', 'scenarios', 'merge', 'coverage'] as const;
 
 export function registerExploreCommands(program: Command, ctx: ExploreCtx, setCode: (code: number) => void): void {
   registerExplore(program, ctx, setCode);
   registerReplay(program, ctx, setCode);
   registerScenarios(program, ctx, setCode);
   registerMerge(program, ctx, setCode);
+  registerCoverage(program, ctx, setCode);
 }

@@ -51,6 +51,8 @@ export interface Scenario {
   outcomes: Record<string, Verdict>;
   /** Outcomes a search of the real protocol must reach within its stated budget (else it says so). */
   mustReach?: readonly string[];
+  /** Schedules the default strategy (mixed) is stated to need: its planted bugs within it, the real protocol clean. */
+  budget?: number;
 }
 
 export function verdictOf(s: Scenario, outcome: string): Verdict {

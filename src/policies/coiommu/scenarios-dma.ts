@@ -30,6 +30,7 @@ const RING_PAGES = [1, 2];
 
 const ringDma: Scenario = {
   name: 'coiommu-ring-dma',
+  budget: 150,
   description:
     'A vCPU maps a 2-page buffer (pages 1-2, not pinned: one pin request for both), posts it on its descriptor ring ' +
     'and kicks the NIC; the real NetDevice takes it, DMAs both pages through the host IOMMU and posts a completion; ' +
@@ -85,6 +86,7 @@ function mapDmaUnmapPages(ctx: ThreadCtx, vcpu: number, gfn: number, pages: numb
 
 const pinFails: Scenario = {
   name: 'coiommu-pin-fails',
+  budget: 60,
   description:
     'Two host frames for three pages: vcpu0 maps a 2-page buffer (pages 0-1), vcpu1 page 2, and each DMAs into ' +
     'what it mapped. Whichever the pin handler serves second runs out of frames: its map must fail cleanly ' +

@@ -37,6 +37,7 @@ const OUT = {
 
 const pressureVsMap: Scenario = {
   name: 'coiommu-pressure-vs-map',
+  budget: 150,
   description:
     'Host memory pressure: the host timer runs two lazy-unpin rounds and the reclaimer (budget one frame) over ' +
     'pages G (recently used) and H (idle), while a vCPU maps G, DMAs into it, reads it back and unmaps; the pin ' +

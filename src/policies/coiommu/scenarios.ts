@@ -45,6 +45,7 @@ function safetyOutcome(m: Machine, results: number[], vcpuThreads: number[]): st
 
 const mapVsUnpin: Scenario = {
   name: 'coiommu-map-vs-unpin',
+  budget: 200,
   description:
     'A vCPU maps page G (pinned, idle: the entry is exactly PINNED) and the device DMAs into it, while the lazy ' +
     'unpin worker runs one scan round and the pin handler serves requests. The unpin must never win against a map.',
@@ -81,6 +82,7 @@ const mapVsUnpin: Scenario = {
 
 const twoVcpusSamePage: Scenario = {
   name: 'coiommu-two-vcpus-same-page',
+  budget: 200,
   description:
     'Two vCPUs map the same unpinned page G at once; each asks for a pin if it sees PINNED clear, and the device ' +
     'DMAs for each. A vCPU that sees PINNED must find the host IOMMU mapping already there.',
@@ -110,6 +112,7 @@ const twoVcpusSamePage: Scenario = {
 
 const forceUnpinVsMap: Scenario = {
   name: 'coiommu-force-unpin-vs-map',
+  budget: 200,
   description:
     'The balloon / memory-pressure path force-unpins page G (pinned, recently used) and reclaims its frame, while ' +
     'a vCPU maps G and the device DMAs into it. Force-unpin must fail on a mapped page; a reclaimed page comes back.',

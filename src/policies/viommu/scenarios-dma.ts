@@ -42,6 +42,7 @@ const GFN = 1;
 
 const ringDma: Scenario = {
   name: 'viommu-ring-dma',
+  budget: 100,
   description:
     'viommu-strict: a vCPU maps a 2-page buffer (IOVA from the allocator, IO page table, invalidation + wait ' +
     'descriptor), posts it on its descriptor ring and kicks the NIC; the real NetDevice DMAs it through its IOTLB ' +

@@ -52,6 +52,7 @@ const OUT = {
 
 const twoVcpus: Scenario = {
   name: 'viommu-iova-two-vcpus',
+  budget: 60,
   description:
     'Two vCPUs allocate and free IOVAs through their own 2-entry magazines and the shared depot (spill and ' +
     'refill under the IOVA lock) over an 8-page IOVA space; no IOVA may be handed out twice while live.',

@@ -60,6 +60,7 @@ for (let i = 0; i < ORDER.length; i++) for (let j = i; j < ORDER.length; j++) po
 
 const optimisticRemap: Scenario = {
   name: 'viommu-optimistic-remap',
+  budget: 60,
   description:
     'viommu-optimistic (quota 1): a vCPU maps and unmaps G1 (IOVA A deferred, still live), then G2 (G1 evicted, ' +
     'A freed), maps G3 (A again) and G1 again, while the hypervisor serves the queue and the device translates A ' +

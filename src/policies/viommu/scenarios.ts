@@ -72,6 +72,7 @@ function device(ctx: ThreadCtx): number {
 
 const unmapVsDeviceAccess: Scenario = {
   name: 'viommu-unmap-vs-dma',
+  budget: 400,
   description:
     'viommu-strict: a vCPU unmaps IOVA I (clear the IO page table entry, queue an invalidation and a wait ' +
     'descriptor, wait) while the hypervisor serves the invalidation queue and the device, holding I in its IOTLB, ' +
