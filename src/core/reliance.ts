@@ -62,6 +62,11 @@ export class Reliance {
     if (Atomics.load(this.m.reliedIovas, v) > 0) this.oracle.report('unpinnedWhileMapped', g, v, DETAIL.shadowRemoved);
   }
 
+  /** Host: page g is being unpinned while a device access of an older IOTLB generation is in flight. */
+  undrainedUnpin(g: number): void {
+    this.oracle.report('undrainedUnpins', g, -1, DETAIL.undrained);
+  }
+
   /** Host: a pin of g failed for want of a frame (a guest's map failure is then explained). */
   pinFailed(): void {
     Atomics.add(this.m.control, CTL.HOST_PIN_FAILS, 1);

@@ -17,11 +17,13 @@ export const LOST_WAKEUP = 'lost wake-up: a waiter was never notified and went o
 /** Outcomes of the oracle's own checks (src/core/reliance.ts): FORBIDDEN in every scenario. */
 export const RELIANCE_BROKEN = 'reliance broken: the host took back a page or IOVA while the guest held it mapped';
 export const MAP_FAILED_NO_CAUSE = 'a map failed although no host pin failed while it ran';
+export const UNDRAINED_UNPIN = 'the host unpinned a page while a device access under an older IOTLB generation was in flight';
 
 /** What the oracle saw during the schedule, if anything (read after the threads are done). */
 export function oracleOutcome(control: Int32Array): string | undefined {
   if (Atomics.load(control, CTL.VIOL_RELY) > 0) return RELIANCE_BROKEN;
   if (Atomics.load(control, CTL.VIOL_MAPFAIL) > 0) return MAP_FAILED_NO_CAUSE;
+  if (Atomics.load(control, CTL.VIOL_DRAIN) > 0) return UNDRAINED_UNPIN;
   return undefined;
 }
 

@@ -78,7 +78,7 @@ const unmapVsDeviceAccess: Scenario = {
     'descriptor, wait) while the hypervisor serves the invalidation queue and the device, holding I in its IOTLB, ' +
     'accesses I again. An access that starts after the guest saw the unmap complete must fault.',
   threads: ['vcpu0', 'hypervisor', 'device'],
-  variants: ['none', 'wait-before-flush'],
+  variants: ['none', 'wait-before-flush', 'unpin-before-drain'],
   spec: { guestPages: 4, vcpus: 1, hostFrames: 4, dataFrames: 4, ringEntries: 2, iovaPages: 4, invqEntries: 4 },
   setup(m: Machine) {
     const hostMem = new HostMemory(freeRunning, m);
