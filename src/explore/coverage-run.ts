@@ -25,11 +25,16 @@ export async function exploreWithSites(s: Scenario, o: SearchOptions): Promise<{
 }
 
 /** Every scenario's real protocol, mixed strategy, its budget; the union of the sites reached. */
-export async function coverageRun(scenarios: readonly Scenario[], onScenario?: (name: string, sites: number) => void): Promise<Coverage & { perScenario: Record<string, number> }> {
+export async function coverageRun(
+  scenarios: readonly Scenario[],
+  onScenario?: (name: string, sites: number) => void,
+  /** Schedules per scenario (default: each scenario's stated budget). */
+  budget?: number,
+): Promise<Coverage & { perScenario: Record<string, number> }> {
   const reached = new Set<string>();
   const perScenario: Record<string, number> = {};
   for (const s of scenarios) {
-    const o: SearchOptions = { scenario: s.name, variant: 'none', strategy: 'mixed', budget: budgetOf(s), seed: 1, depth: 3, preemptions: 2, maxSteps: DEFAULT_MAX_STEPS };
+    const o: SearchOptions = { scenario: s.name, variant: 'none', strategy: 'mixed', budget: budget ?? budgetOf(s), seed: 1, depth: 3, preemptions: 2, maxSteps: DEFAULT_MAX_STEPS };
     const { sites } = await exploreWithSites(s, o);
     for (const x of sites) reached.add(x);
     perScenario[s.name] = sites.length;

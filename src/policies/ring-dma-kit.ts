@@ -33,7 +33,7 @@ export function ringVcpu(ctx: ThreadCtx, guest: GuestDmaPolicy, gfn: number, pag
   const comp = new SpscRing(mem, m.compRing(0), m.spec.ringEntries);
   let res = 0;
   const dma = guest.map(gfn, pages);
-  if (dma >= 0) {
+  if (dma >= 0 && desc.space() > 0) {
     res |= RING_VCPU.MAPPED;
     desc.put(Int32Array.of(dma, gfn, pages, RING_STAMP)); // DESC order: DMA, GFN, PAGES, STAMP
     desc.publish();

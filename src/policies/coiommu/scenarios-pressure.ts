@@ -3,6 +3,9 @@
 // are what it takes for a page that was busy to look idle, so a scan that unpins a page whose map
 // count is not zero shows here, and the reliance oracle names it at the unpin itself.
 import type { Scenario, ThreadCtx } from '../../core/scenario.js';
+import { Oracle } from '../../core/oracle.js';
+import { freeRunning } from '../../machine/shared-mem.js';
+import { DmaEngine } from '../../mem/dma.js';
 import { Reclaimer } from '../../mem/reclaimer.js';
 import { STAT } from '../../machine/layout.js';
 import { MAP_COUNT_MASK, PINNED } from './dtt.js';
@@ -48,6 +51,8 @@ const pressureVsMap: Scenario = {
   setup(m) {
     pinFreeRunning(m, G, true);
     pinFreeRunning(m, H, true);
+    // G holds an earlier payload: a reclaim sends it to swap, a fault-in restores it
+    new DmaEngine(freeRunning, m, m.statsBlock(0), new Oracle(m.control, 'device', 0)).write(G, G, STAMP);
   },
   run(ctx: ThreadCtx) {
     if (ctx.thread === 0) return mapDmaUnmap(ctx, 0, G);
