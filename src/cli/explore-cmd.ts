@@ -11,6 +11,8 @@ import { EXIT_FORBIDDEN, SCENARIO_NAMES, searchOptions, type ExploreCtx } from '
 
 const EXPLORE_HELP = `
 Strategies:
+  mixed   (the default) random, PCT at depths 2-4 and DFS dealt round robin from
+          one budget; each scenario states its budget ('scenarios' lists them)
   random  a seeded uniform choice of the next thread at every step
   pct     probabilistic concurrency testing: random thread priorities and d-1
           priority change points; prints the probability bound it gives

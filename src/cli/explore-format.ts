@@ -69,6 +69,7 @@ export function formatScenarios(): string {
   return allScenarios().map(
     (s) =>
       `${s.name}\n  ${s.description}\n  threads:  ${s.threads.join(', ')}\n  variants: ${s.variants.join(', ')}\n` +
+      (s.budget ? `  budget:   ${s.budget} schedules (default strategy)\n` : '') +
       Object.entries(s.outcomes)
         .map(([o, v]) => `    ${v.padEnd(11)} ${o}`)
         .join('\n'),
