@@ -6,7 +6,7 @@ import { CTL, RING } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import { DEFAULT_COST_TABLE } from '../core/cost-table.js';
 import { Oracle } from '../core/oracle.js';
-import type { ThreadCtx } from '../core/scenario.js';
+import { RELIANCE_BROKEN, type ThreadCtx } from '../core/scenario.js';
 import type { GuestDmaPolicy } from '../core/guest-dma-policy.js';
 import type { Iotlb } from '../mem/iotlb.js';
 import { readStamp } from '../mem/payload.js';
@@ -92,3 +92,12 @@ export const RING_UNSAFE_DMA = 'the NIC DMAed into a page the IOMMU did not map 
 export const RING_BAD_COMPLETION = 'the completion does not name the buffer that was posted (a torn or stale ring entry)';
 export const RING_LOST_PAYLOAD = 'the payload the NIC completed is not in the buffer';
 export const RING_NOT_DRAINED = 'a descriptor or completion was left on a ring';
+
+/** The ring scenarios' FORBIDDEN rows (plus the oracle's: a reliance violation is FORBIDDEN everywhere). */
+export const RING_FORBIDDEN = {
+  [RING_UNSAFE_DMA]: 'FORBIDDEN',
+  [RING_BAD_COMPLETION]: 'FORBIDDEN',
+  [RING_LOST_PAYLOAD]: 'FORBIDDEN',
+  [RING_NOT_DRAINED]: 'FORBIDDEN',
+  [RELIANCE_BROKEN]: 'FORBIDDEN',
+} as const;

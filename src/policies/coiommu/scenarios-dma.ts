@@ -3,13 +3,13 @@
 // Every FORBIDDEN condition names the final state it checks: DTT words, frames, rings, payloads.
 import type { Machine } from '../../machine/machine.js';
 import { freeRunning } from '../../machine/shared-mem.js';
-import type { Scenario, ThreadCtx } from '../../core/scenario.js';
+import { MAP_FAILED_NO_CAUSE, RELIANCE_BROKEN, type Scenario, type ThreadCtx } from '../../core/scenario.js';
 import { Oracle } from '../../core/oracle.js';
 import { checkAccounting } from '../../mem/accounting.js';
 import { HostMemory } from '../../mem/host-memory.js';
 import { NO_LOCK } from '../../notify/lock.js';
 import { CTL } from '../../machine/layout.js';
-import { RING_NOT_DRAINED, RING_VCPU, ringDevice, ringSafety, ringVcpu, ringsDrained } from '../ring-dma-kit.js';
+import { RING_FORBIDDEN, RING_NOT_DRAINED, RING_VCPU, ringDevice, ringSafety, ringVcpu, ringsDrained } from '../ring-dma-kit.js';
 import { ACCESSED, MAP_COUNT_MASK, PINNED, isPinned } from './dtt.js';
 import { BAD_ACCOUNTING, LOST_PAYLOAD, STAMP, UNSAFE_DMA, VCPU, guestParts, hostParts, servePinRequests } from './scenario-parts.js';
 import { vcpuDone } from '../scenario-kit.js';
@@ -57,6 +57,10 @@ const ringDma: Scenario = {
   outcomes: {
     'the NIC was asleep: the vCPU kicked it': 'ACCEPTABLE',
     'the NIC was polling: no kick needed': 'ACCEPTABLE',
+    ...RING_FORBIDDEN,
+    [MAP_COUNT_LEFT]: 'FORBIDDEN',
+    [DTT_WORD_WRONG]: 'FORBIDDEN',
+    [BAD_ACCOUNTING]: 'FORBIDDEN',
   },
   mustReach: ['the NIC was asleep: the vCPU kicked it', 'the NIC was polling: no kick needed'],
 };
@@ -112,6 +116,12 @@ const pinFails: Scenario = {
   outcomes: {
     'vcpu0 pinned both frames first: vcpu1 failed to map (MAP_FAILED)': 'ACCEPTABLE',
     'vcpu1 pinned first: vcpu0 got one frame of two and failed to map (MAP_FAILED)': 'ACCEPTABLE',
+    [UNSAFE_DMA + ' (a DMA after a failed map)']: 'FORBIDDEN',
+    [LOST_PAYLOAD]: 'FORBIDDEN',
+    [MAP_COUNT_LEFT]: 'FORBIDDEN',
+    [BAD_ACCOUNTING]: 'FORBIDDEN',
+    [RELIANCE_BROKEN]: 'FORBIDDEN',
+    [MAP_FAILED_NO_CAUSE]: 'FORBIDDEN',
   },
   mustReach: ['vcpu0 pinned both frames first: vcpu1 failed to map (MAP_FAILED)', 'vcpu1 pinned first: vcpu0 got one frame of two and failed to map (MAP_FAILED)'],
 };

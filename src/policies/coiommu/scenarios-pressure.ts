@@ -2,7 +2,7 @@
 // reclaimer (budget: one resident frame) while a vCPU maps, DMAs into and unmaps page G. Two rounds
 // are what it takes for a page that was busy to look idle, so a scan that unpins a page whose map
 // count is not zero shows here, and the reliance oracle names it at the unpin itself.
-import type { Scenario, ThreadCtx } from '../../core/scenario.js';
+import { RELIANCE_BROKEN, type Scenario, type ThreadCtx } from '../../core/scenario.js';
 import { Oracle } from '../../core/oracle.js';
 import { freeRunning } from '../../machine/shared-mem.js';
 import { DmaEngine } from '../../mem/dma.js';
@@ -87,6 +87,9 @@ const pressureVsMap: Scenario = {
     [UNSAFE_DMA]: 'FORBIDDEN',
     [LOST_PAYLOAD]: 'FORBIDDEN',
     [MAP_FAILED]: 'FORBIDDEN',
+    [MAP_COUNT_LEFT]: 'FORBIDDEN',
+    [BAD_ACCOUNTING]: 'FORBIDDEN',
+    [RELIANCE_BROKEN]: 'FORBIDDEN',
   },
   mustReach: [OUT.held, OUT.after, OUT.before],
 };

@@ -7,7 +7,7 @@ import type { Scenario, ThreadCtx } from '../../core/scenario.js';
 import { Iotlb } from '../../mem/iotlb.js';
 import { hostThread, scenarioConfig } from '../scenario-kit.js';
 import { buildGuest, buildHost } from '../wiring.js';
-import { RING_NOT_DRAINED, RING_VCPU, ringDevice, ringSafety, ringVcpu, ringsDrained } from '../ring-dma-kit.js';
+import { RING_FORBIDDEN, RING_NOT_DRAINED, RING_VCPU, ringDevice, ringSafety, ringVcpu, ringsDrained } from '../ring-dma-kit.js';
 import type { ViommuConfig } from './config.js';
 import { viommuGuest } from './guest.js';
 import { viommuHost, type ViommuHost } from './host.js';
@@ -72,6 +72,8 @@ const ringDma: Scenario = {
   outcomes: {
     'the NIC was asleep: the vCPU kicked it': 'ACCEPTABLE',
     'the NIC was polling: no kick needed': 'ACCEPTABLE',
+    ...RING_FORBIDDEN,
+    [TORN_DOWN_WRONG]: 'FORBIDDEN',
   },
   mustReach: ['the NIC was asleep: the vCPU kicked it', 'the NIC was polling: no kick needed'],
 };

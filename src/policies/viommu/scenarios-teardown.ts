@@ -5,7 +5,7 @@
 // IOTLB: whatever it reaches must be pinned and belong to the page A maps at that moment, and it
 // can never see G1 again once G3 had A.
 import type { Machine } from '../../machine/machine.js';
-import { oracleOutcome, type Scenario, type ThreadCtx } from '../../core/scenario.js';
+import { RELIANCE_BROKEN, oracleOutcome, type Scenario, type ThreadCtx } from '../../core/scenario.js';
 import { Iotlb } from '../../mem/iotlb.js';
 import { buildGuest } from '../wiring.js';
 import { vcpuDone } from '../scenario-kit.js';
@@ -52,6 +52,8 @@ function device(ctx: ThreadCtx): number {
 }
 
 const NAME = ['fault', 'G1', 'G2', 'G3'];
+const NOT_PINNED = 'the device reached a frame that is not pinned';
+const NOT_AS_ALLOCATED = 'the IOVAs were not handed out as the allocator does (A, then A again for G3, then a fresh one for G1)';
 const outcomeOf = (first: number, second: number) => `the device reached ${NAME[first]}, then ${NAME[second]}`;
 /** A's life: unmapped, G1, unmapped, G3, unmapped. Two accesses see two states in that order. */
 const ORDER = [0, 1, 0, 3, 0];
@@ -77,12 +79,19 @@ const optimisticRemap: Scenario = {
     if (seen) return seen;
     const first = results[2] >> 3;
     const second = results[2] & 7;
-    if (first === UNSAFE || second === UNSAFE) return 'the device reached a frame that is not pinned';
-    if (results[0] !== 1) return 'the IOVAs were not handed out as the allocator does (A, then A again for G3, then a fresh one for G1)';
+    if (first === UNSAFE || second === UNSAFE) return NOT_PINNED;
+    if (results[0] !== 1) return NOT_AS_ALLOCATED;
     if (!allTornDown(m)) return TORN_DOWN_WRONG;
     return outcomeOf(first, second);
   },
-  outcomes: Object.fromEntries(possible.map((o) => [o, o.includes('G1, then G3') || o.includes('G3, then') ? 'INTERESTING' : 'ACCEPTABLE'])),
+  outcomes: {
+    ...Object.fromEntries(possible.map((o) => [o, o.includes('G1, then G3') || o.includes('G3, then') ? 'INTERESTING' : 'ACCEPTABLE'])),
+    [outcomeOf(3, 1)]: 'FORBIDDEN',
+    [NOT_PINNED]: 'FORBIDDEN',
+    [NOT_AS_ALLOCATED]: 'FORBIDDEN',
+    [TORN_DOWN_WRONG]: 'FORBIDDEN',
+    [RELIANCE_BROKEN]: 'FORBIDDEN',
+  },
   mustReach: [outcomeOf(0, 0), outcomeOf(1, 1), outcomeOf(3, 3)],
 };
 
