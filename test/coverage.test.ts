@@ -14,8 +14,8 @@ describe('coverage', () => {
     expect(coverageOf([]).reached).toBe(0);
   });
 
-  it('every protocol site is reached by a scenario (40 schedules each) or documented', async () => {
-    const c = await coverageRun(allScenarios(), undefined, 40);
+  it('every protocol site is reached by a scenario (20 schedules each) or documented', async () => {
+    const c = await coverageRun(allScenarios(), undefined, 20);
     expect(c.unreached).toEqual([]);
     expect(c.reached + Object.keys(c.exceptions).length).toBe(c.sites);
     expect(c.percent).toBeGreaterThan(80);

@@ -25,6 +25,8 @@ export const COVERAGE_EXCEPTIONS: Record<string, string> = {
   'src/mem/reclaimer.ts~CTL.PINNED_NOW': 'static pinning has no force-unpin: the reclaimer\'s shortcut (no static scenario)',
   'src/mem/host-memory.ts~return this.mem.load(this.m.control, CTL.PINNED_NOW)': 'pinnedNow: teardown and accounting only',
   'src/mem/host-memory.ts~mem.store(m.frameOwner, f, 0);': 'the data-frame pool exhausted while restoring: scenarios size it to their pages',
+  'src/mem/host-memory.ts~mem.store(m.frameData, f, d);':
+    'restoring a swapped page into a frame that never held a payload: a scenario would need a third page reclaimed between',
   'src/policies/viommu/host.ts~shadowRefs, g) > 0': 'pinnedFor: read by the accounting check only',
   'src/policies/viommu/host.ts~this.mem.store(this.m.shadowRefs, g, 0)': TEARDOWN,
   'src/policies/viommu/host.ts~this.mem.store(this.m.shadow, i, 0)': TEARDOWN,
