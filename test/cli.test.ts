@@ -77,7 +77,7 @@ describe('usage errors exit 2 and name the flag and the value', () => {
   it('unknown policy', async () => {
     const msg = await expectUsageError(['run', '--policy', 'foo'], '--policy "foo"', 'static, coiommu');
     expect(msg).toBe(
-      'viommu-lab: invalid --policy "foo": allowed values are static, coiommu, passthrough, viommu-strict, viommu-lazy, viommu-optimistic\nsee: viommu-lab run --help\n',
+      'viommu-lab: invalid --policy "foo": allowed values are static, coiommu, passthrough, viommu-strict, viommu-lazy, viommu-optimistic, iopf\nsee: viommu-lab run --help\n',
     );
   });
   it('unknown notify path', () => expectUsageError(['run', '--notify', 'irq'], '--notify "irq"', 'trap, sidecore'));
@@ -205,6 +205,8 @@ describe('runs (with a stand-in orchestrator)', () => {
       'viommu-lazy/sidecore/1000/2',
       'viommu-optimistic/trap/1000/2',
       'viommu-optimistic/sidecore/1000/2',
+      'iopf/trap/1000/2',
+      'iopf/sidecore/1000/2',
     ]);
     expect(r.stdout).toMatch(/^policy\s+notify\s+DMA ops\/s/);
     expect(r.stdout).toContain('411,522');

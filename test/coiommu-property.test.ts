@@ -4,12 +4,16 @@
 // the invariants of DESIGN 3 must hold.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CTL, STAT } from '../src/machine/layout.js';
+import { CTL, MAX_GUEST_PAGES, STAT } from '../src/machine/layout.js';
 import { freeRunning } from '../src/machine/shared-mem.js';
 import { readStamp } from '../src/mem/payload.js';
-import { OLD_GENERATION_PERIOD } from '../src/policies/coiommu/host.js';
 import { ACCESSED, MAP_COUNT_MASK, PINNED } from '../src/policies/coiommu/dtt.js';
 import { makeRig, type Rig } from './helpers/inline-host.js';
+import { auditTree } from '../src/policies/coiommu/dtt-audit.js';
+import { guestTable } from '../src/policies/coiommu/guest-table.js';
+import { coiommuRegion } from '../src/policies/coiommu/region.js';
+import { DttShrinker } from '../src/policies/coiommu/shrinker.js';
+import { scenarioConfig } from '../src/policies/scenario-kit.js';
 
 const P = 6; // guest pages
 
@@ -19,7 +23,8 @@ type Op =
   | { t: 'scan' }
   | { t: 'force'; g: number }
   | { t: 'reclaim'; budget: number }
-  | { t: 'dma'; i: number; k: number };
+  | { t: 'dma'; i: number; k: number }
+  | { t: 'shrink' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ t: fc.constant('map' as const), v: fc.nat(1), g: fc.nat(P - 1), n: fc.integer({ min: 1, max: 2 }) }) },
@@ -28,6 +33,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('force' as const), g: fc.nat(P - 1) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('reclaim' as const), budget: fc.integer({ min: 0, max: P }) }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('dma' as const), i: fc.nat(7), k: fc.nat(1) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('shrink' as const) }) },
 );
 
 const cfgArb = fc.record({
@@ -36,6 +42,7 @@ const cfgArb = fc.record({
   speculativePages: fc.integer({ min: 0, max: 2 }),
   unpinGenThreshold: fc.integer({ min: 1, max: 3 }),
   unpinLimit: fc.integer({ min: 0, max: 2 }),
+  dtt: fc.constantFrom('flat' as const, 'multilevel' as const),
 });
 type Cfg = typeof cfgArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -101,8 +108,8 @@ class Model {
     for (const h of missing) this.pin(h);
     if (missing.every((h) => this.pages[h].pinned)) return g;
     for (let i = 0; i < n; i++) {
-      this.pages[g + i].count--;
-      this.pages[g + i].accessed = false;
+      // the shipped undo: ACCESSED goes only where the count reaches zero
+      if (--this.pages[g + i].count === 0) this.pages[g + i].accessed = false;
     }
     return -1;
   }
@@ -111,25 +118,33 @@ class Model {
     for (let i = 0; i < n; i++) this.pages[g + i].count--;
   }
 
-  /** One round of the clock, visiting pinned pages in host-frame order (the order the host scans). */
+  /**
+   * One round of the clock (crosvm's LRU): every T-th round the old generation (busy T rounds) is
+   * scanned first; the new one gets what is left of the round's limit. Pages in host-frame order.
+   */
   scan(frameOrder: number[]): number {
     const T = this.cfg.unpinGenThreshold;
-    const oldRound = this.round++ % OLD_GENERATION_PERIOD === 0;
+    const limit = this.cfg.unpinLimit === 0 ? Infinity : this.cfg.unpinLimit;
     let unpins = 0;
-    for (const g of frameOrder) {
-      const p = this.pages[g];
-      if (p.gen >= T && !oldRound) continue;
-      if (p.count === 0 && !p.accessed) {
-        p.pinned = false;
-        unpins++;
-        if (this.cfg.unpinLimit > 0 && unpins >= this.cfg.unpinLimit) break;
-      } else {
-        p.accessed = false;
-        if (p.gen < T) p.gen++;
+    const pass = (old: boolean) => {
+      for (const g of frameOrder) {
+        if (unpins >= limit) return;
+        const p = this.pages[g];
+        if (!p.pinned || p.gen >= T !== old) continue;
+        if (p.count === 0 && !p.accessed) {
+          p.pinned = false;
+          unpins++;
+        } else {
+          p.accessed = false;
+          if (p.gen < T) p.gen++;
+        }
       }
-    }
+    };
+    if (++this.round % T === 0) pass(true);
+    pass(false);
     return unpins;
   }
+
 
   force(g: number): boolean {
     const p = this.pages[g];
@@ -152,7 +167,7 @@ function checkAgainstModel(r: Rig, model: Model, cfg: Cfg, step: string): void {
   let iommuEntries = 0;
   for (let g = 0; g < P; g++) {
     const p = model.pages[g];
-    const e = Atomics.load(m.dtt, g);
+    const e = r.entry(g);
     const where = `${step}: page ${g}`;
     expect(e & MAP_COUNT_MASK, `${where} map count`).toBe(p.count);
     expect((e & ACCESSED) !== 0, `${where} ACCESSED`).toBe(p.accessed);
@@ -192,14 +207,17 @@ function run(cfg: Cfg, ops: Op[]): void {
     hostFrames: cfg.hostFrames,
     dataFrames: P,
     coiommu: {
+      dtt: cfg.dtt,
       speculativePages: cfg.speculativePages,
       unpinGenThreshold: cfg.unpinGenThreshold,
-      unpinLimit: cfg.unpinLimit,
+      unpinLimit: cfg.unpinLimit === 0 ? MAX_GUEST_PAGES : cfg.unpinLimit,
     },
   });
   const model = new Model(cfg);
   const mapped: Buffer[] = [];
   let stamp = 0;
+  let leafPresent = false; // multilevel: the one leaf of pages 0..P-1
+
   ops.forEach((op, s) => {
     const step = `step ${s} ${JSON.stringify(op)}`;
     switch (op.t) {
@@ -208,6 +226,7 @@ function run(cfg: Cfg, ops: Op[]): void {
         const v = op.v % cfg.vcpus;
         const want = model.map(op.g, n);
         expect(r.guests[v].map(op.g, n), step).toBe(want);
+        leafPresent = true; // a map grows the table (and the leaf stays until a shrink)
         if (want >= 0) mapped.push({ g: op.g, n });
         break;
       }
@@ -262,6 +281,16 @@ function run(cfg: Cfg, ops: Op[]): void {
         if (op.budget <= 0 || before <= op.budget) expect(forced).toEqual([]);
         break;
       }
+      case 'shrink': {
+        // the DTT shrinker (multilevel): the pages' state is untouched; the leaf goes iff it is all zero
+        if (cfg.dtt !== 'multilevel') return;
+        const t = guestTable(freeRunning, r.m, scenarioConfig('none', { coiommu: r.cfg }), 0);
+        const empty = model.pages.every((p) => p.count === 0 && !p.pinned && !p.accessed);
+        const freed = new DttShrinker(freeRunning, r.m, t.lock!, t.pool!, (park) => r.host.parkUnpin(park), r.guestStats[0]).shrink();
+        expect(freed, `${step}: leaves freed`).toBe(empty && leafPresent ? 1 : 0);
+        if (freed > 0) leafPresent = false;
+        break;
+      }
       case 'dma': {
         if (mapped.length === 0) return;
         const b = mapped[op.i % mapped.length];
@@ -273,13 +302,18 @@ function run(cfg: Cfg, ops: Op[]): void {
       }
     }
     checkAgainstModel(r, model, cfg, step);
+    if (cfg.dtt === 'multilevel') {
+      const a = auditTree(r.m, coiommuRegion(P, cfg.vcpus));
+      expect(a.problems, `${step}: DTT audit`).toEqual([]);
+      expect(a.leaves, `${step}: leaves`).toBe(leafPresent ? 1 : 0);
+    }
   });
   // teardown: unmap everything, let the clock run: nothing may stay pinned, contents survive
   for (const b of mapped.splice(0)) {
     model.unmap(b.g, b.n);
     r.guest.unmap(b.g, b.g, b.n);
   }
-  for (let k = 0; k < 2 * OLD_GENERATION_PERIOD + 2; k++) {
+  for (let k = 0; k < 2 * cfg.unpinGenThreshold + 2; k++) {
     const order = model.pages
       .map((_, g) => ({ g, f: r.m.iommu[g] - 1 }))
       .filter(({ g }) => model.pages[g].pinned)
@@ -292,7 +326,7 @@ function run(cfg: Cfg, ops: Op[]): void {
 }
 
 describe('coIOMMU against a sequential reference model', () => {
-  it('random map / unmap / scan / force-unpin / reclaim / DMA sequences keep every invariant', () => {
+  it('random map / unmap / scan / force-unpin / reclaim / DMA / shrink sequences keep every invariant (flat and multilevel)', () => {
     fc.assert(
       fc.property(cfgArb, fc.array(opArb, { minLength: 1, maxLength: 60 }), (cfg, ops) => run(cfg, ops)),
       { numRuns: 200 },
@@ -300,7 +334,7 @@ describe('coIOMMU against a sequential reference model', () => {
   });
 
   it('a hand-picked sequence: pressure with every page busy, then release', () => {
-    const cfg: Cfg = { vcpus: 2, hostFrames: 3, speculativePages: 1, unpinGenThreshold: 1, unpinLimit: 0 };
+    const cfg: Cfg = { vcpus: 2, hostFrames: 3, speculativePages: 1, unpinGenThreshold: 1, unpinLimit: 0, dtt: 'multilevel' };
     run(cfg, [
       { t: 'map', v: 0, g: 0, n: 2 },
       { t: 'dma', i: 0, k: 1 },

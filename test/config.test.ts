@@ -134,7 +134,7 @@ describe('resolveScenario', () => {
 
   it('says what is allowed', () => {
     expect(bad({ vcpus: 9 }).message).toBe('invalid vcpus "9": must be an integer between 1 and 8');
-    expect(bad({ policy: 'foo' }).message).toBe('invalid policy "foo": allowed values are static, coiommu, passthrough, viommu-strict, viommu-lazy, viommu-optimistic');
+    expect(bad({ policy: 'foo' }).message).toBe('invalid policy "foo": allowed values are static, coiommu, passthrough, viommu-strict, viommu-lazy, viommu-optimistic, iopf');
   });
 
   it('rejects unknown keys at any depth, listing the allowed ones', () => {

@@ -34,9 +34,10 @@ const bytesOf = (r: { length: number; kind: 'i32' | 'f64' }) => r.length * (r.ki
 
 function expectSane(l: Layout): void {
   const regions = regionsOf(l);
-  // every region of the Layout is listed (25 of them; the vIOMMU tables are empty without iovaPages)
+  // every region of the Layout is listed (27 of them; the vIOMMU tables are empty without iovaPages, iopf's page request queue without prqWords)
   expect(regions.map((r) => r.name).sort()).toEqual(
     [
+      'coiommu',
       'compRings',
       'compVt',
       'control',
@@ -56,6 +57,7 @@ function expectSane(l: Layout): void {
       'iotlbLog',
       'iovaDepot',
       'probeLog',
+      'prq',
       'shadow',
       'shadowRefs',
       'slots',

@@ -36,7 +36,8 @@ export function pinBenchMachine(notify: NotifyPath): PinBenchMachine {
     notify,
     guestPages: 1024,
     host: { ...d.host, memoryPages: 0, dataFrames: 64 },
-    coiommu: { ...d.coiommu, unpinIntervalMs: 600_000 },
+    // the flat table: the page is pre-pinned here with no guest to grow a multi-level one
+    coiommu: { ...d.coiommu, dtt: 'flat', unpinIntervalMs: 600_000 },
   };
   const spec = machineSpecFor(cfg);
   const machine = Machine.create(spec);

@@ -6,6 +6,7 @@ import { Bench, type FnReturnedObject } from 'tinybench';
 import { Machine } from '../../src/machine/machine.js';
 import { freeRunning } from '../../src/machine/shared-mem.js';
 import type { PinRequester } from '../../src/notify/pin-request.js';
+import { FlatDtt } from '../../src/policies/coiommu/dtt-table.js';
 import { CoiommuGuest } from '../../src/policies/coiommu/guest.js';
 import { ACCESSED, PINNED } from '../../src/policies/coiommu/dtt.js';
 import type { Benchmark } from '../lib/context.js';
@@ -36,7 +37,7 @@ export const dttMapUnmap: Benchmark = {
         throw new Error('dtt-map-unmap: a pin request was made for a PINNED page');
       },
     };
-    const guest = new CoiommuGuest(freeRunning, m, noRequest, m.guestStats(0));
+    const guest = new CoiommuGuest(freeRunning, m, new FlatDtt(m), undefined, noRequest, m.guestStats(0));
 
     const ours = 'CoiommuGuest map(g,1) + unmap(g,g,1)';
     const raw = 'Atomics add + or + load&PINNED + sub';

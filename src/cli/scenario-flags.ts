@@ -65,6 +65,7 @@ export function addScenarioOptions(cmd: Command, which: 'run' | 'compare', compa
     .option('--cost <key=value>', `override one modeled cost, repeatable; keys: ${COST_KEYS.join(', ')}`, collect)
     .option('--config <file.json>', 'read a partial scenario from a JSON file; flags override it')
     .option('--inject-crash <role@time>', 'crash a role at that time, e.g. device@300ms (stress tests)')
+    .option('--balloon <size@time>', 'the guest balloon asks the host to take back that much memory at that time, e.g. 4MiB@20ms (every policy: each pinned page is force-unpinned if the policy lets go; refusals are reported)')
     .option('--inject-hang <role@time>', 'stall a role at that time, e.g. hypervisor@1s (stress tests)')
     .option('--trials <n>', `run ${which === 'run' ? 'the scenario' : 'every configuration'} n times, interleaved in a shuffled order seeded by --seed; figures are medians with 95% bootstrap intervals (default 1, at most ${MAX_TRIALS})`)
     .option('--json', 'print the report as JSON on stdout and nothing else')
@@ -156,11 +157,34 @@ export interface ScenarioInput {
   label: Labeler;
 }
 
+const BALLOON_ALLOWED = 'must be <size>@<time>, a multiple of 4 KiB and a time, e.g. 4MiB@20ms';
+
+function parseBalloon(raw: string): { pages: number; atMs: number } {
+  const m = /^\s*([^@]+?)\s*@\s*(.+?)\s*$/.exec(raw);
+  if (!m) throw new ConfigError('--balloon', raw, BALLOON_ALLOWED);
+  let bytes: number;
+  let atMs: number;
+  try {
+    bytes = parseSize(m[1]);
+    atMs = parseDuration(m[2], '--balloon');
+  } catch {
+    throw new ConfigError('--balloon', raw, BALLOON_ALLOWED);
+  }
+  const pages = bytes / PAGE_SIZE;
+  if (!Number.isInteger(pages) || pages < 1 || atMs < 0) throw new ConfigError('--balloon', raw, BALLOON_ALLOWED);
+  return { pages, atMs };
+}
+
 /** --cost and --inject-* into the flags object, with where each came from. */
 function extraFlags(o: Opts, given: (path: string, field: string, raw: string, value: unknown) => void, origins: Map<string, FieldLabel>): void {
   for (const raw of (o.cost as string[] | undefined) ?? []) {
     const [key, value] = parseCost(raw);
     given(`costTable.${key}`, '--cost', raw, value);
+  }
+  if (typeof o.balloon === 'string') {
+    const b = parseBalloon(o.balloon);
+    given('host.balloonPages', '--balloon', o.balloon, b.pages);
+    given('host.balloonAtMs', '--balloon', o.balloon, b.atMs);
   }
   for (const kind of ['crash', 'hang'] as const) {
     const flag = `--inject-${kind}`;

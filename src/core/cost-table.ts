@@ -27,6 +27,13 @@ export const DEFAULT_COST_TABLE: CostTable = Object.freeze({
   // a bare-metal (un)map; the rest is the invalidation and its wait. An estimate, fitted so that
   // Linux's batched (lazy) mode on bare metal keeps ~91% of 10 GbE line rate (vIOMMU, ATC'11).
   ioPageTableCycles: 400,
+  // iopf, a minor I/O page fault (resident page): page request message, the IOMMU's page request
+  // queue interrupt, the host handler and the page-group response. An estimate (~10 µs at 2.4 GHz),
+  // of the order the NIC page-fault literature reports for a fault the host resolves without I/O.
+  iopfMinorCycles: 24000,
+  // iopf, a major fault adds the swap-in: one 4 KiB read from an NVMe SSD, ~100 µs (an estimate
+  // from datacenter SSDs' typical read latency, not a measured figure).
+  iopfMajorCycles: 240000,
 });
 
 export const COST_KEYS = Object.keys(DEFAULT_COST_TABLE) as (keyof CostTable)[];

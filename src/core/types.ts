@@ -40,6 +40,10 @@ export interface CostTable {
   dmaPageNs: number;
   /** Writing or clearing one IO page-table entry, with its IOVA allocation. */
   ioPageTableCycles: number;
+  /** iopf: the host's handling of an I/O page fault on a resident page (minor), without the pin and map. */
+  iopfMinorCycles: number;
+  /** iopf: what a fault on a swapped-out page adds (major: the page is read back from swap). */
+  iopfMajorCycles: number;
 }
 
 export interface ProtectionConfig {
@@ -54,6 +58,9 @@ export interface HostConfig {
   dataFrames: number;
   /** Host frames that can back guest pages (0 = one per guest page; fewer: pins can fail). */
   frames: number;
+  /** The balloon event (--balloon size@time): pages the host asks back at balloonAtMs; 0 = none. */
+  balloonPages: number;
+  balloonAtMs: number;
 }
 
 export interface NotifyConfig {
@@ -126,6 +133,10 @@ export interface RunReport {
   pinRequests: number;
   /** Maps the policy refused (no host frame to pin, IOVA space exhausted): the buffer waited. */
   mapFailures: number;
+  /** Why pin requests failed (coIOMMU as shipped): slot busy, guest timeout, host IOMMU map failed, request refused. */
+  pinFailures?: { slotBusy: number; timeouts: number; hostMapFailures: number; rejected: number };
+  /** The multi-level DTT: pages the shrinker freed, unmaps that found a zero count, times the unpin worker was parked. */
+  dtt?: { pagesFreed: number; countUnderflows: number; unpinParked: number };
   pins: number;
   unpins: number;
   pinnedPages: { peak: number; end: number };
@@ -136,7 +147,13 @@ export interface RunReport {
     restored: number;
     forceUnpins: number;
     reclaimablePagesEnd: number;
+    /** The --balloon event: pages asked for, taken back, and refused (pinned and in use: the policy would not let go). */
+    balloon?: { requested: number; released: number; refused: number; atMs: number };
   };
+  /** I/O page faults (iopf): raised by the device, answered by the host, minor / major, dropped descriptors, stall. */
+  faults?: { raised: number; answered: number; minor: number; major: number; invalid: number; dropped: number; reposted: number; stalledUs: { p50: number; p99: number } };
+  /** Device-TLB shootdowns the host completed before it took a page back (iopf). */
+  shootdowns?: number;
   staticPin?: { pages: number; ms: number; modeledMs: number };
   violations: {
     dmaToUnpinned: number;

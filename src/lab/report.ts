@@ -90,12 +90,19 @@ function modeled(cfg: ScenarioConfig, m: Machine, f: RunFacts): RunReport['model
       ptWrites: g('PT_WRITES'),
     },
     cfg.costTable,
+    m,
   );
   return { cyclesPerDma: model.cyclesPerDma, costTable: cfg.costTable, breakdown: model.breakdown, ...virtualFigures(cfg, m, f) };
 }
 
 /** Host memory at the end of the run and at its peak. */
-function hostFigures(m: Machine, vcpus: number, f: RunFacts): RunReport['host'] {
+function balloonFigures(m: Machine, vcpus: number, cfg: ScenarioConfig): Pick<RunReport['host'], 'balloon'> {
+  if (!cfg.host.balloonPages) return {};
+  const { h } = counters(m, vcpus);
+  return { balloon: { requested: cfg.host.balloonPages, released: h('BALLOON_RELEASED'), refused: h('BALLOON_REFUSED'), atMs: cfg.host.balloonAtMs } };
+}
+
+function hostFigures(m: Machine, vcpus: number, f: RunFacts, cfg: ScenarioConfig): RunReport['host'] {
   const { h } = counters(m, vcpus);
   return {
     residentPeak: Atomics.load(m.control, CTL.RESIDENT_PEAK),
@@ -104,6 +111,7 @@ function hostFigures(m: Machine, vcpus: number, f: RunFacts): RunReport['host'] 
     restored: h('RESTORED'),
     forceUnpins: h('FORCE_UNPINS'),
     reclaimablePagesEnd: f.residentEnd - f.pinnedEnd,
+    ...balloonFigures(m, vcpus, cfg),
   };
 }
 
@@ -145,10 +153,12 @@ export function buildReport(cfg: ScenarioConfig, m: Machine, f: RunFacts): RunRe
     exitsPer1kDma: per(exits * 1000),
     pinRequests: g('PIN_REQUESTS'),
     mapFailures: g('MAP_FAILURES'),
+    pinFailures: { slotBusy: g('SLOT_BUSY'), timeouts: g('PIN_TIMEOUTS'), hostMapFailures: h('PIN_MAP_FAILURES'), rejected: h('REQUESTS_REJECTED') },
+    dtt: { pagesFreed: g('DTT_PAGES_FREED'), countUnderflows: g('MAP_COUNT_UNDERFLOW'), unpinParked: h('UNPIN_PARKED') },
     pins: h('PINS') + h('SPECULATIVE_PINS'),
     unpins: h('UNPINS'),
     pinnedPages: { peak: Atomics.load(m.control, CTL.PINNED_PEAK), end: f.pinnedEnd },
-    host: hostFigures(m, cfg.vcpus, f),
+    host: hostFigures(m, cfg.vcpus, f, cfg),
     ...staticPinFigures(cfg, f),
     violations: readViolations(m.control),
     ...latencyAndProtection(m, cfg.vcpus, f),
@@ -160,6 +170,7 @@ export function buildReport(cfg: ScenarioConfig, m: Machine, f: RunFacts): RunRe
     modeled: modeled(cfg, m, f),
     parallelism: { cores, threads: f.threads, spinners, oversubscribed: spinners > cores },
     teardownLeftovers: f.teardown.leftovers,
+    ...policyByName(cfg.policy).report?.(m, f.deviceResult?.histograms ?? {}),
     config: cfg,
   };
 }

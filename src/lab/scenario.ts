@@ -42,6 +42,9 @@ export const BASE_SECTIONS: readonly ConfigSection[] = [
     { key: 'frames', flag: '--host-frames', kind: 'hostMem', min: 0, note: '0 = one per guest page', default: 0, help: 'host frames that can back guest pages (below guest memory: pins can fail), 0 = one per guest page' },
     // data frames are capped at guest pages
     { key: 'dataFrames', flag: '--data-frames', kind: 'int', min: 1, max: 1 << 24, default: 1 << 20, help: 'host frames for DMA payloads (only touched pages get one)' },
+    // set by --balloon <size>@<time> (src/cli/scenario-flags.ts) or a config file
+    { key: 'balloonPages', kind: 'hostMem', min: 0, default: 0, help: 'balloon: pages the host asks back' },
+    { key: 'balloonAtMs', kind: 'ms', min: 0, max: 86_400_000, unit: 'ms', default: 0, help: "balloon: when, on the policies' clock" },
   ]),
   section('notifyPath', [
     { key: 'exitDelayUs', flag: '--exit-delay', kind: 'us', min: 0, max: 100_000, unit: 'µs', default: 0, help: 'modeled VM-exit delay busy-waited per trapped request, e.g. 5us' },

@@ -158,6 +158,28 @@ function protectionFooter(reports: RunReport[]): string[] {
   return out;
 }
 
+/** What each design let the host take back (resident peak, reclaimed, restored, force unpins), and iopf's faults. */
+function hostFooter(reports: RunReport[]): string[] {
+  const out = [
+    'host memory: resident peak / reclaimed / restored / force unpins (pages): ' +
+      reports.map((r) => `${label(r)} ${fmtInt(r.host.residentPeak)}/${fmtInt(r.host.reclaimed)}/${fmtInt(r.host.restored)}/${fmtInt(r.host.forceUnpins)}`).join('; '),
+  ];
+  for (const r of reports) if (r.host.balloon) out.push(`balloon:     ${label(r)}: ${balloonLine(r.host.balloon)}`);
+  for (const r of reports) if (r.faults) out.push(`faults:      ${label(r)}: ${faultsLine(r)}`);
+  return out;
+}
+
+const balloonLine = (b: NonNullable<RunReport['host']['balloon']>) =>
+  `${fmtInt(b.requested)} pages asked at ${formatDuration(b.atMs)}, ${fmtInt(b.released)} released, ${fmtInt(b.refused)} pinned pages refused`;
+
+function faultsLine(r: RunReport): string {
+  const f = r.faults!;
+  const per = r.dmaOps > 0 ? f.raised / r.dmaOps : 0;
+  const drop = f.dropped ? `, ${fmtInt(f.dropped)} descriptors dropped, ${fmtInt(f.reposted)} re-posted` : '';
+  const stall = f.dropped ? '' : `, stall p50 ${fmtNum(f.stalledUs.p50)} µs p99 ${fmtNum(f.stalledUs.p99)} µs (virtual)`;
+  return `${fmtInt(f.raised)} raised (${fmtNum(per)} per DMA), ${fmtInt(f.minor)} minor, ${fmtInt(f.major)} major${drop}${stall}; ${fmtInt(r.shootdowns ?? 0)} shootdowns`;
+}
+
 /** The cost table, static pinning's one-time cost, and whatever went wrong, per run. */
 function costAndTroubleFooter(reports: RunReport[]): string[] {
   const out = [
@@ -212,7 +234,7 @@ export function formatCompareTable(reports: RunReport[], failed?: { label: strin
   if (c.variant !== 'none') out.push(`variant:     ${c.variant} (a planted bug, not the real protocol)`);
   out.push(...parallelismFooter(reports));
   out.push(...new Set(reports.map((r) => policyByName(r.policy).footer?.(c)).filter((x): x is string => !!x)));
-  out.push(...protectionFooter(reports), ...costAndTroubleFooter(reports), ...trialsFooter(reports));
+  out.push(...protectionFooter(reports), ...hostFooter(reports), ...costAndTroubleFooter(reports), ...trialsFooter(reports));
   const load = loadWarning(reports.flatMap(runsOf));
   if (load) out.push(`WARNING: ${load}`);
   return out.join('\n') + '\n';
@@ -292,6 +314,8 @@ function memoryGroups(r: RunReport): Group[] {
         ['restored', fmtInt(r.host.restored)],
         ['force unpins', fmtInt(r.host.forceUnpins)],
         ['reclaimable at end', fmtInt(r.host.reclaimablePagesEnd)],
+        ['balloon', r.host.balloon ? balloonLine(r.host.balloon) : undefined],
+        ['I/O page faults', r.faults ? faultsLine(r) : undefined],
       ],
     ],
   ];

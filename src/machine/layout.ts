@@ -23,6 +23,13 @@ export interface MachineSpec {
   iovaPages?: number;
   /** Descriptors in the invalidation queue (a power of two; default 256, as VT-d drivers use). */
   invqEntries?: number;
+  /**
+   * Words of the coIOMMU policy's own guest-memory structures (its registers, the multi-level DTT's
+   * page pool, the batch pin-info buffers), laid out by the policy; 0 (the default) for others.
+   */
+  coiommuWords?: number;
+  /** Words of a policy's device -> host page request queue (iopf); 0 (the default): none. */
+  prqWords?: number;
 }
 
 /**
@@ -112,7 +119,19 @@ export const STAT = {
   DRAINED: 37, // hypervisor: 1 once the idle tail's host timers have run (virtual clock)
   TEARDOWN_SUBMITS: 38, // host: vIOMMU submissions that tore a mapping down (an IOTLB flush)
   PT_WRITES: 39, // guest: IO page-table entries written or cleared
-  WORDS: 48, // 384 bytes: a multiple of 64
+  // coIOMMU as shipped (src/policies/coiommu)
+  SLOT_BUSY: 40, // guest: a pin request found its slot still raised (logged, the map failed)
+  PIN_TIMEOUTS: 41, // guest: a pin request the host did not answer within --pin-timeout
+  PIN_MAP_FAILURES: 42, // host: a pin whose host IOMMU map failed (PINNED left clear)
+  REQUESTS_REJECTED: 43, // host: a request for a BDF not in the topology table (or a bad address)
+  DTT_PAGES_FREED: 44, // guest: DTT pages the shrinker freed
+  MAP_COUNT_UNDERFLOW: 45, // guest: an unmap found the map count already zero (logged, not decremented)
+  UNPIN_PARKED: 46, // host: the unpin worker found itself parked (PARK_UNPIN) and waited
+  // the balloon and iopf (src/policies/iopf)
+  BALLOON_RELEASED: 47, // host: pages the --balloon event took back
+  BALLOON_REFUSED: 48, // host: pinned pages the policy would not let go of for the balloon
+  REPOSTS: 49, // guest: descriptors the device dropped on an I/O page fault, posted again
+  WORDS: 64, // 512 bytes: a multiple of 64
 } as const;
 export type StatName = Exclude<keyof typeof STAT, 'WORDS'>;
 
@@ -270,12 +289,16 @@ export interface Layout {
   iovaDepot: Region;
   /** Device-IOTLB flush log. */
   iotlbLog: Region;
+  /** A policy's page request queue and its per-page words (iopf; empty otherwise). */
+  prq: Region;
   /** Protection oracle: recently unmapped DMA addresses, one log per vCPU. */
   probeLog: Region;
   /** Reliance oracle: maps the guest holds of each guest page (src/core/reliance.ts; observed, not protocol). */
   reliedPages: Region;
   /** Reliance oracle: maps the guest holds of each IOVA page (vIOMMU). */
   reliedIovas: Region;
+  /** coIOMMU: registers, DTT page pool, pin-info buffers (src/policies/coiommu/region.ts). */
+  coiommu: Region;
   /** Virtual clocks (Float64), one line each. */
   vclock: Region;
   /** Virtual time of each descriptor (posted) and completion (done), per vCPU ring entry (Float64). */
@@ -301,6 +324,8 @@ export function validateSpec(spec: MachineSpec): void {
   const iova = spec.iovaPages ?? 0;
   if (!Number.isInteger(iova) || iova < 0 || iova > MAX_GUEST_PAGES) bad(`iovaPages ${iova} must be an integer in 0..${MAX_GUEST_PAGES}`);
   const q = spec.invqEntries ?? DEFAULT_INVQ_ENTRIES;
+  const cw = spec.coiommuWords ?? 0;
+  if (!Number.isInteger(cw) || cw < 0 || cw > 1 << 28) bad(`coiommuWords ${cw} must be an integer in 0..${1 << 28}`);
   if (!Number.isInteger(q) || q < 4 || q > 65_536 || (q & (q - 1)) !== 0) bad(`invqEntries ${q} must be a power of two in 4..65536`);
 }
 
@@ -338,9 +363,11 @@ export function computeLayout(spec: MachineSpec): Layout {
     invq: take('invq', invqWords(spec.vcpus, spec.invqEntries ?? DEFAULT_INVQ_ENTRIES)),
     iovaDepot: take('iovaDepot', iovaDepotBase(spec.iovaPages ?? 0, IOVA_ORDERS)),
     iotlbLog: take('iotlbLog', iotlbLogWords()),
+    prq: take('prq', spec.prqWords ?? 0),
     probeLog: take('probeLog', spec.vcpus * probeLogWords()),
     reliedPages: take('reliedPages', spec.guestPages),
     reliedIovas: take('reliedIovas', spec.iovaPages ?? 0),
+    coiommu: take('coiommu', spec.coiommuWords ?? 0),
     vclock: take('vclock', vclockWords(spec.vcpus), 'f64'),
     descVt: take('descVt', spec.vcpus * spec.ringEntries, 'f64'),
     compVt: take('compVt', spec.vcpus * spec.ringEntries, 'f64'),

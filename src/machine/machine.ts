@@ -24,9 +24,12 @@ export class Machine {
   readonly invq: Int32Array;
   readonly iovaDepot: Int32Array;
   readonly iotlbLog: Int32Array;
+  readonly prq: Int32Array;
   readonly probeLog: Int32Array;
   readonly reliedPages: Int32Array;
   readonly reliedIovas: Int32Array;
+  /** coIOMMU's guest-memory structures (empty for other policies). */
+  readonly coiommu: Int32Array;
   readonly vclock: Float64Array;
   readonly descVt: Float64Array;
   readonly compVt: Float64Array;
@@ -61,9 +64,11 @@ export class Machine {
     this.invq = i32(l.invq);
     this.iovaDepot = i32(l.iovaDepot);
     this.iotlbLog = i32(l.iotlbLog);
+    this.prq = i32(l.prq);
     this.probeLog = i32(l.probeLog);
     this.reliedPages = i32(l.reliedPages);
     this.reliedIovas = i32(l.reliedIovas);
+    this.coiommu = i32(l.coiommu);
     const f64 = (r: Region) => new Float64Array(sab, r.byteOffset, r.length);
     this.vclock = f64(l.vclock);
     this.descVt = f64(l.descVt);

@@ -10,6 +10,20 @@ import { allocDataFrame, writePayload } from './payload.js';
 
 export class DataPoolExhaustedError extends Error {}
 
+/**
+ * A device that takes I/O page faults (iopf): a translation miss is not a violation but a page
+ * request to the host. The DMA engine brackets each page's attempt with enter/leave (the page is
+ * under DMA: the host's reclaimer skips it) and asks fault() what to do after a miss.
+ */
+export interface IoPageFaults {
+  enter(dmaPage: number): void;
+  leave(dmaPage: number): void;
+  /** Page dmaPage missed: raise a page request. True: answered SUCCESS, retry; false: the DMA is dropped. */
+  fault(dmaPage: number, gfn: number): boolean;
+  /** Modeled ns the device has spent stalled on faults so far (its virtual clock adds them). */
+  readonly stalledNs: number;
+}
+
 export class DmaEngine {
   constructor(
     private readonly mem: SharedMem,
@@ -18,16 +32,35 @@ export class DmaEngine {
     private readonly oracle: Oracle,
     /** The device IOTLB (vIOMMU family); absent: DMA addresses are guest pages, walked directly. */
     readonly iotlb?: Iotlb,
+    /** The device takes I/O page faults (iopf); absent: a miss is an IOMMU fault and a violation. */
+    readonly faults?: IoPageFaults,
   ) {}
 
-  /** One page of DMA. Returns false if the access faulted in the IOMMU. */
+  /** One page of DMA. Returns false if the access faulted in the IOMMU (iopf: the DMA was dropped). */
   write(dmaPage: number, gfn: number, stamp: number): boolean {
+    const pf = this.faults;
+    if (!pf) return this.attempt(dmaPage, gfn, stamp, true);
+    for (;;) {
+      pf.enter(dmaPage);
+      let ok: boolean;
+      try {
+        ok = this.attempt(dmaPage, gfn, stamp, false);
+      } finally {
+        pf.leave(dmaPage);
+      }
+      // the wait for the host's answer is outside the access: a shootdown never waits for it
+      if (ok) return true;
+      if (!pf.fault(dmaPage, gfn)) return false;
+    }
+  }
+
+  private attempt(dmaPage: number, gfn: number, stamp: number, strict: boolean): boolean {
     const tlb = this.iotlb;
-    if (!tlb) return this.writeFrame(this.mem.load(this.m.iommu, dmaPage) - 1, gfn, stamp);
+    if (!tlb) return this.writeFrame(this.mem.load(this.m.iommu, dmaPage) - 1, gfn, stamp, strict);
     // translate + write is one access: a host flush waits until it has ended (see iotlb.ts)
     tlb.begin();
     try {
-      return this.writeFrame(tlb.translate(dmaPage), gfn, stamp);
+      return this.writeFrame(tlb.translate(dmaPage), gfn, stamp, strict);
     } finally {
       tlb.end();
     }
@@ -45,8 +78,10 @@ export class DmaEngine {
     }
   }
 
-  private writeFrame(f: number, gfn: number, stamp: number): boolean {
+  /** Not strict (iopf): a miss returns false, a page fault to raise, not a violation. */
+  private writeFrame(f: number, gfn: number, stamp: number, strict = true): boolean {
     const { mem, m } = this;
+    if (f < 0 && !strict) return false;
     this.stats[STAT.DMA_PAGES]++;
     if (f < 0) {
       this.stats[STAT.IOMMU_FAULTS]++;

@@ -1,6 +1,7 @@
 // The policy registry: one line per design. Everything else asks the registry, never a name.
 import { Registry } from '../core/registry.js';
 import { coiommuPolicy } from './coiommu/index.js';
+import { iopfPolicy } from './iopf/index.js';
 import { passthroughPolicy } from './passthrough/index.js';
 import type { Policy } from './policy.js';
 import { staticPolicy } from './static/index.js';
@@ -19,6 +20,7 @@ registerPolicy(staticPolicy);
 registerPolicy(coiommuPolicy);
 registerPolicy(passthroughPolicy);
 for (const p of viommuPolicies) registerPolicy(p);
+registerPolicy(iopfPolicy);
 
 /** Every registered policy, in registration order. */
 export const allPolicies = (): Policy[] => policies.all();

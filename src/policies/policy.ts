@@ -12,6 +12,7 @@ import type { BaseScenario, CostTable, NotifyPath, SectionBag } from '../core/ty
 import type { MachineSpec } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
+import type { IoPageFaults } from '../mem/dma.js';
 import type { HostMemory } from '../mem/host-memory.js';
 import type { RequestServer } from '../notify/host-service.js';
 import type { Lock } from '../notify/lock.js';
@@ -97,8 +98,22 @@ export interface DeviceIotlb {
   ways: number;
 }
 
-/** What the guest sends the host per request (for the report: which latency figures apply). */
-export type RequestKind = 'none' | 'pin' | 'invalidation';
+/** What the device's half of a policy is built from (the device role's worker). */
+export interface DeviceContext {
+  mem: SharedMem;
+  m: Machine;
+  cfg: Scenario_;
+  stats: Float64Array;
+  timeoutMs: number;
+}
+
+/** The device's half of a policy that takes I/O page faults, with its histograms for the report. */
+export interface DevicePolicy extends IoPageFaults {
+  histograms?(): Record<string, string>;
+}
+
+/** What the guest (or, iopf, the device) sends the host per request (for the report: which latency figures apply). */
+export type RequestKind = 'none' | 'pin' | 'invalidation' | 'fault';
 
 export interface Policy {
   name: string;
@@ -130,8 +145,12 @@ export interface Policy {
   extraSpinners?: number;
   guest(ctx: GuestContext): GuestDmaPolicy;
   host?(ctx: HostContext): HostPolicy;
-  /** Modeled cycles per DMA, by term. */
-  cost(c: CostCounts, t: CostTable): Record<string, number>;
+  /** The device's half (iopf: what it does on a translation miss). */
+  device?(ctx: DeviceContext): DevicePolicy;
+  /** Extra report keys from the machine's counters and the device's histograms (iopf: faults, shootdowns). */
+  report?(m: Machine, deviceHistograms: Record<string, string>): Record<string, unknown>;
+  /** Modeled cycles per DMA, by term (`m`: the run's machine, for counters of the policy's own). */
+  cost(c: CostCounts, t: CostTable, m?: Machine): Record<string, number>;
   /** A footer line for the compare table (its settings), once per family. */
   footer?(cfg: Scenario_): string;
   /** Explorer scenarios and the planted bugs (`variant` names) they expose. */

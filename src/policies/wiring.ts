@@ -5,6 +5,7 @@ import { newHistogram } from '../core/latency.js';
 import { CTL } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
+import { Balloon } from '../mem/balloon.js';
 import { HostMemory } from '../mem/host-memory.js';
 import { Reclaimer } from '../mem/reclaimer.js';
 import { NO_LOCK, PinStateLock, type Lock } from '../notify/lock.js';
@@ -21,6 +22,8 @@ export interface HostParts {
   /** The policy's host half (absent for policies whose guest asks the host nothing). */
   policy?: HostPolicy;
   reclaimer: Reclaimer;
+  /** The --balloon event (nothing to do when none was asked for). */
+  balloon: Balloon;
 }
 
 /** The pin-state lock, or none for the planted bug `no-pin-lock`. A lock held past `timeoutMs` is a hang. */
@@ -47,7 +50,8 @@ export function buildHost(
   const policy = p.host?.({ mem, m, cfg, stats, host, lock, timeoutMs, clock });
   const force = policy?.forceUnpin ? (g: number) => policy.forceUnpin!(g) : undefined;
   const reclaimer = new Reclaimer(mem, m, host, lock, cfg.host?.memoryPages ?? 0, stats, force);
-  return { host, lock, policy, reclaimer };
+  const balloon = new Balloon(mem, m, host, lock, stats, cfg.host?.balloonPages ?? 0, cfg.host?.balloonAtMs ?? 0, force);
+  return { host, lock, policy, reclaimer, balloon };
 }
 
 export type GuestOptions = Partial<Pick<GuestContext, 'latency' | 'unmapLog' | 'spinUs' | 'timeoutMs' | 'clock' | 'inlineHost'>> & {

@@ -13,13 +13,15 @@ export class DeviceRole extends RoleBase {
   run(t0: number): RoleResult {
     this.begin(t0);
     const { mem, m, cfg, stats } = this;
-    const t = policyByName(cfg.policy).deviceIotlb?.(m, cfg);
+    const policy = policyByName(cfg.policy);
+    const t = policy.deviceIotlb?.(m, cfg);
+    const faults = policy.device?.({ mem, m, cfg, stats, timeoutMs: cfg.watchdogMs });
     const iotlb = t ? new Iotlb(mem, m, t.entries, t.ways, stats, (a) => mem.load(t.table, a) - 1) : undefined;
     const windows = newHistogram();
     // probes translate as the device's DMAs do
     const probeEngine = new DmaEngine(mem, m, stats, this.oracle, iotlb);
     const prober = cfg.protection.probe === 'unmapped' ? new Prober(m, t0, (dma: number) => probeEngine.probe(dma), stats, windows) : undefined;
-    const device = workloadByName(cfg.workload).device({ mem, m, cfg, stats, oracle: this.oracle, iotlb, prober });
+    const device = workloadByName(cfg.workload).device({ mem, m, cfg, stats, oracle: this.oracle, iotlb, prober, faults });
     const spinMs = cfg.notifyPath.spinUs / 1000;
     let lastWork = performance.now();
     while (this.serving()) {
@@ -31,6 +33,6 @@ export class DeviceRole extends RoleBase {
       this.tick();
     }
     prober?.close();
-    return this.result({ histograms: { protectionWindow: encodeHistogram(windows) } });
+    return this.result({ histograms: { protectionWindow: encodeHistogram(windows), ...faults?.histograms?.() } });
   }
 }

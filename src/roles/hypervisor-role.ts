@@ -68,7 +68,7 @@ export class HypervisorRole extends RoleBase {
       let ranTimer = false;
       if (this.virtual) ranTimer = this.virtualTimers();
       else if (performance.now() >= nextScan) {
-        this.runTimers();
+        this.runTimers(this.elapsedMs());
         nextScan = Math.max(nextScan + this.interval, performance.now() + 1);
       }
       // Sleep until a trapped request (or a vCPU at a timer's deadline) rings, or the next scan is due.
@@ -78,9 +78,10 @@ export class HypervisorRole extends RoleBase {
     return this.result();
   }
 
-  /** The policy's periodic work, the reclaimer, and a slice of the accounting check. */
-  private runTimers(): void {
+  /** The policy's periodic work, the balloon and the reclaimer, and a slice of the accounting check. */
+  private runTimers(nowMs: number): void {
     this.parts.policy?.periodic?.();
+    this.parts.balloon.tick(nowMs);
     this.parts.reclaimer.run();
     if (++this.rounds % ACCOUNTING_EVERY === 0) this.rolling?.step();
   }
@@ -97,7 +98,7 @@ export class HypervisorRole extends RoleBase {
       this.barrier.open();
       return false;
     }
-    this.runTimers();
+    this.runTimers(due / 1e6);
     this.clock.timer(due);
     this.barrier.ran(due + this.interval * 1e6);
     return true;

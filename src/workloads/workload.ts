@@ -8,6 +8,7 @@ import type { ConfigSection } from '../core/settings.js';
 import type { BaseScenario, SectionBag } from '../core/types.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
+import type { IoPageFaults } from '../mem/dma.js';
 import type { Iotlb } from '../mem/iotlb.js';
 import type { GuestClock } from '../core/virtual-time.js';
 
@@ -45,6 +46,8 @@ export interface WorkloadDeviceContext {
   oracle: Oracle;
   iotlb?: Iotlb;
   prober?: Prober;
+  /** The policy's I/O page faults (iopf): hand them to the DMA engine. */
+  faults?: IoPageFaults;
 }
 
 /** The guest driver of one vCPU. */

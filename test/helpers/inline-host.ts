@@ -3,7 +3,10 @@
 // test thread. The pin request is served inline (the hypervisor's pin handler runs right away), so a
 // test drives the protocol step by step. An Interposer lets a test run other protocol steps at an
 // exact shared-memory operation of one role: that is how interleavings are forced without threads.
-import { CTL, STAT, STAT_BLOCK, type MachineSpec } from '../../src/machine/layout.js';
+import { CTL, MAX_GUEST_PAGES, STAT, STAT_BLOCK, type MachineSpec } from '../../src/machine/layout.js';
+import { coiommuRegion } from '../../src/policies/coiommu/region.js';
+import { guestTable } from '../../src/policies/coiommu/guest-table.js';
+import { scenarioConfig } from '../../src/policies/scenario-kit.js';
 import { Machine } from '../../src/machine/machine.js';
 import { freeRunning, type SharedMem, type WaitResult } from '../../src/machine/shared-mem.js';
 import { checkAccounting } from '../../src/mem/accounting.js';
@@ -22,9 +25,13 @@ import { NetDevice } from '../../src/workloads/net/device.js';
 import { DEFAULT_COST_TABLE } from '../../src/core/cost-table.js';
 
 export const DEFAULT_COIOMMU: CoiommuConfig = {
+  dtt: 'flat',
+  unpinPolicy: 'lru',
+  unpinLimit: MAX_GUEST_PAGES,
+  pinTimeoutMs: 1000,
+  dttShrinkMs: 0,
   unpinIntervalMs: 10,
   unpinGenThreshold: 10,
-  unpinLimit: 0,
   speculativePages: 0,
 };
 
@@ -35,7 +42,11 @@ export const DEFAULT_COIOMMU: CoiommuConfig = {
 export class InlinePinRequester implements PinRequester {
   readonly path: NotifyPath = 'trap';
   readonly requests: number[][] = [];
-  private readonly slot: SlotRequester;
+  readonly slot: SlotRequester;
+
+  set pinInfo(b: SlotRequester['pinInfo']) {
+    this.slot.pinInfo = b;
+  }
 
   constructor(mem: SharedMem, m: Machine, vcpu: number, stats: Float64Array, host: CoiommuHost) {
     this.slot = new SlotRequester('trap', mem, m, vcpu, 0, 1000, stats);
@@ -107,6 +118,7 @@ export function makeRig(o: RigOptions = {}): Rig {
     hostFrames: o.hostFrames ?? guestPages,
     dataFrames: o.dataFrames ?? guestPages,
     ringEntries: o.ringEntries ?? 16,
+    coiommuWords: coiommuRegion(guestPages, o.vcpus ?? 1).words,
   };
   const m = Machine.create(spec);
   const cfg: CoiommuConfig = { ...DEFAULT_COIOMMU, ...o.coiommu };
@@ -131,8 +143,16 @@ export function makeRig(o: RigOptions = {}): Rig {
     const r = new InlinePinRequester(guestMem, m, v, m.guestStats(v), host);
     requesters.push(r);
     guestStats.push(m.guestStats(v));
-    guests.push(new CoiommuGuest(guestMem, m, r, m.guestStats(v), variant));
+    const t = guestTable(guestMem, m, scenarioConfig(variant, { coiommu: cfg }), v);
+    r.pinInfo = t.pinInfo;
+    guests.push(new CoiommuGuest(guestMem, m, t.table, t.lock, r, m.guestStats(v), variant));
   }
+  // a page's DTT entry, wherever the table keeps it (0 when its leaf is absent)
+  const entry = (g: number): number => {
+    const e = host.table.locate(g, false);
+    host.table.release();
+    return e < 0 ? 0 : Atomics.load(host.table.words, e);
+  };
   return {
     m,
     spec,
@@ -155,10 +175,10 @@ export function makeRig(o: RigOptions = {}): Rig {
       new Reclaimer(hostMem, m, hostMemory, lock, budget, hostStats, force),
     checkAccounting: () => checkAccounting(freeRunning, m, hostMemory, lock, hostOracle, host),
     violations: () => readViolations(m.control),
-    entry: (g) => Atomics.load(m.dtt, g),
-    count: (g) => Atomics.load(m.dtt, g) & MAP_COUNT_MASK,
-    pinned: (g) => isPinned(Atomics.load(m.dtt, g)),
-    accessed: (g) => (Atomics.load(m.dtt, g) & ACCESSED) !== 0,
+    entry,
+    count: (g) => entry(g) & MAP_COUNT_MASK,
+    pinned: (g) => isPinned(entry(g)),
+    accessed: (g) => (entry(g) & ACCESSED) !== 0,
     iommuFrame: (g) => Atomics.load(m.iommu, g) - 1,
     pinnedNow: () => Atomics.load(m.control, CTL.PINNED_NOW),
   };

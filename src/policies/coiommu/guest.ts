@@ -1,104 +1,191 @@
-// coIOMMU, guest side (DESIGN 1.1): the map count goes up BEFORE PINNED is tested, so the host's
-// unpin exchange (which needs a zero count) can never slip between the test and the DMA.
+// coIOMMU, guest side (DESIGN 1.1, as the shipped driver does it): under the DTT's read lock, each
+// page's map count goes up BEFORE PINNED is tested, so the host's unpin exchange (which needs a zero
+// count) can never slip between the test and the DMA. Pages found unpinned go to the host in one
+// request; then each is looked up again: one still unpinned fails the whole map, and every page of
+// it is undone (count, and ACCESSED where the count drops to zero).
 import type { Machine } from '../../machine/machine.js';
 import type { SharedMem } from '../../machine/shared-mem.js';
-import { SLOT_MAX_PAGES, STAT } from '../../machine/layout.js';
+import { STAT } from '../../machine/layout.js';
+import { pinStateLock } from '../wiring.js';
+import { parkUnpin } from './park.js';
+import { DttShrinker } from './shrinker.js';
 import { SlotRequester, TimedRequester, type PinRequester } from '../../notify/pin-request.js';
 import type { GuestContext } from '../policy.js';
 import type { GuestClock } from '../../core/virtual-time.js';
 import type { Variant } from '../../core/types.js';
-import { ACCESSED, MAP_COUNT_MASK, isPinned, maxMapCount } from './dtt.js';
 import type { GuestDmaPolicy } from '../../core/guest-dma-policy.js';
+import { ACCESSED, MAP_COUNT_MASK, isPinned, maxMapCount } from './dtt.js';
+import { LEAF_ENTRIES } from './dtt-levels.js';
+import type { DttTable } from './dtt-table.js';
+import type { DttRwLock } from './rw-lock.js';
+import { PIN_INFO_MAX_PAGES } from './region.js';
+import { guestTable, type GuestTableParts } from './guest-table.js';
 
 export class CoiommuGuest implements GuestDmaPolicy {
   private readonly maxCount: number;
-  private readonly missing = new Int32Array(SLOT_MAX_PAGES);
-  /** Set by the pinned-check-before-add variant: what PINNED looked like before the add. */
+  private readonly missing = new Int32Array(PIN_INFO_MAX_PAGES);
   private readonly testFirst: boolean;
   /** Set by the ignore-pin-failure variant: the re-check after a pin request is skipped. */
   private readonly trustRequest: boolean;
+  private readonly words: Int32Array;
 
   constructor(
     private readonly mem: SharedMem,
-    private readonly m: Machine,
+    m: Machine,
+    private readonly table: DttTable,
+    /** The DTT's read lock (multilevel: the shrinker frees pages under its write lock). */
+    private readonly lock: DttRwLock | undefined,
     private readonly requester: PinRequester,
     private readonly stats: Float64Array,
     variant: Variant = 'none',
     /** Virtual time: each DTT update costs the vCPU dttUpdateCycles. */
     private readonly clock?: GuestClock,
+    /** The DTT shrinker this vCPU runs every shrinkMs (multilevel, vCPU 0, --dtt-shrink). */
+    private readonly shrinker?: DttShrinker,
+    private readonly shrinkMs = 0,
   ) {
     this.maxCount = maxMapCount(m.spec.vcpus);
     this.testFirst = variant === 'pinned-check-before-add';
     this.trustRequest = variant === 'ignore-pin-failure';
+    this.words = table.words;
+  }
+
+  private nextShrinkMs = 0;
+
+  /** Memory pressure, modeled as a period: run the shrinker when it is due. */
+  poll(): void {
+    if (!this.shrinker || this.shrinkMs <= 0) return;
+    const now = this.nowMs();
+    if (now < this.nextShrinkMs) return;
+    if (this.nextShrinkMs === 0) this.nextShrinkMs = now + this.shrinkMs;
+    else {
+      this.nextShrinkMs = now + this.shrinkMs;
+      this.clock?.sync();
+      this.shrinker.shrink();
+    }
+  }
+
+  nextTimerMs(): number {
+    return this.shrinker && this.shrinkMs > 0 && this.nextShrinkMs > 0 ? this.nextShrinkMs : Infinity;
+  }
+
+  private nowMs(): number {
+    return this.clock ? this.clock.now / 1e6 : performance.now();
   }
 
   map(gfn: number, n: number): number {
     this.clock?.sync();
-    const { mem, m, stats } = this;
-    const dtt = m.dtt;
+    this.lock?.readLock();
+    try {
+      const ok = this.mark(gfn, n);
+      this.stats[STAT.DTT_OPS] += n;
+      this.clock?.advanceCycles(n * this.clock.costs.dttUpdateCycles);
+      if (ok) return gfn;
+      this.stats[STAT.MAP_FAILURES]++;
+      return -1;
+    } finally {
+      this.lock?.readUnlock();
+    }
+  }
+
+  /** Mark every page, ask for the unpinned ones; false (all undone) if any could not be pinned. */
+  private mark(gfn: number, n: number): boolean {
+    const { mem, words } = this;
     let missing = 0;
+    let e = -1;
     for (let i = 0; i < n; i++) {
       const g = gfn + i;
+      e = e >= 0 && (g & (LEAF_ENTRIES - 1)) !== 0 ? e + 1 : this.table.locate(g, true); // same leaf: next entry
+      if (e < 0) return this.undo(gfn, i, true);
       // planted bug: decide "already pinned" before the count protects the page
-      const pinnedBefore = this.testFirst ? isPinned(mem.load(dtt, g)) : false;
-      const old = mem.add(dtt, g, 1);
+      const pinnedBefore = this.testFirst ? isPinned(mem.load(words, e)) : false;
+      const old = mem.add(words, e, 1);
       if ((old & MAP_COUNT_MASK) >= this.maxCount) {
-        mem.sub(dtt, g, 1);
-        this.undo(gfn, i, false);
-        return -1;
+        mem.sub(words, e, 1);
+        return this.undo(gfn, i, true);
       }
-      mem.or(dtt, g, ACCESSED);
-      const pinned = this.testFirst ? pinnedBefore : isPinned(mem.load(dtt, g));
-      if (!pinned) {
-        if (missing === SLOT_MAX_PAGES) {
-          if (!this.requestPins(missing)) return this.fail(gfn, i + 1);
+      mem.or(words, e, ACCESSED);
+      if (!(this.testFirst ? pinnedBefore : isPinned(mem.load(words, e)))) {
+        if (missing === this.missing.length) {
+          if (!this.requestPins(missing)) return this.undo(gfn, i + 1, true);
           missing = 0;
         }
         this.missing[missing++] = g;
       }
     }
-    stats[STAT.DTT_OPS] += n;
-    this.clock?.advanceCycles(n * this.clock.costs.dttUpdateCycles);
-    if (missing > 0 && !this.requestPins(missing)) return this.fail(gfn, n);
-    return gfn;
+    if (missing > 0 && !this.requestPins(missing)) return this.undo(gfn, n, true);
+    return true;
   }
 
   unmap(_dmaPage: number, gfn: number, n: number): void {
     // Lazy unpinning: only the count drops; PINNED stays until the host's scan finds the page idle.
     this.clock?.sync();
-    for (let i = 0; i < n; i++) this.mem.sub(this.m.dtt, gfn + i, 1);
+    this.lock?.readLock();
+    try {
+      this.undo(gfn, n, false);
+    } finally {
+      this.lock?.readUnlock();
+    }
     this.stats[STAT.DTT_OPS] += n;
     this.clock?.advanceCycles(n * this.clock.costs.dttUpdateCycles);
   }
 
-  /** One synchronous request for the pages found unpinned, then re-check PINNED on each. */
+  /** One synchronous request for the pages found unpinned, then look each up again. */
   private requestPins(n: number): boolean {
     const { stats } = this;
     stats[STAT.PIN_REQUESTS]++;
     stats[STAT.PIN_REQUEST_PAGES] += n;
-    this.requester.request(this.missing, n);
+    this.requester.request(this.missing, n); // busy or timed out: the look-up below decides
     if (this.trustRequest) return true; // planted bug: the host's answer is taken as success
-    for (let k = 0; k < n; k++) if (!isPinned(this.mem.load(this.m.dtt, this.missing[k]))) return false;
+    for (let k = 0; k < n; k++) {
+      const e = this.table.locate(this.missing[k], false);
+      if (e < 0 || !isPinned(this.mem.load(this.words, e))) return false;
+    }
     return true;
   }
 
-  private fail(gfn: number, mapped: number): number {
-    this.undo(gfn, mapped, true);
-    this.stats[STAT.MAP_FAILURES]++;
-    return -1;
-  }
-
-  private undo(gfn: number, mapped: number, clearAccessed: boolean): void {
-    for (let i = 0; i < mapped; i++) {
-      this.mem.sub(this.m.dtt, gfn + i, 1);
-      if (clearAccessed) this.mem.and(this.m.dtt, gfn + i, ~ACCESSED);
+  /**
+   * Unmark pages [gfn, gfn+n): a count already zero is logged and left alone (the shipped driver's
+   * check); on a failed map (clearAccessed) ACCESSED goes too where the count reaches zero. Returns false.
+   */
+  private undo(gfn: number, n: number, clearAccessed: boolean): false {
+    const { mem, words } = this;
+    let e = -1;
+    for (let i = 0; i < n; i++) {
+      const g = gfn + i;
+      e = e >= 0 && (g & (LEAF_ENTRIES - 1)) !== 0 ? e + 1 : this.table.locate(g, false);
+      if (e < 0) continue;
+      if ((mem.load(words, e) & MAP_COUNT_MASK) === 0) {
+        this.stats[STAT.MAP_COUNT_UNDERFLOW]++;
+        continue;
+      }
+      const old = mem.sub(words, e, 1);
+      if (clearAccessed && (old & MAP_COUNT_MASK) === 1) mem.and(words, e, ~ACCESSED);
     }
+    return false;
   }
 }
 
 export function coiommuGuest(ctx: GuestContext): CoiommuGuest {
   const { mem, m, cfg, vcpu, stats } = ctx;
-  const requester = new SlotRequester(cfg.notify, mem, m, vcpu, ctx.spinUs, ctx.timeoutMs, stats, cfg.variant);
+  const parts: GuestTableParts = guestTable(mem, m, cfg, vcpu);
+  const requester = new SlotRequester(cfg.notify, mem, m, vcpu, ctx.spinUs, parts.config.pinTimeoutMs, stats, cfg.variant);
   requester.clock = ctx.clock;
-  return new CoiommuGuest(mem, m, new TimedRequester(requester, ctx.latency.pinRequest), stats, cfg.variant, ctx.clock);
+  requester.pinInfo = parts.pinInfo;
+  const { config, lock, pool } = parts;
+  const shrinker =
+    lock && pool && vcpu === 0 && config.dttShrinkMs > 0
+      ? new DttShrinker(mem, m, lock, pool, parkCommand(mem, m, cfg, stats), stats, cfg.variant)
+      : undefined;
+  const timed = new TimedRequester(requester, ctx.latency.pinRequest);
+  return new CoiommuGuest(mem, m, parts.table, lock, timed, stats, cfg.variant, ctx.clock, shrinker, config.dttShrinkMs);
+}
+
+/** The vCPU's write of PARK_UNPIN / UNPARK_UNPIN: an MMIO exit the VMM serves under the pin-state lock. */
+export function parkCommand(mem: SharedMem, m: Machine, cfg: GuestContext['cfg'], stats: Float64Array): (park: boolean) => void {
+  const lock = pinStateLock(mem, m, cfg.variant, cfg.watchdogMs);
+  return (park) => {
+    stats[STAT.EXITS]++;
+    parkUnpin(mem, m, lock, park);
+  };
 }

@@ -8,6 +8,7 @@ import { coiommuHost } from './host.js';
 import { COIOMMU_SCENARIOS } from './scenarios.js';
 import { COIOMMU_DMA_SCENARIOS } from './scenarios-dma.js';
 import { COIOMMU_PRESSURE_SCENARIOS } from './scenarios-pressure.js';
+import { coiommuRegion } from './region.js';
 
 export const coiommuPolicy: Policy = {
   name: 'coiommu',
@@ -21,6 +22,8 @@ pins a page on its first DMA and unpins it lazily when idle`,
   identityDma: true,
   config: COIOMMU_SECTION,
   hostTimerMs: (cfg) => (cfg.coiommu as CoiommuConfig).unpinIntervalMs,
+  // registers, the DTT's page pool and the pin-info buffers (region.ts)
+  machine: (cfg) => ({ coiommuWords: coiommuRegion(cfg.guestPages, cfg.vcpus).words }),
   guest: coiommuGuest,
   host: coiommuHost,
   cost: (c, t) => ({
@@ -40,5 +43,8 @@ pins a page on its first DMA and unpins it lazily when idle`,
     'ring-publish-before-write': 'the descriptor ring publishes its tail before it writes the entry',
     'unlock-no-wake': 'the pin-state lock is released without waking its waiter (a lost wake-up)',
     'doorbell-without-bump': 'a trapping vCPU notifies the host without bumping the doorbell: a lost wake-up',
+    'shrink-without-park': 'the DTT shrinker frees pages without parking the host unpin worker',
+    'shrink-without-lock': "the DTT shrinker frees pages without the DTT's write lock (a map may be inside)",
+    'leaf-install-plain-store': 'a vCPU installs a new DTT page with a plain store instead of the compare-and-swap',
   },
 };

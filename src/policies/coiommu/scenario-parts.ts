@@ -1,6 +1,6 @@
 // The real coIOMMU pieces, built over a scenario thread's SharedMem. Scenario threads run the
 // same classes the role workers run; only the harness loops around them are the scenario's own.
-import { CTL, STAT } from '../../machine/layout.js';
+import { CTL, MAX_GUEST_PAGES, STAT } from '../../machine/layout.js';
 import type { Machine } from '../../machine/machine.js';
 import { freeRunning } from '../../machine/shared-mem.js';
 import { checkAccounting } from '../../mem/accounting.js';
@@ -9,7 +9,7 @@ import { readStamp } from '../../mem/payload.js';
 import { HostMemory } from '../../mem/host-memory.js';
 import { NO_LOCK } from '../../notify/lock.js';
 import { Oracle } from '../../core/oracle.js';
-import { hostThread, scenarioConfig, vcpuDone } from '../scenario-kit.js';
+import { SCENARIO_TIMEOUT_MS, hostThread, scenarioConfig, vcpuDone } from '../scenario-kit.js';
 import { buildGuest, buildHost } from '../wiring.js';
 import type { CoiommuConfig } from './config.js';
 import { ACCESSED, PINNED, isPinned } from './dtt.js';
@@ -20,9 +20,13 @@ import type { ThreadCtx } from '../../core/scenario.js';
 
 /** One scan round unpins everything idle; no old generation, no speculation (fewer steps). */
 export const SCENARIO_COIOMMU: CoiommuConfig = {
+  dtt: 'flat',
+  unpinPolicy: 'lru',
   unpinIntervalMs: 1,
   unpinGenThreshold: 1000,
-  unpinLimit: 0,
+  unpinLimit: MAX_GUEST_PAGES,
+  pinTimeoutMs: SCENARIO_TIMEOUT_MS,
+  dttShrinkMs: 0,
   speculativePages: 0,
 };
 

@@ -15,6 +15,7 @@ import {
   servePinRequests,
   verdictWords,
 } from './scenario-parts.js';
+import { SHIPPED_SCENARIOS } from './shipped-scenarios.js';
 
 const G = 1;
 const LOST_UPDATE = 'the scan unpinned a page a vCPU mapped meanwhile, and the vCPU saw it pinned (a lost DTT update)';
@@ -156,4 +157,4 @@ const forceUnpinVsMap: Scenario = {
   mustReach: ['force-unpin refused: the page was mapped', 'reclaimed after the vCPU was done with the page', 'reclaimed first: the vCPU faulted the page back in and pinned it'],
 };
 
-export const COIOMMU_SCENARIOS: readonly Scenario[] = [mapVsUnpin, twoVcpusSamePage, forceUnpinVsMap];
+export const COIOMMU_SCENARIOS: readonly Scenario[] = [mapVsUnpin, twoVcpusSamePage, forceUnpinVsMap, ...SHIPPED_SCENARIOS];

@@ -4,7 +4,7 @@
 import { RING, STAT } from '../../machine/layout.js';
 import type { Machine } from '../../machine/machine.js';
 import type { SharedMem } from '../../machine/shared-mem.js';
-import { DmaEngine } from '../../mem/dma.js';
+import { DmaEngine, type IoPageFaults } from '../../mem/dma.js';
 import type { Iotlb } from '../../mem/iotlb.js';
 import { deviceDoorbell } from '../../notify/delivery.js';
 import type { Doorbell } from '../../notify/doorbell.js';
@@ -37,8 +37,9 @@ export class NetDevice implements WorkloadDevice {
     iotlb?: Iotlb,
     /** The protection oracle's probes, run after each batch of DMAs. */
     private readonly prober?: Prober,
+    faults?: IoPageFaults,
   ) {
-    this.dma = new DmaEngine(mem, m, stats, oracle, iotlb);
+    this.dma = new DmaEngine(mem, m, stats, oracle, iotlb, faults);
     this.bell = deviceDoorbell(mem, m);
     this.ringEntries = m.spec.ringEntries;
     this.clock = new DeviceClock(m);
@@ -78,16 +79,19 @@ export class NetDevice implements WorkloadDevice {
     const pages = d.peek(i, DESC.PAGES);
     const stamp = d.peek(i, DESC.STAMP);
     const reads = this.stats[STAT.IOTLB_WALK_READS];
-    for (let k = 0; k < pages; k++) this.dmaWrite(dma + k, gfn + k, stamp);
+    const stalled = this.dma.faults?.stalledNs ?? 0;
+    let dropped = false; // iopf --fault-mode drop: a page fault drops the descriptor, the guest re-posts it
+    for (let k = 0; k < pages && !dropped; k++) dropped = !this.dmaWrite(dma + k, gfn + k, stamp) && this.dma.faults !== undefined;
     const base = v * this.ringEntries;
     const start = Math.max(this.m.descVt[base + d.indexOf(i)], this.clock.freeAt(v));
     const walkNs = (this.stats[STAT.IOTLB_WALK_READS] - reads) * this.costs.iotlbMissReadNs;
-    const done = start + pages * this.costs.dmaPageNs + walkNs;
+    const stallNs = (this.dma.faults?.stalledNs ?? 0) - stalled; // I/O page faults (iopf)
+    const done = start + pages * this.costs.dmaPageNs + walkNs + stallNs;
     this.clock.setFreeAt(v, done);
     this.m.compVt[base + c.nextIndex()] = done;
     const e = this.entry;
     e[COMP.GFN] = gfn;
-    e[COMP.PAGES] = pages;
+    e[COMP.PAGES] = dropped ? -pages : pages; // negative: dropped
     e[COMP.STAMP] = stamp;
     e[COMP.DMA] = dma;
     c.put(e);

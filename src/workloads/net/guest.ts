@@ -233,6 +233,7 @@ export class NetGuest implements WorkloadGuest {
     const pages = comp.peek(n, COMP.PAGES);
     const stamp = comp.peek(n, COMP.STAMP);
     const dma = comp.peek(n, COMP.DMA);
+    if (pages < 0) return this.repost(gfn, -pages, dma);
     for (let k = 0; k < pages; k++) {
       if (readStamp(this.mem, this.m, gfn + k) !== stamp) this.oracle.report('lostPayloads', gfn + k, -1, DETAIL.badPayload);
     }
@@ -243,6 +244,23 @@ export class NetGuest implements WorkloadGuest {
     this.lastStamp.set(gfn, stamp);
     this.inflight--;
     if (this.inRegion(gfn)) this.pushFree(gfn);
+  }
+
+  /**
+   * The device dropped this buffer's packet on an I/O page fault (iopf, --fault-mode drop): unmap
+   * it and post it again first (the sender retransmits); it still counts towards --ops only once
+   * delivered. Its contents are undefined (pages before the fault were written).
+   */
+  private repost(gfn: number, pages: number, dma: number): void {
+    this.policy.unmap(dma, gfn, pages);
+    this.stats[STAT.REPOSTS]++;
+    this.lastStamp.delete(gfn);
+    this.inflight--;
+    this.quotaLeft++;
+    if (!this.inRegion(gfn)) return;
+    this.freeHead = (this.freeHead - 1 + this.poolBuffers) % this.poolBuffers;
+    this.free[this.freeHead] = gfn;
+    this.freeCount++;
   }
 
   nextEventNs(): number {

@@ -14,7 +14,7 @@ buffer pool with a tunable reuse distance, moved every --rotate`,
   config: NET_SECTION,
   ringEntries: (cfg) => nextPow2(Math.max((cfg.net as NetConfig).queueDepth, (cfg.net as NetConfig).batch)),
   guest: (ctx) => new NetGuest(ctx, ctx.cfg.net as NetConfig),
-  device: (ctx) => new NetDevice(ctx.mem, ctx.m, ctx.cfg.costTable, ctx.stats, ctx.oracle, ctx.iotlb, ctx.prober),
+  device: (ctx) => new NetDevice(ctx.mem, ctx.m, ctx.cfg.costTable, ctx.stats, ctx.oracle, ctx.iotlb, ctx.prober, ctx.faults),
   lineRate: (cfg) => ({ bytesPerOp: (cfg.net as NetConfig).packetBytes, gbps: (cfg.net as NetConfig).lineRateGbps }),
   describe: (cfg) => {
     const n = cfg.net as NetConfig;
