@@ -34,7 +34,7 @@ const bytesOf = (r: { length: number; kind: 'i32' | 'f64' }) => r.length * (r.ki
 
 function expectSane(l: Layout): void {
   const regions = regionsOf(l);
-  // every region of the Layout is listed (27 of them; the vIOMMU tables are empty without iovaPages, iopf's page request queue without prqWords)
+  // every region of the Layout is listed (29 of them; the vIOMMU tables are empty without iovaPages, iopf's page request queue without prqWords)
   expect(regions.map((r) => r.name).sort()).toEqual(
     [
       'coiommu',
@@ -58,6 +58,8 @@ function expectSane(l: Layout): void {
       'iovaDepot',
       'probeLog',
       'prq',
+      'reliedIovas',
+      'reliedPages',
       'shadow',
       'shadowRefs',
       'slots',
@@ -199,9 +201,9 @@ describe('layout', () => {
       expectSane(l);
       // data frames are sized by dataFrames, not by guest pages
       expect(l.data.length).toBe(1025 * 8);
-      // 4 page tables + 5 frame tables of 4 bytes per entry, plus small change
-      expect(l.byteLength).toBeGreaterThanOrEqual(9 * 4 * MAX_GUEST_PAGES);
-      expect(l.byteLength).toBeLessThan(9 * 4 * MAX_GUEST_PAGES + 1024 * 1024);
+      // 4 page tables + the reliance oracle's + 5 frame tables of 4 bytes per entry, plus small change
+      expect(l.byteLength).toBeGreaterThanOrEqual(10 * 4 * MAX_GUEST_PAGES);
+      expect(l.byteLength).toBeLessThan(10 * 4 * MAX_GUEST_PAGES + 1024 * 1024);
     });
 
     it('can actually be created (SharedArrayBuffer memory is committed lazily)', () => {
