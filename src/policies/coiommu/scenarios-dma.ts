@@ -1,6 +1,7 @@
 // coIOMMU scenarios along the whole DMA path: a multi-page buffer mapped, posted on the descriptor
 // ring, DMAed by the real NIC and completed; and pins that fail because the host is out of frames.
 // Every FORBIDDEN condition names the final state it checks: DTT words, frames, rings, payloads.
+import { coiommuRegion } from './region.js';
 import type { Machine } from '../../machine/machine.js';
 import { freeRunning } from '../../machine/shared-mem.js';
 import { MAP_FAILED_NO_CAUSE, RELIANCE_BROKEN, type Scenario, type ThreadCtx } from '../../core/scenario.js';
@@ -37,7 +38,7 @@ const ringDma: Scenario = {
     'the vCPU checks the completion and the payload, then unmaps. The pin handler serves the request meanwhile.',
   threads: ['vcpu0', 'pin-handler', 'device'],
   variants: ['none', 'ring-publish-before-write'],
-  spec: { guestPages: 4, vcpus: 1, hostFrames: 4, dataFrames: 4, ringEntries: 2 },
+  spec: { guestPages: 4, vcpus: 1, hostFrames: 4, dataFrames: 4, ringEntries: 2, coiommuWords: coiommuRegion(4, 1).words },
   setup() {},
   run(ctx: ThreadCtx) {
     if (ctx.thread === 0) return ringVcpu(ctx, guestParts(ctx, 0).guest, RING_PAGES[0], RING_PAGES.length);
@@ -97,7 +98,7 @@ const pinFails: Scenario = {
     '(MAP_FAILED is acceptable, the map counts go back to 0) and it must not DMA.',
   threads: ['vcpu0', 'vcpu1', 'pin-handler'],
   variants: ['none', 'ignore-pin-failure'],
-  spec: { guestPages: 4, vcpus: 2, hostFrames: 2, dataFrames: 4, ringEntries: 2 },
+  spec: { guestPages: 4, vcpus: 2, hostFrames: 2, dataFrames: 4, ringEntries: 2, coiommuWords: coiommuRegion(4, 2).words },
   setup() {},
   run(ctx: ThreadCtx) {
     if (ctx.thread < 2) return mapDmaUnmapPages(ctx, ctx.thread, FAIL_BUFFERS[ctx.thread].gfn, FAIL_BUFFERS[ctx.thread].pages);

@@ -2,6 +2,7 @@
 // reclaimer (budget: one resident frame) while a vCPU maps, DMAs into and unmaps page G. Two rounds
 // are what it takes for a page that was busy to look idle, so a scan that unpins a page whose map
 // count is not zero shows here, and the reliance oracle names it at the unpin itself.
+import { coiommuRegion } from './region.js';
 import { RELIANCE_BROKEN, type Scenario, type ThreadCtx } from '../../core/scenario.js';
 import { Oracle } from '../../core/oracle.js';
 import { freeRunning } from '../../machine/shared-mem.js';
@@ -47,7 +48,7 @@ const pressureVsMap: Scenario = {
     'handler serves its request if it needs one. A page with a map count must never be unpinned or reclaimed.',
   threads: ['vcpu0', 'pin-handler', 'host-timer'],
   variants: ['none', 'unpin-ignores-count', 'unlock-no-wake'],
-  spec: { guestPages: 4, vcpus: 1, hostFrames: 4, dataFrames: 4, ringEntries: 2 },
+  spec: { guestPages: 4, vcpus: 1, hostFrames: 4, dataFrames: 4, ringEntries: 2, coiommuWords: coiommuRegion(4, 1).words },
   setup(m) {
     pinFreeRunning(m, G, true);
     pinFreeRunning(m, H, true);

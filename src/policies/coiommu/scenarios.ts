@@ -1,6 +1,7 @@
 // coIOMMU scenarios (DESIGN 1.1). Each one puts a vCPU's map against one host path that changes
 // the same DTT word, and classifies what the device saw. Page G is the only page in play.
 import type { Machine } from '../../machine/machine.js';
+import { coiommuRegion } from './region.js';
 import type { Scenario, ThreadCtx } from '../../core/scenario.js';
 import {
   BAD_ACCOUNTING,
@@ -19,7 +20,8 @@ import { SHIPPED_SCENARIOS } from './shipped-scenarios.js';
 
 const G = 1;
 const LOST_UPDATE = 'the scan unpinned a page a vCPU mapped meanwhile, and the vCPU saw it pinned (a lost DTT update)';
-const SPEC = (vcpus: number) => ({ guestPages: 4, vcpus, hostFrames: 4, dataFrames: 4, ringEntries: 2 });
+// the coIOMMU region (registers, pin-info buffers) is there in every coIOMMU machine: the host reads it
+const SPEC = (vcpus: number) => ({ guestPages: 4, vcpus, hostFrames: 4, dataFrames: 4, ringEntries: 2, coiommuWords: coiommuRegion(4, vcpus).words });
 
 /** What every coIOMMU scenario forbids (safetyOutcome's answers). */
 const SAFETY = {
