@@ -19,6 +19,7 @@ import { aggregateBench, formatTable, type BenchResult } from './lib/report.js';
 import { liveWorkers, terminateAll } from './lib/workers.js';
 import { dttMapUnmap } from './suites/dtt.js';
 import { explorePool, exploreStep } from './suites/explore.js';
+import { exploreDpor } from './suites/dpor.js';
 import { lineRates } from './suites/line-rate.js';
 import { netDma } from './suites/net.js';
 import { sidecoreRtt, sidecoreVsComlink, trapRtt } from './suites/pin-requests.js';
@@ -34,6 +35,7 @@ const BENCHMARKS: Benchmark[] = [
   netDma,
   exploreStep,
   explorePool,
+  exploreDpor,
   viommuMapTrap,
   viommuMapSidecore,
   viommuTrapVsSidecore,

@@ -7,7 +7,8 @@ import { ConfigError } from '../core/errors.js';
 import { formatCoverage } from './coverage-cmd.js';
 import { NAME, type Opts, type SetCode } from './context.js';
 import { formatExplore } from './explore-format.js';
-import { EXIT_FORBIDDEN, SCENARIO_NAMES, searchOptions, type ExploreCtx } from './explore-options.js';
+import { EXIT_FORBIDDEN, SCENARIO_NAMES, checkDpor, searchOptions, type ExploreCtx } from './explore-options.js';
+import { EXIT_INTERRUPTED, withCheckpoint } from './explore-checkpoint.js';
 
 const EXPLORE_HELP = `
 Strategies:
@@ -18,6 +19,12 @@ Strategies:
           priority change points; prints the probability bound it gives
   dfs     bounded exhaustive search, depth first, one preemption bound after the
           other up to --preemptions; says whether the bounded space was exhausted
+  dpor    the same bounded space with dynamic partial-order reduction (source sets
+          and sleep sets): one schedule per Mazurkiewicz trace, not every one
+
+The first FORBIDDEN schedule is shrunk before it is printed (fewest preemptions,
+then fewest steps, same outcome). Under --memory-model tso a schedule element fT
+is a flush step: the oldest store in thread T's store buffer becomes visible.
 
 Every schedule is a choice string (e.g. 0*3.2.1*4: thread 0 three steps, thread 2
 one, thread 1 four) that replays exactly. Exit code: 0 no FORBIDDEN outcome,
@@ -44,20 +51,42 @@ function progressBar(o: Opts, ctx: ExploreCtx, scenario: string, total: number):
   return bar;
 }
 
+/** Ctrl-C / SIGTERM end the search early: it prints (and saves) what it has. Returns the remover. */
+function onSignals(stop: () => void): () => void {
+  const handler = () => stop();
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}
+
 async function exploreAction(o: Opts, ctx: ExploreCtx, setCode: SetCode): Promise<void> {
-  const { options, shard, threads } = searchOptions(o);
+  const { options, shard, threads, checkpoint } = withCheckpoint(o, searchOptions);
+  checkDpor(o, options);
   // loaded here: the pool is only needed by a search, not by --help or bad usage
   if (o.coverage) return exploreCoverage(o, options, threads, shard, ctx, setCode);
   const { exploreParallel } = await import('../explore/parallel.js');
   const bar = progressBar(o, ctx, options.scenario, sliceBudget(options.budget, shard));
   let r: ExploreResult;
   try {
-    r = await exploreParallel(options, shard, { threads, onProgress: bar ? (n) => bar.update(n) : undefined });
+    let off = () => {};
+    try {
+      r = await exploreParallel(options, shard, {
+        threads,
+        onProgress: bar ? (n) => bar.update(n) : undefined,
+        checkpoint,
+        onInterruptible: (stop) => (off = onSignals(stop)),
+      });
+    } finally {
+      off();
+    }
   } finally {
     bar?.stop();
   }
   ctx.out(o.json ? `${JSON.stringify(r, null, 2)}\n` : formatExplore(r));
-  setCode(r.forbidden > 0 ? EXIT_FORBIDDEN : 0);
+  setCode(r.forbidden > 0 ? EXIT_FORBIDDEN : r.interrupted ? EXIT_INTERRUPTED : 0);
 }
 
 /** --coverage: one search in this process, recording the protocol site of every operation. */
@@ -82,10 +111,13 @@ export function registerExplore(program: Command, ctx: ExploreCtx, setCode: SetC
     .option('--variant <bug>', "planted bug to run instead of the real protocol (default none; see 'scenarios')")
     .option('--seed <n>', 'random and pct: the seed of the search (default 1)')
     .option('--depth <d>', 'pct: the bug depth d to aim at, d-1 change points (default 3)')
-    .option('--preemptions <b>', 'dfs: the preemption bound (default 2)')
+    .option('--preemptions <b>', 'dfs, dpor: the preemption bound (default 2)')
+    .option('--memory-model <m>', 'sc (sequentially consistent) | tso (x86-TSO: per-thread store buffers, flushed as steps of their own) (default sc)')
     .option('--max-steps <n>', 'a schedule longer than this is cut off and reported (default 5000)')
     .option('--threads <n>', 'pool threads that share the search (default 1; a search spins at its hand-offs only while 2 per thread fit the cores, so on 2 cores 1 is fastest)')
     .option('--shard <i/n>', 'run only shard i of n of the search (merge the results with "merge")')
+    .option('--checkpoint <file>', 'save the search state to this file every 2 s and at the end (one thread, one shard)')
+    .option('--resume <file>', 'continue the search a checkpoint file holds (its options; --budget may raise the budget)')
     .option('--stop-on-forbidden', 'end the search at the first FORBIDDEN outcome')
     .option('--json', 'print the result as JSON')
     .option('--coverage', 'also record and print which protocol sites (file:line of shared-memory operations) the search reached')

@@ -17,6 +17,8 @@ export function formatExplore(r: ExploreResult): string {
       ? `pct, depth ${o.depth}, seed ${o.seed}`
       : r.strategy === 'dfs'
         ? `dfs, preemption bound ${o.preemptions}` + (r.dfs ? ` (searched up to ${r.dfs.reachedBound})` : '')
+        : r.strategy === 'dpor'
+          ? `dpor (source sets + sleep sets), preemption bound ${o.preemptions}` + (r.dpor?.sleepBlocked ? `, ${r.dpor.sleepBlocked} redundant (sleep-set blocked)` : '')
         : r.strategy === 'mixed'
           ? `mixed, seed ${o.seed}` + (r.mixed ? ` (${r.mixed.random} random, ${r.mixed.pct} PCT at depths 2-4, ${r.mixed.dfs} DFS with preemption bound ${o.preemptions}${r.mixed.dfsExhausted ? ', DFS space exhausted' : ''})` : '')
           : `random, seed ${o.seed}`;
@@ -26,7 +28,7 @@ export function formatExplore(r: ExploreResult): string {
     `schedules:  ${fmtInt(r.schedules)}${o.stopOnForbidden && r.forbidden > 0 ? ' (stopped at the first FORBIDDEN outcome)' : ''} (${fmtInt(r.steps)} steps) in ${r.seconds.toFixed(2)} s: ` +
       `${fmtInt(r.schedules / Math.max(r.seconds, 1e-9))} schedules/s, ${fmtInt(r.steps / Math.max(r.seconds, 1e-9))} steps/s`,
   ];
-  if (r.strategy === 'dfs')
+  if (r.strategy === 'dfs' || r.strategy === 'dpor')
     lines.push(
       `search:     ${
         r.exhausted
@@ -37,6 +39,7 @@ export function formatExplore(r: ExploreResult): string {
       }` +
         (r.dfs?.repeats ? ` (${fmtInt(r.dfs.repeats)} schedules were run but not counted: re-met from a lower bound, or another slice's)` : ''),
     );
+  if (r.interrupted) lines.push('stopped:    interrupted (Ctrl-C / SIGTERM): a partial result');
   if (r.pct)
     lines.push(
       `PCT bound:  a bug of depth ${r.pct.depth} is hit with probability >= 1/(n k^(d-1)) = ${r.pct.perSchedule.toExponential(2)} ` +
@@ -48,7 +51,13 @@ export function formatExplore(r: ExploreResult): string {
   if (r.collapsed) lines.push('COLLAPSED: every schedule ended in the same outcome (no race was exercised)');
   if (r.firstForbidden) {
     lines.push(`FORBIDDEN outcomes: ${fmtInt(r.forbidden)}. First: ${r.firstForbidden.outcome}`);
-    lines.push(`  schedule: ${r.firstForbidden.schedule}`, `  replay:   ${r.firstForbidden.replay}`);
+    const f = r.firstForbidden;
+    lines.push(`  schedule: ${f.schedule}`, `  replay:   ${f.replay}`);
+    if (f.original)
+      lines.push(
+        `  shrunk:   ${f.preemptions} preemption(s), ${f.steps} steps (${f.shrinkRuns} schedules run to shrink it); ` +
+          `as found: ${f.original.preemptions} preemption(s), ${f.original.steps} steps: ${f.original.schedule}`,
+      );
   } else lines.push('no FORBIDDEN outcome');
   return lines.join('\n') + '\n';
 }

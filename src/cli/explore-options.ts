@@ -9,6 +9,7 @@ import { ScheduleDivergedError } from '../explore/choosers.js';
 import { DEFAULT_MAX_STEPS, STRATEGIES, type SearchOptions, type Slice, type Strategy } from '../explore/explore.js';
 import { allScenarios, UnknownScenarioError, scenarioByName } from '../explore/scenarios.js';
 import { ScheduleSyntaxError } from '../explore/schedule-string.js';
+import { MEMORY_MODELS, type MemoryModel } from '../explore/sched-layout.js';
 import { UnknownVariantError, checkVariant } from '../explore/session.js';
 import type { Opts } from './context.js';
 
@@ -63,6 +64,21 @@ export function variantOf(s: Scenario, raw: unknown): SearchOptions['variant'] {
   }
 }
 
+export function memoryModelOf(o: Opts): MemoryModel {
+  const m = String(o.memoryModel ?? 'sc');
+  if (!(MEMORY_MODELS as readonly string[]).includes(m)) throw new ConfigError('--memory-model', m, `allowed values are ${MEMORY_MODELS.join(', ')}`);
+  return m as MemoryModel;
+}
+
+/** DPOR keeps one search tree: no shards, no pool threads; its dependence is per word, so SC only. */
+export function checkDpor(o: Opts, options: SearchOptions): void {
+  if (options.strategy !== 'dpor') return;
+  if (o.shard !== undefined) throw new ConfigError('--shard', String(o.shard), 'is not available with --strategy dpor (one search tree)');
+  if (o.threads !== undefined && String(o.threads).trim() !== '1') throw new ConfigError('--threads', String(o.threads), 'must be 1 with --strategy dpor');
+  if (options.memoryModel === 'tso')
+    throw new ConfigError('--memory-model', 'tso', 'is not available with --strategy dpor (a drain writes many words in one step): use dfs');
+}
+
 export function searchOptions(o: Opts): { options: SearchOptions; shard: Slice; threads: number } {
   const scenario = scenarioOf(o.scenario);
   const strategy = String(o.strategy ?? 'mixed');
@@ -79,6 +95,7 @@ export function searchOptions(o: Opts): { options: SearchOptions; shard: Slice; 
       preemptions: int('--preemptions', o.preemptions ?? '2', 0, 16),
       maxSteps: maxStepsOf(o),
       stopOnForbidden: o.stopOnForbidden === true,
+      memoryModel: memoryModelOf(o),
     },
     shard: o.shard === undefined ? { index: 0, count: 1 } : parseShard(o.shard),
     threads: int('--threads', o.threads ?? '1', 1, 64),

@@ -9,6 +9,7 @@ import { registerCompare } from './compare.js';
 import { NAME, type Ctx, type RunScenario } from './context.js';
 import { EXPLORE_COMMANDS, registerExploreCommands } from './explore.js';
 import { registerRun } from './run.js';
+import { registerTrace } from './trace-cmd.js';
 
 export type { RunScenario } from './context.js';
 
@@ -21,7 +22,7 @@ export interface CliIO {
   runScenario?: RunScenario;
 }
 
-const ALL_COMMANDS: readonly string[] = ['run', 'compare', 'bench', ...EXPLORE_COMMANDS];
+const ALL_COMMANDS: readonly string[] = ['run', 'compare', 'bench', 'trace', ...EXPLORE_COMMANDS];
 
 /** The package's version, from src/cli or dist/src/cli. */
 function version(): string {
@@ -50,6 +51,7 @@ function buildProgram(ctx: Ctx, setCode: (code: number) => void): Command {
   registerCompare(program, ctx, setCode);
   registerExploreCommands(program, ctx, setCode);
   registerBench(program, ctx, setCode);
+  registerTrace(program, ctx, setCode);
   return program;
 }
 

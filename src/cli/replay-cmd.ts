@@ -7,7 +7,7 @@ import { replay, prepareReplay, type ReplayResult } from '../explore/replay.js';
 import { perfettoTrace } from '../explore/trace.js';
 import { NAME, type Opts, type SetCode } from './context.js';
 import { formatReplay } from './explore-format.js';
-import { EXIT_FORBIDDEN, SCENARIO_NAMES, maxStepsOf, scenarioOf, usageError, variantOf, writableFile, type ExploreCtx } from './explore-options.js';
+import { EXIT_FORBIDDEN, SCENARIO_NAMES, maxStepsOf, memoryModelOf, scenarioOf, usageError, variantOf, writableFile, type ExploreCtx } from './explore-options.js';
 
 const SCHEDULE_ALLOWED = 'the choice string explore printed, e.g. 0*3.2.1*4';
 
@@ -21,6 +21,7 @@ function replayArgs(o: Opts) {
   if (typeof o.schedule !== 'string') throw new ConfigError('--schedule', undefined, SCHEDULE_ALLOWED);
   const schedule = o.schedule;
   const maxSteps = maxStepsOf(o);
+  const memoryModel = memoryModelOf(o);
   const trace = typeof o.trace === 'string' ? o.trace : undefined;
   if (trace !== undefined) writableFile('--trace', trace);
   try {
@@ -28,14 +29,14 @@ function replayArgs(o: Opts) {
   } catch (e) {
     usageError(e, '--schedule', schedule);
   }
-  return { scenario, variant, schedule, maxSteps, trace };
+  return { scenario, variant, schedule, maxSteps, trace, memoryModel };
 }
 
 async function replayAction(o: Opts, ctx: ExploreCtx, setCode: SetCode): Promise<void> {
-  const { scenario: s, variant, schedule, maxSteps, trace } = replayArgs(o);
+  const { scenario: s, variant, schedule, maxSteps, trace, memoryModel } = replayArgs(o);
   let r: ReplayResult;
   try {
-    r = await replay(s.name, variant, schedule, maxSteps);
+    r = await replay(s.name, variant, schedule, maxSteps, memoryModel);
   } catch (e) {
     usageError(e, '--schedule', schedule);
   }
@@ -54,6 +55,7 @@ export function registerReplay(program: Command, ctx: ExploreCtx, setCode: SetCo
     .option('--scenario <name>', `scenario: ${SCENARIO_NAMES()}`)
     .option('--variant <bug>', 'planted bug (default none)')
     .option('--schedule <choices>', SCHEDULE_ALLOWED)
+    .option('--memory-model <m>', 'sc | tso: the memory model the search ran with (default sc)')
     .option('--max-steps <n>', `the step limit the search ran with (default ${DEFAULT_MAX_STEPS})`)
     .option('--trace <file.json>', 'also write a Chrome / Perfetto trace (open it at ui.perfetto.dev)')
     .option('--json', 'print {scenario, variant, schedule, outcome, steps, ...} as JSON')

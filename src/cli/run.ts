@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { defaultScenario, resolveScenario } from '../lab/config.js';
 import { formatRunReport } from '../lab/table.js';
+import { finishRecording, recordFileOf } from '../workloads/trace/recorder.js';
 import type { Ctx, Opts, SetCode } from './context.js';
 import { RUN_EXAMPLES, guide } from './help.js';
 import { runAll } from './runner.js';
@@ -22,6 +23,8 @@ export function registerRun(program: Command, ctx: Ctx, setCode: SetCode): void 
         if (o.json) ctx.out(`${JSON.stringify({ error: failed.message, policy: cfg.policy, notify: cfg.notify, config: cfg, ...finished }, null, 2)}\n`);
         throw new Error(failed.message);
       }
+      const record = recordFileOf(cfg);
+      if (record) finishRecording(record, cfg.vcpus); // the vCPUs' parts, merged in time order
       ctx.out(o.json ? `${JSON.stringify(reports[0], null, 2)}\n` : formatRunReport(reports[0]));
       setCode(0);
     });

@@ -46,10 +46,10 @@ function helpOf(f: ScenarioFlag, defaultText?: string): string {
   const s = f.setting;
   const def = defaultText ?? typed(s, valueAt(defaultScenario(), f.path) as number | string);
   let range = '';
-  if (s.kind === 'text') range = `: ${(s.values?.() ?? []).join(' | ')}`;
+  if (s.kind === 'text') range = `: ${[...(s.values?.() ?? []).filter((v) => v !== ''), ...(s.accepts ? [s.accepts.text] : [])].join(' | ')}`;
   else if (s.min !== undefined && s.max !== undefined && s.kind !== 'guestMem') range = `, ${typed(s, s.min)}..${typed(s, s.max)}`;
   const note = s.note && s.kind !== 'guestMem' && s.kind !== 'hostMem' ? ` (${s.note})` : '';
-  return `${s.help}${range}${note} (default ${def})`;
+  return `${s.help}${range}${note} (default ${def === '' ? 'none' : def})`;
 }
 
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
@@ -58,7 +58,8 @@ export function addScenarioOptions(cmd: Command, which: 'run' | 'compare', compa
   for (const f of scenarioFlags()) {
     if (f.setting.runOnly && which !== 'run') continue;
     const def = which === 'compare' && f.path === 'durationMs' ? compareDuration : undefined;
-    const o = new Option(`${flagOf(f)} ${PLACEHOLDER[f.setting.kind]}`, helpOf(f, def));
+    const arg = f.setting.bare !== undefined ? `[${PLACEHOLDER[f.setting.kind].slice(1, -1)}]` : PLACEHOLDER[f.setting.kind];
+    const o = new Option(`${flagOf(f)} ${arg}`, helpOf(f, def));
     cmd.addOption(f.setting.hidden ? o.hideHelp() : o);
   }
   return cmd
@@ -206,7 +207,8 @@ export function scenarioInput(o: Opts): ScenarioInput {
     origins.set(path, { field, raw, given: true });
   };
   for (const f of all) {
-    const raw = o[new Option(flagOf(f)).attributeName()];
+    let raw = o[new Option(flagOf(f)).attributeName()];
+    if (raw === true && f.setting.bare !== undefined) raw = f.setting.bare; // the flag alone
     if (typeof raw === 'string') given(f.path, flagOf(f), raw, parseFlagValue(f, raw));
   }
   extraFlags(o, given, origins);

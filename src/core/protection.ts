@@ -6,6 +6,9 @@
 // vulnerability (age of its last successful probe), the price of the policy, not an error.
 // Like the violation counters, the log is the oracle's own state: it uses Atomics directly and
 // stays out of the SharedMem interface the explorer schedules.
+// A probe is a translation, whatever the direction: an address that still translates leaks both
+// ways (the device could read the guest's data as well as overwrite it), so device reads
+// (DMA_TO_DEVICE) and writes are watched alike.
 import { PROBE_LOG, STAT } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { Histogram } from './latency.js';

@@ -14,6 +14,10 @@ export interface Setting {
   kind: SettingKind;
   /** Allowed values of a text setting. */
   values?: () => readonly string[];
+  /** A text setting that also takes free-form values (a file, `zipf:<s>`): the test, and its words. */
+  accepts?: { test: (v: string) => boolean; text: string };
+  /** The flag alone (no value) means this value, e.g. `--trace-skip-bad` = `on`. */
+  bare?: string;
   int?: boolean;
   min?: number;
   max?: number;
@@ -56,6 +60,7 @@ export function sectionDefaults<T>(s: ConfigSection<T>): T {
 
 /** What a setting allows, in words (`must be an integer between 1 and 8 (a power of two)`). */
 export function allowedText(s: Setting): string {
+  if (s.kind === 'text' && s.accepts) return `allowed values are ${[...(s.values?.() ?? []), s.accepts.text].join(', ')}`;
   if (s.kind === 'text') return `allowed values are ${(s.values?.() ?? []).join(', ')}`;
   const u = (n: number) => (s.unit ? `${n} ${s.unit}` : `${n}`);
   const what = s.int || s.kind === 'int' ? 'an integer' : 'a number';
@@ -73,7 +78,7 @@ export function settingSchema(path: string, s: Setting): z.ZodType {
   ALLOWED.set(path, text);
   if (s.kind === 'text') {
     const values = s.values?.() ?? [];
-    return z.string({ error: text }).refine((v) => values.includes(v), { error: text });
+    return z.string({ error: text }).refine((v) => values.includes(v) || s.accepts?.test(v) === true, { error: text });
   }
   const isInt = s.int || s.kind === 'int' || s.kind === 'guestMem' || s.kind === 'hostMem';
   const ok = (v: number) =>

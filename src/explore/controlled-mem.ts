@@ -2,8 +2,9 @@
 // uses, but every operation first announces itself on the scheduling block and waits for its turn.
 // Exactly one scenario thread runs between two turns, so a run is one interleaving, chosen by
 // the scheduler, and replays exactly.
-import { OPS, SCHED, ThreadState, type OpName } from './sched-layout.js';
+import { MUTATION_OPS, OPS, SCHED, ThreadState, type MutationOp, type OpName } from './sched-layout.js';
 import type { SharedMem, WaitResult } from '../machine/shared-mem.js';
+import { StoreBuffer } from './store-buffer.js';
 
 /** The scheduler cut the schedule off (step limit): unwind without touching shared memory. */
 export class ScheduleAborted extends Error {}
@@ -33,14 +34,36 @@ export class ControlledMem implements SharedMem {
   private readonly base: number;
   /** Coverage runs: told of every operation (src/explore/coverage.ts reads its site off the stack). */
   coverage?: { hit(): void };
+  /** x86-TSO: plain stores go to this thread's store buffer (SCHED.MODEL = 1). */
+  private readonly tso: boolean;
+  private readonly sb: StoreBuffer;
+  /** Mutation delay-store: a store is buffered until the thread's next load has run. */
+  private delayed = false;
 
   constructor(
     private readonly sched: Int32Array,
-    thread: number,
+    private readonly thread: number,
     private readonly machine: SharedArrayBuffer,
     private readonly scratch: SharedArrayBuffer,
   ) {
     this.base = SCHED.THREADS + thread * SCHED.THREAD_WORDS;
+    this.tso = Atomics.load(sched, SCHED.MODEL) === 1;
+    this.sb = new StoreBuffer(sched, thread, [new Int32Array(machine), new Int32Array(scratch)]);
+  }
+
+  /** The mutation applied to this operation, if the mutant's site is this thread and this word. */
+  private mutated(a: Int32Array, i: number): MutationOp | undefined {
+    const s = this.sched;
+    const op = Atomics.load(s, SCHED.MUT_OP);
+    if (op === 0 || Atomics.load(s, SCHED.MUT_THREAD) !== this.thread) return undefined;
+    const [buf, addr] = this.where(a, i);
+    if (Atomics.load(s, SCHED.MUT_BUF) !== buf || Atomics.load(s, SCHED.MUT_ADDR) !== addr) return undefined;
+    return MUTATION_OPS[op - 1];
+  }
+
+  /** Before a LOCK-prefixed operation (RMW), a fence, or a futex call: the buffer drains first. */
+  private drain(): void {
+    if (this.tso) this.sb.drain();
   }
 
   private where(a: Int32Array, i: number): [number, number] {
@@ -51,13 +74,17 @@ export class ControlledMem implements SharedMem {
 
   /** Announce the next operation, wait for GO, and return once it is this thread's turn. */
   private turn(op: number, a: Int32Array, i: number, value: number, state: number = ThreadState.Ready, value2 = 0): void {
+    const [buf, addr] = this.where(a, i);
+    this.turnAt(op, buf, addr, value, state, value2);
+  }
+
+  private turnAt(op: number, buf: number, addr: number, value: number, state: number = ThreadState.Ready, value2 = 0): void {
     const s = this.sched;
     const b = this.base;
     // An aborted schedule unwinds through finally blocks (unlock, end of a DMA): those must not
     // announce new operations, or the thread would wait for a turn that never comes.
     if (Atomics.load(s, b + SCHED.ABORT) !== 0) throw new ScheduleAborted('schedule aborted by the scheduler');
     this.coverage?.hit();
-    const [buf, addr] = this.where(a, i);
     Atomics.store(s, b + SCHED.OP, op);
     Atomics.store(s, b + SCHED.BUF, buf);
     Atomics.store(s, b + SCHED.ADDR, addr);
@@ -102,21 +129,48 @@ export class ControlledMem implements SharedMem {
     Atomics.store(s, this.base + SCHED.PREV_RET, ret);
   }
 
+  /** Under TSO a load sees the thread's own newest buffered store to the word first. */
   load(a: Int32Array, i: number): number {
     this.turn(OP.load, a, i, 0);
-    const v = Atomics.load(a, i);
+    const v = this.tso || this.delayed ? (this.sb.newest(...this.where(a, i)) ?? Atomics.load(a, i)) : Atomics.load(a, i);
     this.done(v, v, v);
+    if (this.delayed && !this.tso) this.sb.drain(); // the delayed store shows only now
+    this.delayed = false;
     return v;
   }
+  /** Under TSO the store only enters the thread's store buffer; a flush step makes it visible. */
   store(a: Int32Array, i: number, v: number): number {
+    const mut = this.mutated(a, i);
     this.turn(OP.store, a, i, v);
+    if (mut === 'skip-store') {
+      this.done(Atomics.load(a, i), Atomics.load(a, i), v);
+      return v;
+    }
+    if (mut === 'delay-store') this.delayed = true;
+    if (this.tso || mut === 'delay-store') {
+      const [buf, addr] = this.where(a, i);
+      const old = this.sb.newest(buf, addr) ?? Atomics.load(a, i);
+      this.sb.push(buf, addr, v | 0);
+      this.done(old, v | 0, v);
+      return v;
+    }
     const old = Atomics.exchange(a, i, v);
     this.done(old, v | 0, v);
     return v;
   }
+  /** A step only when there is something to drain (so SC schedules are the same with or without fences). */
+  fence(): void {
+    if (!this.tso || this.sb.size === 0) return;
+    const first = this.sb.oldest()!;
+    this.turnAt(OP.fence, first.buf, first.addr, this.sb.size);
+    this.sb.drain();
+    this.done(0, 0, 0);
+  }
   /** A read-modify-write: one step; the trace gets the word before and after. */
   private rmw(op: number, f: (a: Int32Array, i: number, v: number) => number, a: Int32Array, i: number, v: number): number {
+    if (this.mutated(a, i) === 'split-rmw') return this.splitRmw(a, i, (old) => { const t = new Int32Array([old]); f(t, 0, v); return t[0]; });
     this.turn(op, a, i, v);
+    this.drain();
     const old = f(a, i, v);
     this.done(old, Atomics.load(a, i), old);
     return old;
@@ -133,8 +187,21 @@ export class ControlledMem implements SharedMem {
   and(a: Int32Array, i: number, v: number): number {
     return this.rmw(OP.and, Atomics.and, a, i, v);
   }
+  /** Mutation split-rmw: the RMW as a load and a separate store (another thread may run between). */
+  private splitRmw(a: Int32Array, i: number, next: (old: number) => number): number {
+    const old = this.load(a, i);
+    this.store(a, i, next(old));
+    return old;
+  }
+
   compareExchange(a: Int32Array, i: number, expected: number, replacement: number): number {
+    if (this.mutated(a, i) === 'split-rmw') {
+      const old = this.load(a, i);
+      if (old === (expected | 0)) this.store(a, i, replacement);
+      return old;
+    }
     this.turn(OP.compareExchange, a, i, expected, ThreadState.Ready, replacement);
+    this.drain();
     const old = Atomics.compareExchange(a, i, expected, replacement);
     this.done(old, Atomics.load(a, i), old);
     return old;
@@ -148,6 +215,7 @@ export class ControlledMem implements SharedMem {
    */
   wait(a: Int32Array, i: number, value: number): WaitResult {
     this.turn(OP.wait, a, i, value);
+    this.drain();
     const now = Atomics.load(a, i);
     if (now !== value) {
       this.done(now, now, 0);
@@ -166,7 +234,13 @@ export class ControlledMem implements SharedMem {
   /** Not a scheduling point: blocked threads are woken by the value they wait on changing. */
   /** A step: wake up to `count` threads blocked on this word (lowest thread first), as Atomics.notify. */
   notify(a: Int32Array, i: number, count = Infinity): number {
+    const drop = this.mutated(a, i) === 'drop-notify';
     this.turn(OP.notify, a, i, count === Infinity ? -1 : count);
+    if (drop) {
+      this.done(Atomics.load(a, i), Atomics.load(a, i), 0);
+      return 0;
+    }
+    this.drain();
     const [buf, addr] = this.where(a, i);
     const s = this.sched;
     let woken = 0;

@@ -35,6 +35,15 @@ interface Frame {
 
 export class NondeterministicScenarioError extends Error {}
 
+/** The whole search state, as JSON (a checkpoint). */
+export interface DfsSnapshot {
+  stack: Frame[];
+  started: boolean;
+  bound: number;
+  exhausted: boolean;
+  pruned: boolean;
+}
+
 export class DfsSearch {
   private readonly stack: Frame[] = [];
   private started = false;
@@ -108,6 +117,24 @@ export class DfsSearch {
     });
     this.stack.push({ options, owners: mine, idx: 0, before, last, lastEnabled, enabled: [...enabled] });
     return options[0];
+  }
+
+  /** The choices the next schedule is forced to make (past them it runs on without preemptions). */
+  prefix(): number[] {
+    return this.stack.map((f) => f.options[f.idx]);
+  }
+
+  snapshot(): DfsSnapshot {
+    const { stack, started, bound, exhausted, pruned } = this;
+    return structuredClone({ stack, started, bound, exhausted, pruned });
+  }
+
+  restore(s: DfsSnapshot): void {
+    this.stack.splice(0, this.stack.length, ...structuredClone(s.stack));
+    this.started = s.started;
+    this.bound = s.bound;
+    this.exhausted = s.exhausted;
+    this.pruned = s.pruned;
   }
 
   /** Preemptions of the schedule just run. */

@@ -5,14 +5,18 @@
 // random and PCT give schedule number i to slice (i mod stride); DFS deals subtrees to tree shards.
 import { type ExploreSession } from './session.js';
 import { NonPreemptive, PctChooser, RandomChooser, pctBound, scheduleSeed } from './choosers.js';
-import { DfsSearch } from './dfs.js';
+import { DfsSearch, type DfsSnapshot } from './dfs.js';
+import { DporSearch, type DporSnapshot } from './dpor.js';
+import { scheduleDigest, type Checkpoint } from './checkpoint.js';
 import { verdictOf, type Scenario, type Verdict } from '../core/scenario.js';
 import type { Chooser } from './scheduler.js';
 import { encodeChoices } from './schedule-string.js';
+import type { MemoryModel } from './sched-layout.js';
+import { preemptionsOf, shrinkSchedule } from './shrink.js';
 import type { Variant } from '../core/types.js';
 import { runMixed, type MixedCounts } from './mixed.js';
 
-export const STRATEGIES = ['mixed', 'random', 'pct', 'dfs'] as const;
+export const STRATEGIES = ['mixed', 'random', 'pct', 'dfs', 'dpor'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 export interface SearchOptions {
@@ -30,6 +34,10 @@ export interface SearchOptions {
   maxSteps: number;
   /** End the search at the first FORBIDDEN outcome (every slice, through the shared progress block). */
   stopOnForbidden?: boolean;
+  /** Shrink the first FORBIDDEN schedule before reporting it (default true). */
+  shrink?: boolean;
+  /** Sequentially consistent (default) or x86-TSO: plain stores wait in per-thread store buffers. */
+  memoryModel?: MemoryModel;
 }
 
 /** Which part of the search this process runs: `index` of `count`. */
@@ -44,6 +52,12 @@ export interface FirstForbidden {
   replay: string;
   /** Its number in the search (random / PCT: the seed index; DFS: the order within its slice). */
   index: number;
+  /** The schedule is the shrunk one: as found it had this many steps and preemptions. */
+  original?: { schedule: string; steps: number; preemptions: number };
+  /** The shrunk schedule's preemptions and steps, and the schedules run to shrink it. */
+  preemptions?: number;
+  steps?: number;
+  shrinkRuns?: number;
 }
 
 export interface ExploreResult {
@@ -62,14 +76,20 @@ export interface ExploreResult {
   exhausted?: boolean;
   /** DFS: the bound asked for, the bound the search got to, and schedules run but not counted (re-met from a lower bound, or counted by another slice). */
   dfs?: { preemptionBound: number; reachedBound: number; repeats: number };
+  /** DPOR: the bound, and schedules that ended up redundant (every allowed thread asleep at some step). */
+  dpor?: { preemptionBound: number; sleepBlocked: number };
   /** PCT: the guarantee for a bug of the given depth. */
   pct?: ReturnType<typeof pctBound>;
+  /** A hash of every counted schedule's choices, in order (checkpoint + resume must give the same). */
+  digest?: number;
   /** mixed: schedules run by each strategy. */
   mixed?: MixedCounts;
   /** Outcomes the scenario must reach (mustReach) that this search never reached. */
   unreached?: string[];
   /** Every schedule ended in the same outcome: the search saw no race at all. */
   collapsed?: boolean;
+  /** Ctrl-C / SIGTERM ended the search early: a partial result. */
+  interrupted?: boolean;
   /** The parts of the search this result covers, as "index/count" slices. */
   slices: string[];
   options: SearchOptions;
@@ -79,9 +99,10 @@ export interface ExploreResult {
 export const DEFAULT_MAX_STEPS = 5000;
 
 /** The command that replays `schedule`, quoted so a shell does not glob its `*`s (zsh fails on them). */
-export function replayCommand(o: Pick<SearchOptions, 'scenario' | 'variant' | 'maxSteps'>, schedule: string): string {
+export function replayCommand(o: Pick<SearchOptions, 'scenario' | 'variant' | 'maxSteps' | 'memoryModel'>, schedule: string): string {
   return (
     `viommu-lab replay --scenario ${o.scenario}${o.variant === 'none' ? '' : ` --variant ${o.variant}`}` +
+    `${o.memoryModel === 'tso' ? ' --memory-model tso' : ''}` +
     `${o.maxSteps === DEFAULT_MAX_STEPS ? '' : ` --max-steps ${o.maxSteps}`} --schedule '${schedule}'`
   );
 }
@@ -112,20 +133,37 @@ export function calibrateSteps(session: ExploreSession, seed: number): number {
 }
 
 /** The block slices share: schedules done (for the progress bar), and a stop flag. */
-export const PROGRESS = { DONE: 0, STOP: 1, WORDS: 2 } as const;
+export const PROGRESS = { DONE: 0, STOP: 1, INTERRUPT: 2, WORDS: 3 } as const;
 
-/** `progress` (PROGRESS words) is shared by every slice of one search. */
+/** What the strategy loops share: the recorder, the stop test and the checkpoint. */
+interface Run {
+  session: ExploreSession;
+  scenario: Scenario;
+  o: SearchOptions;
+  path: readonly Slice[];
+  res: ExploreResult;
+  /** Run one schedule and count it (unless `skip` says it is not this slice's); false if skipped. */
+  record: (chooser: Chooser, index: number, skip?: () => boolean) => boolean;
+  stopped: () => boolean;
+  cp?: Checkpoint<SearchOptions, ExploreResult>;
+}
+
+/** `progress` (PROGRESS words) is shared by every slice of one search. `cp` saves and resumes it. */
 export function explore(
   session: ExploreSession,
   scenario: Scenario,
   o: SearchOptions,
   path: readonly Slice[],
   progress?: Int32Array,
+  cp?: Checkpoint<SearchOptions, ExploreResult>,
 ): ExploreResult {
-  const slice = flatten(path);
   const t0 = performance.now();
-  const res = emptyResult(o, [`${path[0].index}/${path[0].count}`]);
-  const stopped = () => (o.stopOnForbidden ?? false) && (res.forbidden > 0 || (progress ? Atomics.load(progress, PROGRESS.STOP) !== 0 : false));
+  const res = cp?.resumed?.result ?? emptyResult(o, [`${path[0].index}/${path[0].count}`]);
+  const secondsBefore = res.seconds;
+  let firstChoices: number[] | undefined = cp?.resumed?.firstChoices;
+  const interrupted = () => (progress ? Atomics.load(progress, PROGRESS.INTERRUPT) !== 0 : false);
+  const stopped = () =>
+    interrupted() || ((o.stopOnForbidden ?? false) && (res.forbidden > 0 || (progress ? Atomics.load(progress, PROGRESS.STOP) !== 0 : false)));
   const record = (chooser: Chooser, index: number, skip?: () => boolean) => {
     const r = session.runner.run(chooser);
     if (skip?.()) return false;
@@ -134,6 +172,8 @@ export function explore(
     res.steps += r.steps;
     res.maxSteps = Math.max(res.maxSteps, r.steps);
     res.histogram[r.outcome] = (res.histogram[r.outcome] ?? 0) + 1;
+    res.digest = scheduleDigest(res.digest ?? 0, r.choices);
+    res.seconds = secondsBefore + (performance.now() - t0) / 1000;
     const verdict = verdictOf(scenario, r.outcome);
     res.verdicts[r.outcome] = verdict;
     if (verdict === 'FORBIDDEN') {
@@ -142,37 +182,21 @@ export function explore(
       if (!res.firstForbidden || index < res.firstForbidden.index) {
         const schedule = encodeChoices(r.choices);
         res.firstForbidden = { schedule, outcome: r.outcome, replay: replayCommand(o, schedule), index };
+        firstChoices = r.choices;
       }
     }
     return true;
   };
-
-  if (o.strategy === 'dfs') {
-    const dfs = new DfsSearch(o.preemptions, path);
-    const budget = sliceBudget(o.budget, slice);
-    let repeats = 0;
-    for (let i = 0; i < budget && !stopped(); ) {
-      const chooser = dfs.next();
-      if (!chooser) break;
-      if (record(chooser, i * slice.count + slice.index, () => dfs.uncounted())) i++;
-      else repeats++;
-    }
-    res.exhausted = !dfs.hasMore();
-    res.dfs = { preemptionBound: o.preemptions, reachedBound: dfs.bound, repeats };
-  } else if (o.strategy === 'mixed') {
-    const k = calibrateSteps(session, o.seed);
-    res.mixed = runMixed(o, scenario.threads.length, k, path, slice, record, stopped);
-  } else {
-    const k = o.strategy === 'pct' ? calibrateSteps(session, o.seed) : 0;
-    const n = scenario.threads.length;
-    for (let i = slice.index; i < o.budget && !stopped(); i += slice.count) {
-      const seed = scheduleSeed(o.seed, i);
-      record(o.strategy === 'pct' ? new PctChooser(seed, n, o.depth, k) : new RandomChooser(seed), i);
-    }
-    // the bound holds for k = the longest schedule: the calibration's, or a longer one seen since
-    if (o.strategy === 'pct') res.pct = pctBound(n, Math.max(k, res.maxSteps), o.depth, res.schedules);
-  }
-  res.seconds = (performance.now() - t0) / 1000;
+  const run: Run = { session, scenario, o, path, res, record, stopped, cp };
+  cp?.attach(res, () => firstChoices);
+  if (o.strategy === 'dfs') runDfs(run);
+  else if (o.strategy === 'dpor') runDpor(run);
+  else if (o.strategy === 'mixed') res.mixed = runMixed(o, scenario.threads.length, calibrateSteps(session, o.seed), path, flatten(path), record, stopped);
+  else runSeeded(run);
+  if (interrupted()) res.interrupted = true;
+  if (res.firstForbidden && firstChoices && o.shrink !== false && !res.firstForbidden.original)
+    res.firstForbidden = shrunk(session, o, res.firstForbidden, firstChoices);
+  res.seconds = secondsBefore + (performance.now() - t0) / 1000;
   return withReach(res, scenario);
 }
 
@@ -182,6 +206,82 @@ export function withReach(res: ExploreResult, scenario: Scenario): ExploreResult
   res.unreached = (scenario.mustReach ?? []).filter((o) => !seen.includes(o));
   res.collapsed = res.schedules > 1 && seen.length === 1;
   return res;
+}
+
+function runDfs({ o, path, res, record, stopped, cp }: Run): void {
+  const slice = flatten(path);
+  const dfs = new DfsSearch(o.preemptions, path);
+  const budget = sliceBudget(o.budget, slice);
+  let repeats = 0;
+  let i = 0;
+  if (cp?.resumed) {
+    dfs.restore(cp.resumed.search as DfsSnapshot);
+    ({ next: i, repeats } = cp.resumed);
+  }
+  while (i < budget && !stopped()) {
+    const chooser = dfs.next();
+    if (!chooser) break;
+    cp?.running(replayCommand(o, encodeChoices(dfs.prefix())));
+    if (record(chooser, i * slice.count + slice.index, () => dfs.uncounted())) i++;
+    else repeats++;
+    cp?.tick(() => ({ next: i, repeats, search: dfs.snapshot() }));
+  }
+  res.exhausted = !dfs.hasMore();
+  res.dfs = { preemptionBound: o.preemptions, reachedBound: dfs.bound, repeats };
+  cp?.tick(() => ({ next: i, repeats, search: dfs.snapshot() }), true);
+}
+
+function runDpor({ o, res, record, stopped, cp }: Run): void {
+  const dpor = new DporSearch(o.preemptions);
+  let i = 0;
+  if (cp?.resumed) {
+    dpor.restore(cp.resumed.search as DporSnapshot);
+    i = cp.resumed.next;
+  }
+  for (; i < o.budget && !stopped(); ) {
+    const chooser = dpor.next();
+    if (!chooser) break;
+    cp?.running(replayCommand(o, encodeChoices(dpor.prefix())));
+    record(chooser, i++);
+    cp?.tick(() => ({ next: i, repeats: 0, search: dpor.snapshot() }));
+  }
+  res.exhausted = !dpor.hasMore();
+  res.dpor = { preemptionBound: o.preemptions, sleepBlocked: dpor.sleepBlocked };
+  cp?.tick(() => ({ next: i, repeats: 0, search: dpor.snapshot() }), true);
+}
+
+/** Random and PCT: schedule i is seeded by (seed, i), so the next index is the whole state. */
+function runSeeded({ session, scenario, o, path, res, record, stopped, cp }: Run): void {
+  const slice = flatten(path);
+  const k = o.strategy === 'pct' ? calibrateSteps(session, o.seed) : 0;
+  const n = scenario.threads.length;
+  let i = cp?.resumed ? cp.resumed.next : slice.index;
+  for (; i < o.budget && !stopped(); ) {
+    const seed = scheduleSeed(o.seed, i);
+    cp?.running(`${o.strategy} schedule ${i}: seed ${seed}`);
+    record(o.strategy === 'pct' ? new PctChooser(seed, n, o.depth, k) : new RandomChooser(seed), i);
+    i += slice.count;
+    cp?.tick(() => ({ next: i, repeats: 0 }));
+  }
+  // the bound holds for k = the longest schedule: the calibration's, or a longer one seen since
+  if (o.strategy === 'pct') res.pct = pctBound(n, Math.max(k, res.maxSteps), o.depth, res.schedules);
+  cp?.tick(() => ({ next: i, repeats: 0 }), true);
+}
+
+/** The first FORBIDDEN schedule, shrunk (fewest preemptions, then fewest steps, same outcome). */
+function shrunk(session: ExploreSession, o: SearchOptions, f: FirstForbidden, choices: number[]): FirstForbidden {
+  const s = shrinkSchedule(session.runner, choices, f.outcome);
+  const orig = preemptionsOf(session.runner, choices);
+  const schedule = encodeChoices(s.choices);
+  return {
+    ...f,
+    schedule,
+    replay: replayCommand(o, schedule),
+    original: { schedule: f.schedule, steps: choices.length, preemptions: orig.preemptions },
+    preemptions: s.preemptions,
+    steps: s.steps,
+    shrinkRuns: s.runs + 1,
+  };
 }
 
 export class MergeError extends Error {}
@@ -244,6 +344,10 @@ export function mergeResults(parts: ExploreResult[], as?: string): ExploreResult
     if (p.firstForbidden && (!out.firstForbidden || p.firstForbidden.index < out.firstForbidden.index))
       out.firstForbidden = p.firstForbidden;
     if (p.pct) out.pct = out.pct && out.pct.steps >= p.pct.steps ? out.pct : p.pct;
+    if (a.strategy === 'dpor') {
+      out.exhausted = (out.exhausted ?? true) && p.exhausted === true;
+      if (p.dpor) out.dpor = { ...p.dpor };
+    }
     if (p.mixed)
       out.mixed = out.mixed
         ? { random: out.mixed.random + p.mixed.random, pct: out.mixed.pct + p.mixed.pct, dfs: out.mixed.dfs + p.mixed.dfs, dfsExhausted: out.mixed.dfsExhausted && p.mixed.dfsExhausted }
@@ -262,6 +366,8 @@ export function mergeResults(parts: ExploreResult[], as?: string): ExploreResult
     }
   }
   if (!out.firstForbidden) delete out.firstForbidden;
+  if (parts.length === 1 && a.digest !== undefined) out.digest = a.digest;
+  if (parts.some((p) => p.interrupted)) out.interrupted = true;
   if (out.pct) out.pct = pctBound(out.pct.threads, Math.max(out.pct.steps, out.maxSteps), out.pct.depth, out.schedules);
   if (as) out.slices = [as];
   if (out.unreached) out.collapsed = out.schedules > 1 && Object.keys(out.histogram).length === 1;

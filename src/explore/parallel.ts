@@ -13,6 +13,10 @@ export interface ParallelOptions {
   threads: number;
   /** Called every ~200 ms with the schedules done so far. */
   onProgress?: (done: number) => void;
+  /** Save the search state (one thread, one shard only). */
+  checkpoint?: SliceTask['checkpoint'];
+  /** Called once the search runs, with a function that ends it early (Ctrl-C): the result is then partial. */
+  onInterruptible?: (interrupt: () => void) => void;
 }
 
 export async function exploreParallel(o: SearchOptions, shard: Slice, p: ParallelOptions): Promise<ExploreResult> {
@@ -28,11 +32,12 @@ export async function exploreParallel(o: SearchOptions, shard: Slice, p: Paralle
   const spinUs = handOffSpinUs(threads, availableParallelism());
   const progress = new SharedArrayBuffer(PROGRESS.WORDS * 4);
   const counter = new Int32Array(progress);
+  p.onInterruptible?.(() => Atomics.store(counter, PROGRESS.INTERRUPT, 1));
   const timer = p.onProgress ? setInterval(() => p.onProgress!(Atomics.load(counter, PROGRESS.DONE)), 200) : undefined;
   try {
     const parts = await Promise.all(
       Array.from({ length: threads }, (_, j) =>
-        pool.run({ options: o, path: [shard, { index: j, count: threads }], progress, spinUs }),
+        pool.run({ options: o, path: [shard, { index: j, count: threads }], progress, spinUs, checkpoint: p.checkpoint }),
       ),
     );
     p.onProgress?.(Atomics.load(counter, PROGRESS.DONE));

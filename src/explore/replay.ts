@@ -6,6 +6,7 @@ import type { TraceStep } from './scheduler.js';
 import { ScheduleSyntaxError, decodeChoices, encodeChoices } from './schedule-string.js';
 import { DEFAULT_MAX_STEPS } from './explore.js';
 import { ExploreSession, checkVariant } from './session.js';
+import type { MemoryModel } from './sched-layout.js';
 
 export interface ReplayResult {
   scenario: string;
@@ -30,9 +31,15 @@ export function prepareReplay(scenarioName: string, variant: string, schedule: s
 }
 
 /** Replays in this thread (the main thread: it waits for each turn, it never spins). */
-export async function replay(scenarioName: string, variant: string, schedule: string, maxSteps = DEFAULT_MAX_STEPS): Promise<ReplayResult> {
+export async function replay(
+  scenarioName: string,
+  variant: string,
+  schedule: string,
+  maxSteps = DEFAULT_MAX_STEPS,
+  memoryModel: MemoryModel = 'sc',
+): Promise<ReplayResult> {
   const p = prepareReplay(scenarioName, variant, schedule, maxSteps);
-  const session = await ExploreSession.open(p.scenario, p.variant, { maxSteps, spinUs: 0 });
+  const session = await ExploreSession.open(p.scenario, p.variant, { maxSteps, spinUs: 0, memoryModel });
   try {
     const r = session.runner.run(new FollowChooser(p.choices), true);
     if (r.steps < p.choices.length)

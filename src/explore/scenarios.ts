@@ -1,8 +1,10 @@
 // The explorer's named scenarios: those every registered policy declares.
 import type { Scenario } from '../core/scenario.js';
 import { allPolicies } from '../policies/index.js';
+import { LITMUS_SCENARIOS } from './litmus.js';
 
-export const allScenarios = (): Scenario[] => allPolicies().flatMap((p) => [...(p.scenarios ?? [])]);
+/** The policies' scenarios, then the memory-model litmus tests. */
+export const allScenarios = (): Scenario[] => [...allPolicies().flatMap((p) => [...(p.scenarios ?? [])]), ...LITMUS_SCENARIOS];
 
 export class UnknownScenarioError extends Error {}
 

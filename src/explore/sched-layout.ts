@@ -7,6 +7,11 @@ import { LINE_WORDS } from '../machine/layout.js';
 export const SCHED = {
   CMD: 0, // schedule epoch; the scheduler bumps it to start a schedule, -1 = quit
   SPIN_US: 1, // how long each side of a turn hand-off spins before it parks (0 = park at once)
+  MODEL: 2, // memory model: 0 sequentially consistent, 1 x86-TSO (per-thread store buffers)
+  MUT_OP: 3, // mutation testing: the operator applied (MUTATION_OPS index + 1; 0 = none)
+  MUT_THREAD: 4, // ... by this thread
+  MUT_BUF: 5, // ... to operations on this word
+  MUT_ADDR: 6,
   THREADS: LINE_WORDS, // first thread line
   // per-thread words
   STATE: 0,
@@ -33,10 +38,29 @@ export const SCHED = {
 export const SCHED_ERROR_CHARS = 256;
 export const schedErrorBase = (thread: number): number =>
   SCHED.THREADS + SCHED.MAX_THREADS * SCHED.THREAD_WORDS + thread * SCHED_ERROR_CHARS;
-export const schedWords = (): number => schedErrorBase(SCHED.MAX_THREADS);
+
+/**
+ * x86-TSO store buffers, one per thread after the error texts: [COUNT, then COUNT entries of
+ * (BUF, ADDR, VALUE), oldest first]. The thread appends during its turn; the scheduler flushes the
+ * oldest entry as a step of its own; only one of them runs at a time.
+ */
+export const SB = { COUNT: 0, ENTRIES: 1, ENTRY_WORDS: 3, CAPACITY: 32 } as const;
+const SB_WORDS = SB.ENTRIES + SB.CAPACITY * SB.ENTRY_WORDS;
+export const storeBufferBase = (thread: number): number => schedErrorBase(SCHED.MAX_THREADS) + thread * SB_WORDS;
+export const schedWords = (): number => storeBufferBase(SCHED.MAX_THREADS);
+
+/** A schedule choice at or above this flushes the oldest store buffer entry of thread (choice - FLUSH_BASE). */
+export const FLUSH_BASE = SCHED.MAX_THREADS;
+
+/** Concurrency mutations (explore/mutate.ts), each applied at one operation site. */
+export const MUTATION_OPS = ['drop-notify', 'split-rmw', 'delay-store', 'skip-store'] as const;
+export type MutationOp = (typeof MUTATION_OPS)[number];
+
+export const MEMORY_MODELS = ['sc', 'tso'] as const;
+export type MemoryModel = (typeof MEMORY_MODELS)[number];
 
 export const ThreadState = { Idle: 0, Running: 1, Ready: 2, Blocked: 3, Done: 4, Error: 5 } as const;
 
 /** Operation codes of the SharedMem interface, as the scheduler and traces see them. */
-export const OPS = ['load', 'store', 'add', 'sub', 'or', 'and', 'compareExchange', 'wait', 'wake', 'notify'] as const;
+export const OPS = ['load', 'store', 'add', 'sub', 'or', 'and', 'compareExchange', 'wait', 'wake', 'notify', 'fence', 'flush'] as const;
 export type OpName = (typeof OPS)[number];

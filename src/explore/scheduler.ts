@@ -1,7 +1,8 @@
 // The controlled executor, scheduler side: runs one schedule on the scenario's threads (real
 // workers, parked between turns), letting exactly one of them execute one shared-memory operation
 // per step. A Chooser decides which; the scheduler records the choices and the trace.
-import { OPS, SCHED, SCHED_ERROR_CHARS, ThreadState, schedErrorBase } from './sched-layout.js';
+import { FLUSH_BASE, MUTATION_OPS, OPS, SCHED, SCHED_ERROR_CHARS, ThreadState, schedErrorBase, type MemoryModel, type MutationOp, type OpName } from './sched-layout.js';
+import { StoreBuffer } from './store-buffer.js';
 import { Machine } from '../machine/machine.js';
 import type { Variant } from '../core/types.js';
 import { DEADLOCK, LOST_WAKEUP, STEP_LIMIT, THREAD_ERROR, oracleOutcome, verdictOf, type Scenario } from '../core/scenario.js';
@@ -11,9 +12,21 @@ import { spinFor } from './controlled-mem.js';
 /** Forced timeouts in one schedule beyond which it is called a deadlock. */
 export const DEADLOCK_TIMEOUTS = 32;
 
+/** The shared word a pending step touches, and whether it writes it (RMW, wait and notify do). */
+export interface Access {
+  buf: number;
+  addr: number;
+  write: boolean;
+}
+
+/** What a chooser may look at besides the enabled set: the operation each thread is about to do. */
+export interface StepView {
+  access(t: number): Access;
+}
+
 export interface Chooser {
   /** Pick one of `enabled` (sorted thread indices, never empty) for step `step`. */
-  choose(enabled: readonly number[], step: number, last: number): number;
+  choose(enabled: readonly number[], step: number, last: number, view?: StepView): number;
 }
 
 export type { TraceStep } from './trace-step.js';
@@ -45,12 +58,14 @@ interface Progress {
 
 const STEP_WAIT_MS = 10_000;
 
-export class ScheduleRunner {
+export class ScheduleRunner implements StepView {
   readonly m: Machine;
   readonly scratch: Int32Array;
   private readonly all: Int32Array;
   private readonly n: number;
   private epoch = 0;
+  /** x86-TSO: the threads' store buffers (flushing one entry is a step of its own). */
+  private readonly buffers: StoreBuffer[];
 
   constructor(
     readonly scenario: Scenario,
@@ -61,12 +76,15 @@ export class ScheduleRunner {
     readonly maxSteps = 5000,
     /** Spin this long on each side of a hand-off before parking (0 when threads outnumber cores). */
     readonly spinUs = 0,
+    readonly memoryModel: MemoryModel = 'sc',
   ) {
     Atomics.store(sched, SCHED.SPIN_US, spinUs);
+    Atomics.store(sched, SCHED.MODEL, memoryModel === 'tso' ? 1 : 0);
     this.m = new Machine(machineSab, scenario.spec);
     this.all = new Int32Array(machineSab);
     this.scratch = new Int32Array(scratchSab);
     this.n = scenario.threads.length;
+    this.buffers = Array.from({ length: this.n }, (_, t) => new StoreBuffer(sched, t, [this.all, this.scratch]));
   }
 
   private base(t: number): number {
@@ -127,6 +145,7 @@ export class ScheduleRunner {
   private startAll(): void {
     const { sched, n } = this;
     this.resetMemory();
+    for (const sb of this.buffers) sb.clear();
     for (let t = 0; t < n; t++) {
       const b = this.base(t);
       Atomics.store(sched, b + SCHED.ABORT, 0);
@@ -154,6 +173,7 @@ export class ScheduleRunner {
         if (Atomics.load(sched, this.base(t) + SCHED.NOTIFIED) !== 0) enabled.push(t); // woken by a notify
       }
     }
+    for (let t = 0; t < n; t++) if (this.buffers[t].size > 0) enabled.push(FLUSH_BASE + t);
     if (enabled.length > 0) return 'step';
     if (blocked === 0) return 'end';
     // Every live thread waits on a word nobody changes: let one wait time out (all protocol
@@ -171,7 +191,7 @@ export class ScheduleRunner {
   private choose(chooser: Chooser, enabled: readonly number[], step: number, last: number): number {
     let t: number;
     try {
-      t = chooser.choose(enabled, step, last);
+      t = chooser.choose(enabled, step, last, this);
     } catch (e) {
       this.abortAll();
       throw e;
@@ -185,6 +205,7 @@ export class ScheduleRunner {
 
   /** Let thread t execute its announced operation (step `step`) and wait until it settles. */
   private take(t: number, step: number, timeout: boolean, p: Progress): void {
+    if (t >= FLUSH_BASE) return this.flush(t, step, p);
     const { sched } = this;
     const b = this.base(t);
     // the thread that ran last may be spinning for its turn: free its core for this one
@@ -209,6 +230,32 @@ export class ScheduleRunner {
         ...(wasBlocked && timeout ? { timedOut: true as const } : {}),
       });
     }
+  }
+
+  /**
+   * A flush step: the oldest store in thread (t - FLUSH_BASE)'s buffer becomes visible. It is no
+   * thread's step: the thread that ran last stays the last (flushing is not a context switch).
+   */
+  private flush(t: number, step: number, p: Progress): void {
+    const e = this.buffers[t - FLUSH_BASE].flushOldest()!;
+    p.choices.push(t);
+    p.trace?.push({ step, thread: t - FLUSH_BASE, op: 'flush', where: this.addressName(e.buf, e.addr), operand: e.value, before: e.before, after: e.value });
+  }
+
+  /** The operation thread t announced (mutation testing finds its sites this way). */
+  opOf(t: number): OpName {
+    return OPS[Atomics.load(this.sched, this.base(t) + SCHED.OP)];
+  }
+
+  /** The word thread t's announced operation touches (DPOR's dependence). */
+  access(t: number): Access {
+    if (t >= FLUSH_BASE) {
+      const e = this.buffers[t - FLUSH_BASE].oldest()!;
+      return { buf: e.buf, addr: e.addr, write: true };
+    }
+    const b = this.base(t);
+    const op = OPS[Atomics.load(this.sched, b + SCHED.OP)];
+    return { buf: Atomics.load(this.sched, b + SCHED.BUF), addr: Atomics.load(this.sched, b + SCHED.ADDR), write: op !== 'load' };
   }
 
   /** The operation the thread at line `b` announced, as the trace shows it. */
@@ -271,6 +318,15 @@ export class ScheduleRunner {
       s += String.fromCharCode(c);
     }
     return s;
+  }
+
+  /** Mutation testing: apply `op` to thread `thread`'s operations on word (buf, addr) from the next schedule on. */
+  setMutation(m?: { op: MutationOp; thread: number; buf: number; addr: number }): void {
+    const s = this.sched;
+    Atomics.store(s, SCHED.MUT_OP, m ? MUTATION_OPS.indexOf(m.op) + 1 : 0);
+    Atomics.store(s, SCHED.MUT_THREAD, m?.thread ?? 0);
+    Atomics.store(s, SCHED.MUT_BUF, m?.buf ?? 0);
+    Atomics.store(s, SCHED.MUT_ADDR, m?.addr ?? 0);
   }
 
   /** Tell the threads to exit their serve loops. */

@@ -3,7 +3,7 @@
 // tells them to quit and terminates them, whatever happened.
 import * as Comlink from 'comlink';
 import type { Worker } from 'node:worker_threads';
-import { SCHED, schedWords } from './sched-layout.js';
+import { SCHED, schedWords, type MemoryModel } from './sched-layout.js';
 import { computeLayout } from '../machine/layout.js';
 import { nodeEndpoint } from '../core/comlink-node.js';
 import { spawnWorker } from '../core/spawn.js';
@@ -29,6 +29,8 @@ export interface SessionOptions {
   spinUs?: number;
   /** Record the protocol site of every operation (read them with closeWithSites). */
   coverage?: boolean;
+  /** Sequentially consistent (default) or x86-TSO store buffers. */
+  memoryModel?: MemoryModel;
 }
 
 /** Hand-off spin for a search running `searches` sessions at once on `cores` cores. */
@@ -98,7 +100,7 @@ export class ExploreSession {
       await Promise.all(workers.map((w) => w.terminate()));
       throw e;
     }
-    const runner = new ScheduleRunner(scenario, variant, new Int32Array(sched), machine, scratch, o.maxSteps ?? 5000, o.spinUs ?? 0);
+    const runner = new ScheduleRunner(scenario, variant, new Int32Array(sched), machine, scratch, o.maxSteps ?? 5000, o.spinUs ?? 0, o.memoryModel ?? 'sc');
     return new ExploreSession(runner, workers, serving, apis);
   }
 

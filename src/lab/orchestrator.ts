@@ -73,7 +73,7 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
     if (opts.onProgress) intervals.push(reportProgress(s, cfg, t0, opts.onProgress));
 
     // --duration bounds the run; with --ops it ends as soon as every vCPU has done its share
-    await Promise.race([s.sleep(cfg.durationMs), ...(cfg.ops > 0 ? [s.until(() => allGuests(s.machine, cfg.vcpus, STAT.FINISHED))] : [])]);
+    await Promise.race([s.sleep(cfg.durationMs), ...(cfg.ops > 0 || workloadByName(cfg.workload).finite?.(cfg) ? [s.until(() => allGuests(s.machine, cfg.vcpus, STAT.FINISHED))] : [])]);
     s.setState(RunState.GuestsStop);
     const guestResults = await s.guarded(s.results((h) => h.role === 'guest'));
     const seconds = (nowAbs() - t0) / 1000;

@@ -15,11 +15,20 @@ export interface SharedMem {
   wait(a: Int32Array, i: number, value: number, timeoutMs?: number): WaitResult;
   notify(a: Int32Array, i: number, count?: number): number;
   /**
+   * A full fence (x86 `mfence`): this thread's earlier stores become visible to every thread before
+   * its later loads run. JS atomics are sequentially consistent, so it costs nothing free-running;
+   * the explorer's x86-TSO mode drains the thread's store buffer here.
+   */
+  fence(): void;
+  /**
    * Set by the explorer's controlled executor: there the scheduler, not the clock, decides who runs,
    * so protocol code must not let time decide anything (a bounded spin becomes a single re-check).
    */
   readonly scheduled?: boolean;
 }
 
-/** Free-running executor: plain sequentially consistent Atomics. */
-export const freeRunning: SharedMem = Atomics as unknown as SharedMem;
+/** Free-running executor: plain sequentially consistent Atomics (plus a fence that has nothing to do). */
+export const freeRunning: SharedMem = Object.assign(Object.create(Atomics) as object, { fence: (): void => {} }) as unknown as SharedMem;
+
+/** The planted bugs `missing-fence-*`: the same executor with every fence() left out. */
+export const withoutFences = (mem: SharedMem): SharedMem => Object.assign(Object.create(mem) as object, { fence: (): void => {} }) as SharedMem;

@@ -1,14 +1,22 @@
 // The device's DMA engine: translate a DMA address (through the device IOTLB when the policy has
-// one, else straight through the host IOMMU table) and write a stamped payload into the frame. The oracle's DMA-safety check (DESIGN 3.1) runs at the moment of
-// each write: the page is mapped, the frame belongs to that guest page, and it is pinned.
+// one, else straight through the host IOMMU table) and write a stamped payload into the frame, or
+// (a device read, DMA_TO_DEVICE) read back what the page holds. The oracle's DMA-safety check
+// (DESIGN 3.1) runs at the moment of each access, whatever its direction: the page is mapped, the
+// frame belongs to that guest page, and it is pinned (a read of a page the device may not touch
+// leaks the guest's data, so it counts exactly like a write).
 import { STAT } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
 import { DETAIL, type Oracle } from '../core/oracle.js';
 import type { Iotlb } from './iotlb.js';
-import { allocDataFrame, writePayload } from './payload.js';
+import { allocDataFrame, frameStamp, writePayload } from './payload.js';
 
 export class DataPoolExhaustedError extends Error {}
+
+/** What a device read returns when the IOMMU faulted (frameStamp's values are >= -1). */
+export const READ_FAULT = -2;
+/** An attempt missed in the translation and the device takes page faults (iopf): fault, then retry. */
+const MISS = -3;
 
 /**
  * A device that takes I/O page faults (iopf): a translation miss is not a violation but a page
@@ -38,29 +46,44 @@ export class DmaEngine {
 
   /** One page of DMA. Returns false if the access faulted in the IOMMU (iopf: the DMA was dropped). */
   write(dmaPage: number, gfn: number, stamp: number): boolean {
+    return this.access(dmaPage, gfn, (f, strict) => this.writeFrame(f, gfn, stamp, strict)) === 1;
+  }
+
+  /**
+   * One page of device read (DMA_TO_DEVICE): the stamp guest page `gfn` holds through the device's
+   * translation of `dmaPage` (0 never written, -1 corrupt or another page's), or READ_FAULT
+   * (iopf: the DMA was dropped).
+   */
+  read(dmaPage: number, gfn: number): number {
+    const r = this.access(dmaPage, gfn, (f, strict) => this.readFrame(f, gfn, strict));
+    return r === MISS ? READ_FAULT : r;
+  }
+
+  /** One access; under iopf a miss raises a page fault and the access is tried again. */
+  private access(dmaPage: number, gfn: number, touch: (frame: number, strict: boolean) => number): number {
     const pf = this.faults;
-    if (!pf) return this.attempt(dmaPage, gfn, stamp, true);
+    if (!pf) return this.translated(dmaPage, (f) => touch(f, true));
     for (;;) {
       pf.enter(dmaPage);
-      let ok: boolean;
+      let r: number;
       try {
-        ok = this.attempt(dmaPage, gfn, stamp, false);
+        r = this.translated(dmaPage, (f) => touch(f, false));
       } finally {
         pf.leave(dmaPage);
       }
       // the wait for the host's answer is outside the access: a shootdown never waits for it
-      if (ok) return true;
-      if (!pf.fault(dmaPage, gfn)) return false;
+      if (r !== MISS) return r;
+      if (!pf.fault(dmaPage, gfn)) return MISS;
     }
   }
 
-  private attempt(dmaPage: number, gfn: number, stamp: number, strict: boolean): boolean {
+  /** Translate, then touch the frame: one access, so a host flush waits until it has ended (see iotlb.ts). */
+  private translated(dmaPage: number, touch: (frame: number) => number): number {
     const tlb = this.iotlb;
-    if (!tlb) return this.writeFrame(this.mem.load(this.m.iommu, dmaPage) - 1, gfn, stamp, strict);
-    // translate + write is one access: a host flush waits until it has ended (see iotlb.ts)
+    if (!tlb) return touch(this.mem.load(this.m.iommu, dmaPage) - 1);
     tlb.begin();
     try {
-      return this.writeFrame(tlb.translate(dmaPage), gfn, stamp, strict);
+      return touch(tlb.translate(dmaPage));
     } finally {
       tlb.end();
     }
@@ -78,18 +101,34 @@ export class DmaEngine {
     }
   }
 
-  /** Not strict (iopf): a miss returns false, a page fault to raise, not a violation. */
-  private writeFrame(f: number, gfn: number, stamp: number, strict = true): boolean {
+  /**
+   * DMA safety at the moment of the access (DESIGN 3.1): 1 go on, 0 the IOMMU faulted (reported),
+   * MISS when not strict (iopf: a page fault to raise, not a violation).
+   */
+  private check(f: number, gfn: number, read: boolean, strict: boolean): number {
     const { mem, m } = this;
-    if (f < 0 && !strict) return false;
+    if (f < 0 && !strict) return MISS;
     this.stats[STAT.DMA_PAGES]++;
     if (f < 0) {
       this.stats[STAT.IOMMU_FAULTS]++;
-      this.oracle.report('dmaToUnpinned', gfn, -1, DETAIL.iommuFault);
-      return false;
+      this.oracle.report('dmaToUnpinned', gfn, -1, read ? DETAIL.readIommuFault : DETAIL.iommuFault);
+      return 0;
     }
-    if (mem.load(m.frameOwner, f) !== gfn + 1) this.oracle.report('dmaToUnpinned', gfn, f, DETAIL.wrongOwner);
-    else if (mem.load(m.framePinned, f) === 0) this.oracle.report('dmaToUnpinned', gfn, f, DETAIL.notPinned);
+    if (mem.load(m.frameOwner, f) !== gfn + 1) this.oracle.report('dmaToUnpinned', gfn, f, read ? DETAIL.readWrongOwner : DETAIL.wrongOwner);
+    else if (mem.load(m.framePinned, f) === 0) this.oracle.report('dmaToUnpinned', gfn, f, read ? DETAIL.readNotPinned : DETAIL.notPinned);
+    return 1;
+  }
+
+  private readFrame(f: number, gfn: number, strict: boolean): number {
+    const c = this.check(f, gfn, true, strict);
+    if (c !== 1) return c === MISS ? MISS : READ_FAULT;
+    return frameStamp(this.mem, this.m, this.mem.load(this.m.frameData, f), gfn);
+  }
+
+  private writeFrame(f: number, gfn: number, stamp: number, strict: boolean): number {
+    const { mem, m } = this;
+    const c = this.check(f, gfn, false, strict);
+    if (c !== 1) return c;
     let d = mem.load(m.frameData, f);
     if (d === 0) {
       d = allocDataFrame(mem, m);
@@ -102,6 +141,6 @@ export class DmaEngine {
       mem.store(m.frameData, f, d);
     }
     writePayload(mem, m, d, stamp, gfn);
-    return true;
+    return 1;
   }
 }

@@ -5,8 +5,8 @@
 // (device-private state, as in hardware), so the host cannot clear them. Instead the host appends
 // the range to a flush log in shared memory and bumps a generation word GEN (IotlbFlusher.post).
 // The device brackets every access (translate + DMA) with begin()/end(): begin() publishes the
-// generation it runs under in ACTIVE, re-reads GEN (Dekker-style: store, then load; Atomics are
-// sequentially consistent) and drops every logged range it has not applied yet. The host, after
+// generation it runs under in ACTIVE, re-reads GEN (Dekker-style: store, fence, then load; the fence is
+// free on sequentially consistent Atomics and needed on x86-TSO) and drops every logged range it has not applied yet. The host, after
 // posting, waits until ACTIVE is IDLE or at least the new generation (IotlbFlusher.drain). So once
 // drain returns, no access can use a translation cached before the flush: either the access began
 // after the bump (it saw the log entry and dropped the range) or it was in flight and has ended.
@@ -69,6 +69,10 @@ export class Iotlb {
     let g = mem.load(log, IOTLB_LOG.GEN);
     for (;;) {
       mem.store(log, IOTLB_LOG.ACTIVE, (g + 1) | 0); // generation + 1: 0 means idle
+      // x86-TSO: ACTIVE must be visible before GEN is re-read, or a host that bumps GEN meanwhile
+      // reads the old ACTIVE, sees no access in flight and unpins under a translation this access
+      // then uses (the explorer's --memory-model tso finds it: planted bug missing-fence-device).
+      mem.fence();
       const again = mem.load(log, IOTLB_LOG.GEN);
       if (again === g) break;
       g = again;
@@ -176,6 +180,10 @@ export class IotlbFlusher {
     }
     this.writeEntry(g, iova, pages);
     mem.store(log, IOTLB_LOG.GEN, g);
+    // x86-TSO: GEN must be visible before drain() reads ACTIVE (the other half of begin()'s
+    // Dekker pair). The bounded TSO search (dfs, 1 preemption) has not shown a failure without it:
+    // the lock's RMW that follows usually drains GEN first, but the argument needs it here.
+    mem.fence();
     this.stats[STAT.IOTLB_FLUSHES]++;
     return g;
   }

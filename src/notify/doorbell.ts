@@ -32,6 +32,10 @@ export class Doorbell {
   /** Store `value` in the word (a status, a cleared request), notify if the sleeper is parked. */
   set(value: number): boolean {
     this.mem.store(this.words, this.word, value);
+    // x86-TSO: without it the load of the parked flag passes the store still in this core's
+    // store buffer; the sleeper raises its flag, re-checks the old word, and nobody wakes it
+    // (the explorer's --memory-model tso finds that lost wake-up: planted bug missing-fence-*).
+    this.mem.fence();
     return this.wake();
   }
 
@@ -66,6 +70,9 @@ export class Doorbell {
    */
   awaitChange(old: number, sliceMs: number): boolean {
     const { mem, words } = this;
+    // No fence between raising the flag and the re-check (unlike set()): if the re-check misses a
+    // change still in the waker's store buffer, the wait itself (a futex call: it drains this
+    // core's buffer, then compares) sees it; the x86-TSO search shows no lost wake-up here.
     mem.store(words, this.parked, 1);
     if (mem.load(words, this.word) !== old) {
       mem.store(words, this.parked, 0);
@@ -80,7 +87,7 @@ export class Doorbell {
   sleep(pending: () => boolean, sliceMs: number): void {
     const { mem, words } = this;
     const s = mem.load(words, this.word);
-    mem.store(words, this.parked, 1);
+    mem.store(words, this.parked, 1); // no fence needed: see awaitChange()
     if (!pending()) mem.wait(words, this.word, s, sliceMs);
     mem.store(words, this.parked, 0);
   }

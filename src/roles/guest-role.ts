@@ -12,6 +12,7 @@ import { policyByName } from '../policies/index.js';
 import type { Policy } from '../policies/policy.js';
 import { buildGuest, buildHost } from '../policies/wiring.js';
 import { workloadByName } from '../workloads/index.js';
+import { recordFileOf, recordingPolicy } from '../workloads/trace/recorder.js';
 import type { WorkloadGuest } from '../workloads/workload.js';
 import { RoleBase, type RoleResult } from './role.js';
 
@@ -32,8 +33,11 @@ export class GuestRole extends RoleBase {
     const hist = { map: newHistogram(), mapVirtual: newHistogram(), pinRequest: newHistogram(), invSubmit: newHistogram() };
     const unmapLog = cfg.protection.probe === 'unmapped' ? new UnmapLog(m, vcpu, t0) : undefined;
     const p = policyByName(cfg.policy);
-    const policy = buildGuest(p, mem, m, cfg, vcpu, stats, { latency: hist, unmapLog, clock: this.clock, inlineHost: this.inlineHost(p) });
-    const driver = workloadByName(cfg.workload).guest({
+    const built = buildGuest(p, mem, m, cfg, vcpu, stats, { latency: hist, unmapLog, clock: this.clock, inlineHost: this.inlineHost(p) });
+    const workload = workloadByName(cfg.workload);
+    const record = recordFileOf(cfg);
+    const policy = record ? recordingPolicy(built, record, vcpu, () => this.clock.now, workload.dmaDirection ?? 'FROM_DEVICE') : built;
+    const driver = workload.guest({
       ...{ mem, m, cfg, vcpu, policy, stats, oracle: this.oracle, unmapLog, identityDma: p.identityDma },
       ...{ clock: this.clock, virtual: this.virtual, mapLatency: hist.map, mapVirtualLatency: hist.mapVirtual },
       quota: this.quota(),

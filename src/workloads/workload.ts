@@ -1,6 +1,6 @@
 // What a workload is, to the rest of the lab: a guest driver half (one per vCPU) that maps buffers
 // through the DMA policy, a device half that serves them, its config section and its report line.
-import type { GuestDmaPolicy } from '../core/guest-dma-policy.js';
+import type { DmaDirection, GuestDmaPolicy } from '../core/guest-dma-policy.js';
 import type { Histogram } from '../core/latency.js';
 import type { Oracle } from '../core/oracle.js';
 import type { Prober, UnmapLog } from '../core/protection.js';
@@ -90,4 +90,8 @@ export interface Workload {
   describe(cfg: Cfg): string;
   /** Bytes one DMA op moves and the link's rate, for the modeled Gbit/s and % of line rate. */
   lineRate?(cfg: Cfg): { bytesPerOp: number; gbps: number };
+  /** The direction of a map that does not say (default FROM_DEVICE: the device writes, as net's receive). */
+  dmaDirection?: DmaDirection;
+  /** Its guests end by themselves (quotaDone without --ops): the run ends when they all have. */
+  finite?(cfg: Cfg): boolean;
 }

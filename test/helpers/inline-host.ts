@@ -269,6 +269,7 @@ export class Interposer {
         return res;
       },
       notify: (a, i, c) => call('notify', a, i, c === undefined ? [] : [c], () => Atomics.notify(a, i, c)),
+      fence: () => {}, // SC: nothing to drain
     };
   }
 }

@@ -90,31 +90,72 @@ export class CoiommuGuest implements GuestDmaPolicy {
 
   /** Mark every page, ask for the unpinned ones; false (all undone) if any could not be pinned. */
   private mark(gfn: number, n: number): boolean {
+    const missing = this.markRun(gfn, n, 0);
+    if (missing < 0) return false;
+    if (missing > 0 && !this.requestPins(missing)) return this.undo(gfn, n, true);
+    return true;
+  }
+
+  /**
+   * Mark pages [gfn, gfn+n), adding the unpinned ones to the `missing` already gathered (a request
+   * goes out whenever the buffer is full). Returns how many are gathered now, or -1 with this
+   * run undone (the caller undoes what it marked before).
+   */
+  private markRun(gfn: number, n: number, missing: number): number {
     const { mem, words } = this;
-    let missing = 0;
     let e = -1;
     for (let i = 0; i < n; i++) {
       const g = gfn + i;
       e = e >= 0 && (g & (LEAF_ENTRIES - 1)) !== 0 ? e + 1 : this.table.locate(g, true); // same leaf: next entry
-      if (e < 0) return this.undo(gfn, i, true);
+      if (e < 0) return this.undo(gfn, i, true) || -1;
       // planted bug: decide "already pinned" before the count protects the page
       const pinnedBefore = this.testFirst ? isPinned(mem.load(words, e)) : false;
       const old = mem.add(words, e, 1);
       if ((old & MAP_COUNT_MASK) >= this.maxCount) {
         mem.sub(words, e, 1);
-        return this.undo(gfn, i, true);
+        return this.undo(gfn, i, true) || -1;
       }
       mem.or(words, e, ACCESSED);
       if (!(this.testFirst ? pinnedBefore : isPinned(mem.load(words, e)))) {
         if (missing === this.missing.length) {
-          if (!this.requestPins(missing)) return this.undo(gfn, i + 1, true);
+          if (!this.requestPins(missing)) return this.undo(gfn, i + 1, true) || -1;
           missing = 0;
         }
         this.missing[missing++] = g;
       }
     }
-    if (missing > 0 && !this.requestPins(missing)) return this.undo(gfn, n, true);
-    return true;
+    return missing;
+  }
+
+  /**
+   * A scatter-gather list as one (Linux's dma_map_sg): every segment marked as map() marks a run,
+   * the unpinned pages of all segments gathered into one pin request (one per buffer's worth); a
+   * failure undoes the whole list.
+   */
+  mapSg(gfns: readonly number[], pages: readonly number[], dmas: number[]): boolean {
+    this.clock?.sync();
+    this.lock?.readLock();
+    try {
+      let missing = 0;
+      let marked = 0;
+      let total = 0;
+      for (; marked < gfns.length && missing >= 0; marked++) {
+        missing = this.markRun(gfns[marked], pages[marked], missing);
+        dmas[marked] = gfns[marked];
+        total += pages[marked];
+      }
+      const ok = missing >= 0 && (missing === 0 || this.requestPins(missing));
+      this.stats[STAT.DTT_OPS] += total;
+      this.clock?.advanceCycles(total * this.clock.costs.dttUpdateCycles);
+      if (ok) return true;
+      // the segment that failed undid itself; the ones before it are undone here
+      const whole = missing >= 0 ? marked : marked - 1;
+      for (let s = 0; s < whole; s++) this.undo(gfns[s], pages[s], true);
+      this.stats[STAT.MAP_FAILURES]++;
+      return false;
+    } finally {
+      this.lock?.readUnlock();
+    }
   }
 
   unmap(_dmaPage: number, gfn: number, n: number): void {

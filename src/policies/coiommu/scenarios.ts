@@ -3,6 +3,7 @@
 import type { Machine } from '../../machine/machine.js';
 import { coiommuRegion } from './region.js';
 import type { Scenario, ThreadCtx } from '../../core/scenario.js';
+import { withoutFences } from '../../machine/shared-mem.js';
 import {
   BAD_ACCOUNTING,
   LOST_PAYLOAD,
@@ -53,12 +54,13 @@ const mapVsUnpin: Scenario = {
     'A vCPU maps page G (pinned, idle: the entry is exactly PINNED) and the device DMAs into it, while the lazy ' +
     'unpin worker runs one scan round and the pin handler serves requests. The unpin must never win against a map.',
   threads: ['vcpu0', 'pin-handler', 'unpin-scan'],
-  variants: ['none', 'pinned-check-before-add', 'unpin-load-store', 'no-pin-lock', 'doorbell-without-bump'],
+  variants: ['none', 'pinned-check-before-add', 'unpin-load-store', 'no-pin-lock', 'doorbell-without-bump', 'missing-fence-host'],
   spec: SPEC(1),
   setup(m) {
     pinFreeRunning(m, G, false);
   },
   run(ctx: ThreadCtx) {
+    if (ctx.variant === 'missing-fence-host' && ctx.thread === 1) ctx = { ...ctx, mem: withoutFences(ctx.mem) };
     if (ctx.thread === 0) return mapDmaUnmap(ctx, 0, G);
     const { coiommu } = hostParts(ctx);
     if (ctx.thread === 1) return servePinRequests(ctx, 1, coiommu);

@@ -65,7 +65,11 @@ function member(mode: TeardownMode): Policy {
     ...(mode === 'strict'
       ? {
           scenarios: [...VIOMMU_SCENARIOS, ...VIOMMU_MORE_SCENARIOS],
-          variants: { 'wait-before-flush': 'vIOMMU host completes the wait descriptor before it flushes the device IOTLB', ...VIOMMU_MORE_VARIANTS },
+          variants: {
+            'wait-before-flush': 'vIOMMU host completes the wait descriptor before it flushes the device IOTLB',
+            ...VIOMMU_MORE_VARIANTS,
+            'missing-fence-device': 'the device runs without its fences: under x86-TSO its IOTLB re-reads the flush generation before its ACTIVE store is visible',
+          },
         }
       : {}),
   };

@@ -3,7 +3,7 @@
 // guest has seen the wait descriptor complete, no device access that starts afterwards may
 // translate the IOVA: the host must flush the IOTLB before it completes the wait.
 import type { Machine } from '../../machine/machine.js';
-import { freeRunning } from '../../machine/shared-mem.js';
+import { freeRunning, withoutFences } from '../../machine/shared-mem.js';
 import { HostMemory } from '../../mem/host-memory.js';
 import { Iotlb } from '../../mem/iotlb.js';
 import type { Scenario, ThreadCtx } from '../../core/scenario.js';
@@ -78,7 +78,7 @@ const unmapVsDeviceAccess: Scenario = {
     'descriptor, wait) while the hypervisor serves the invalidation queue and the device, holding I in its IOTLB, ' +
     'accesses I again. An access that starts after the guest saw the unmap complete must fault.',
   threads: ['vcpu0', 'hypervisor', 'device'],
-  variants: ['none', 'wait-before-flush', 'unpin-before-drain'],
+  variants: ['none', 'wait-before-flush', 'missing-fence-device', 'unpin-before-drain'],
   spec: { guestPages: 4, vcpus: 1, hostFrames: 4, dataFrames: 4, ringEntries: 2, iovaPages: 4, invqEntries: 4 },
   setup(m: Machine) {
     const hostMem = new HostMemory(freeRunning, m);
@@ -88,6 +88,7 @@ const unmapVsDeviceAccess: Scenario = {
     m.shadowRefs[G] = 1;
   },
   run(ctx) {
+    if (ctx.variant === 'missing-fence-device' && ctx.thread === 2) ctx = { ...ctx, mem: withoutFences(ctx.mem) };
     return ctx.thread === 0 ? vcpu(ctx) : ctx.thread === 1 ? host(ctx) : device(ctx);
   },
   outcome(results) {

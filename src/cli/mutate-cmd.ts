@@ -1,0 +1,51 @@
+// `mutate`: the mutation score of a scenario's search: one concurrency mutation at one operation
+// site per mutant, the bounded DFS on each; killed / (mutants - declared equivalent).
+import type { Command } from 'commander';
+import { fmtInt, grid } from '../lab/table.js';
+import type { MutateResult } from '../explore/mutate.js';
+import { NAME, type Opts, type SetCode } from './context.js';
+import { SCENARIO_NAMES, int, maxStepsOf, scenarioOf, type ExploreCtx } from './explore-options.js';
+
+function formatMutate(r: MutateResult): string {
+  const rows = r.all.map((m) => [m.status, m.thread, m.operator, m.where, m.status === 'equivalent' ? m.reason ?? '' : m.outcome ?? '', fmtInt(m.schedules)]);
+  return (
+    `scenario: ${r.scenario}\n\n` +
+    grid(['status', 'thread', 'operator', 'word', 'outcome / reason', 'schedules'], rows, new Set([5])) +
+    `\n\nmutants ${r.mutants}, killed ${r.killed}, equivalent ${r.equivalent}, survived ${r.survivors.length}: ` +
+    `score ${r.killed}/${r.mutants - r.equivalent} = ${(100 * r.score).toFixed(1)}%\n`
+  );
+}
+
+async function mutateAction(o: Opts, ctx: ExploreCtx): Promise<void> {
+  const scenario = scenarioOf(o.scenario);
+  const preemptions = int('--preemptions', o.preemptions ?? '1', 0, 4);
+  const budget = int('--budget', o.budget ?? '400', 1, 1_000_000);
+  const maxSteps = maxStepsOf(o);
+  const { mutate } = await import('../explore/mutate.js');
+  const r = await mutate(scenario, {
+    preemptions,
+    budget,
+    maxSteps,
+    onMutant: o.json ? undefined : (m, done, total) => ctx.err(`[${done}/${total}] ${m.status} ${m.thread} ${m.operator} ${m.where}\n`),
+  });
+  if (o.json) {
+    const { scenario: name, mutants, killed, equivalent, score, survivors } = r;
+    ctx.out(`${JSON.stringify({ scenario: name, mutants, killed, equivalent, score, survivors }, null, 2)}\n`);
+  } else ctx.out(formatMutate(r));
+}
+
+export function registerMutate(program: Command, ctx: ExploreCtx, _setCode: SetCode): void {
+  program
+    .command('mutate')
+    .description("mutation score of a scenario's search: plant one concurrency mutation per run, count the ones it finds")
+    .option('--scenario <name>', `scenario: ${SCENARIO_NAMES()}`)
+    .option('--preemptions <b>', 'the DFS preemption bound on each mutant (default 1)')
+    .option('--budget <n>', 'schedules per mutant at most (default 400)')
+    .option('--max-steps <n>', 'a schedule longer than this is cut off: a livelock kills the mutant (default 5000)')
+    .option('--json', 'print {scenario, mutants, killed, equivalent, score, survivors[]}')
+    .addHelpText(
+      'after',
+      `\nOperators: drop-notify, split-rmw (load then store), delay-store (seen only after the thread's next\nload: a missing fence), skip-store. A site is one thread's operations on one shared word.\n\nExample:\n  ${NAME} mutate --scenario litmus-mp --json\n`,
+    )
+    .action((o: Opts) => mutateAction(o, ctx));
+}

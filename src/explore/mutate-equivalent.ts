@@ -1,0 +1,41 @@
+// Mutants declared equivalent: the mutation cannot change what the scenario observes. Each entry
+// says why; the mutation score leaves them out (killed / (mutants - equivalent)).
+import type { MutationOp } from './sched-layout.js';
+
+interface Declared {
+  scenario: RegExp;
+  thread?: RegExp;
+  where: RegExp;
+  operator: MutationOp;
+  reason: string;
+}
+
+const RESULT_WORD = 'the litmus outcome reads the threads\' return values; this copy of one in scratch is read by nobody';
+const DECLARED: Declared[] = [
+  { scenario: /^litmus-sb/, where: /^scratch\[2[01]\]$/, operator: 'delay-store', reason: RESULT_WORD },
+  { scenario: /^litmus-sb/, where: /^scratch\[2[01]\]$/, operator: 'skip-store', reason: RESULT_WORD },
+  {
+    scenario: /^litmus-sb/,
+    where: /^scratch\[1[01]\]$/,
+    operator: 'delay-store',
+    reason: 'r0=r1=0 needs both stores late: one thread missing its fence (or its store seen late) cannot show it alone',
+  },
+  {
+    scenario: /^litmus-mp$/,
+    where: /^scratch\[11\]$/,
+    operator: 'delay-store',
+    reason: 'the flag is the writer\'s last store: seeing it later only delays the message, never reorders it before the data',
+  },
+  {
+    scenario: /^litmus-mp$/,
+    where: /^scratch\[11\]$/,
+    operator: 'skip-store',
+    reason: 'without the flag nothing is published: the reader sees r0=0, an allowed outcome',
+  },
+];
+
+export function equivalentReason(scenario: string, m: { thread: string; where: string; operator: MutationOp }): string | undefined {
+  return DECLARED.find(
+    (d) => d.scenario.test(scenario) && d.operator === m.operator && d.where.test(m.where) && (!d.thread || d.thread.test(m.thread)),
+  )?.reason;
+}
