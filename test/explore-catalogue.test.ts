@@ -44,7 +44,8 @@ async function search(o: SearchOptions) {
   }
 }
 
-const BUGS: [string, string][] = CATALOGUE.flatMap((s) => s.variants.filter((v) => v !== 'none').map((v): [string, string] => [s.name, v]));
+// the missing-fence variants need x86-TSO (--memory-model tso): their own tests hold them
+const BUGS: [string, string][] = CATALOGUE.flatMap((s) => s.variants.filter((v) => v !== 'none' && !v.startsWith('missing-fence')).map((v): [string, string] => [s.name, v]));
 
 describe('the catalogue', () => {
   it('has at least 12 planted bugs, one or more in every scenario, each scenario with a stated budget', () => {

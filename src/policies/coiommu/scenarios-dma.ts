@@ -31,7 +31,7 @@ const RING_PAGES = [1, 2];
 
 const ringDma: Scenario = {
   name: 'coiommu-ring-dma',
-  budget: 150,
+  budget: 250,
   description:
     'A vCPU maps a 2-page buffer (pages 1-2, not pinned: one pin request for both), posts it on its descriptor ring ' +
     'and kicks the NIC; the real NetDevice takes it, DMAs both pages through the host IOMMU and posts a completion; ' +

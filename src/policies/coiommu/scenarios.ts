@@ -117,7 +117,7 @@ const twoVcpusSamePage: Scenario = {
 
 const forceUnpinVsMap: Scenario = {
   name: 'coiommu-force-unpin-vs-map',
-  budget: 200,
+  budget: 300,
   description:
     'The balloon / memory-pressure path force-unpins page G (pinned, recently used) and reclaims its frame, while ' +
     'a vCPU maps G and the device DMAs into it. Force-unpin must fail on a mapped page; a reclaimed page comes back.',
