@@ -197,7 +197,7 @@ function checkAgainstModel(r: Rig, model: Model, cfg: Cfg, step: string): void {
   expect(r.requesters.reduce((s, q) => s + q.requests.length, 0)).toBe(model.pinRequests);
   expect(r.hostStats[STAT.FORCE_UNPINS], `${step}: force-unpins`).toBe(model.forceUnpins);
   expect(r.checkAccounting(), `${step}: accounting`).toBe(true);
-  expect(r.violations(), `${step}: violations`).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0 });
+  expect(r.violations(), `${step}: violations`).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0, unpinnedWhileMapped: 0, lostWakeups: 0, mapFailures: 0, undrainedUnpins: 0 });
 }
 
 function run(cfg: Cfg, ops: Op[]): void {

@@ -64,8 +64,13 @@ const BUGS: [string, Variant][] = [
   ['viommu-unmap-vs-dma', 'wait-before-flush'],
 ];
 
+// The vIOMMU bug and the real vIOMMU scenario under DFS 8,000 / PCT 2,000 were most of this file's
+// time; the default strategy (mixed) finds it in 242 schedules and shows the real protocol clean in
+// 400 (test/explore-catalogue.test.ts), so here PCT and DFS each run the coIOMMU scenarios.
+const COIOMMU_BUGS = BUGS.filter(([s]) => s.startsWith('coiommu-'));
+
 describe.each(['pct', 'dfs'] as const)('planted bugs are found by %s', (strategy) => {
-  it.each(BUGS)('%s with %s: FORBIDDEN within the budget, and the schedule replays to it', async (scenario, variant) => {
+  it.each(COIOMMU_BUGS)('%s with %s: FORBIDDEN within the budget, and the schedule replays to it', async (scenario, variant) => {
     const r = await search({ ...opts(scenario, variant, strategy), stopOnForbidden: true });
     expect(r.schedules).toBeLessThanOrEqual(budget(scenario, strategy));
     expect(r.forbidden).toBeGreaterThan(0);
@@ -81,7 +86,7 @@ describe.each(['pct', 'dfs'] as const)('planted bugs are found by %s', (strategy
 });
 
 describe.each(['pct', 'dfs'] as const)('the real protocol under %s', (strategy) => {
-  it.each(Object.keys(BUDGETS))(
+  it.each(Object.keys(BUDGETS).filter((s) => s.startsWith('coiommu-')))(
     '%s: no FORBIDDEN outcome within the same budget, and the interesting races do happen',
     async (scenario) => {
       const r = await search(opts(scenario, 'none', strategy));

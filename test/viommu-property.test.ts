@@ -142,7 +142,7 @@ describe('teardown policies vs the host shadow table', () => {
           rig.guest.drain();
           check();
           expect(rig.pinnedNow()).toBe(0);
-          expect(rig.violations()).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0 });
+          expect(rig.violations()).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0, unpinnedWhileMapped: 0, lostWakeups: 0, mapFailures: 0, undrainedUnpins: 0 });
         },
       ),
       { numRuns: 200 },

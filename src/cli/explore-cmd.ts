@@ -1,7 +1,10 @@
 // `explore`: search the interleavings of one scenario; exits 3 when it finds a FORBIDDEN outcome.
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { STRATEGIES, sliceBudget, type ExploreResult } from '../explore/explore.js';
+import { STRATEGIES, sliceBudget, type ExploreResult, type SearchOptions, type Slice } from '../explore/explore.js';
+import { scenarioByName } from '../explore/scenarios.js';
+import { ConfigError } from '../core/errors.js';
+import { formatCoverage } from './coverage-cmd.js';
 import { NAME, type Opts, type SetCode } from './context.js';
 import { formatExplore } from './explore-format.js';
 import { EXIT_FORBIDDEN, SCENARIO_NAMES, checkDpor, searchOptions, type ExploreCtx } from './explore-options.js';
@@ -9,6 +12,8 @@ import { EXIT_INTERRUPTED, withCheckpoint } from './explore-checkpoint.js';
 
 const EXPLORE_HELP = `
 Strategies:
+  mixed   (the default) random, PCT at depths 2-4 and DFS dealt round robin from
+          one budget; each scenario states its budget ('scenarios' lists them)
   random  a seeded uniform choice of the next thread at every step
   pct     probabilistic concurrency testing: random thread priorities and d-1
           priority change points; prints the probability bound it gives
@@ -61,6 +66,7 @@ async function exploreAction(o: Opts, ctx: ExploreCtx, setCode: SetCode): Promis
   const { options, shard, threads, checkpoint } = withCheckpoint(o, searchOptions);
   checkDpor(o, options);
   // loaded here: the pool is only needed by a search, not by --help or bad usage
+  if (o.coverage) return exploreCoverage(o, options, threads, shard, ctx, setCode);
   const { exploreParallel } = await import('../explore/parallel.js');
   const bar = progressBar(o, ctx, options.scenario, sliceBudget(options.budget, shard));
   let r: ExploreResult;
@@ -83,13 +89,25 @@ async function exploreAction(o: Opts, ctx: ExploreCtx, setCode: SetCode): Promis
   setCode(r.forbidden > 0 ? EXIT_FORBIDDEN : r.interrupted ? EXIT_INTERRUPTED : 0);
 }
 
+/** --coverage: one search in this process, recording the protocol site of every operation. */
+async function exploreCoverage(o: Opts, options: SearchOptions, threads: number, shard: Slice, ctx: ExploreCtx, setCode: SetCode): Promise<void> {
+  if (threads !== 1 || shard.count !== 1) throw new ConfigError('--coverage', 'on', 'runs in one process: leave out --threads and --shard');
+  const { exploreWithSites } = await import('../explore/coverage-run.js');
+  const { coverageOf } = await import('../explore/coverage.js');
+  const { COVERAGE_EXCEPTIONS } = await import('../explore/coverage-exceptions.js');
+  const { result, sites } = await exploreWithSites(scenarioByName(options.scenario), options);
+  const c = coverageOf(sites, COVERAGE_EXCEPTIONS);
+  ctx.out(o.json ? `${JSON.stringify({ ...result, coverage: c }, null, 2)}\n` : formatExplore(result) + '\n' + formatCoverage(c));
+  setCode(result.forbidden > 0 ? EXIT_FORBIDDEN : 0);
+}
+
 export function registerExplore(program: Command, ctx: ExploreCtx, setCode: SetCode): void {
   program
     .command('explore')
     .description('search the interleavings of a scenario and print the outcome histogram')
     .option('--scenario <name>', `scenario to explore: ${SCENARIO_NAMES()}`)
-    .option('--strategy <name>', `${STRATEGIES.join(' | ')} (default pct)`)
-    .option('--budget <n>', 'schedules to run in all, over every shard and thread (default 1000)')
+    .option('--strategy <name>', `${STRATEGIES.join(' | ')} (default mixed: random, PCT at depths 2-4 and DFS in one budget)`)
+    .option('--budget <n>', "schedules to run in all, over every shard and thread (default: the scenario's stated budget, else 1000)")
     .option('--variant <bug>', "planted bug to run instead of the real protocol (default none; see 'scenarios')")
     .option('--seed <n>', 'random and pct: the seed of the search (default 1)')
     .option('--depth <d>', 'pct: the bug depth d to aim at, d-1 change points (default 3)')
@@ -102,6 +120,7 @@ export function registerExplore(program: Command, ctx: ExploreCtx, setCode: SetC
     .option('--resume <file>', 'continue the search a checkpoint file holds (its options; --budget may raise the budget)')
     .option('--stop-on-forbidden', 'end the search at the first FORBIDDEN outcome')
     .option('--json', 'print the result as JSON')
+    .option('--coverage', 'also record and print which protocol sites (file:line of shared-memory operations) the search reached')
     .option('--progress', 'show a progress bar on stderr (default: only when stderr is a terminal)')
     .option('--no-progress', 'never show a progress bar')
     .addHelpText('after', EXPLORE_HELP)

@@ -19,6 +19,8 @@ export function formatExplore(r: ExploreResult): string {
         ? `dfs, preemption bound ${o.preemptions}` + (r.dfs ? ` (searched up to ${r.dfs.reachedBound})` : '')
         : r.strategy === 'dpor'
           ? `dpor (source sets + sleep sets), preemption bound ${o.preemptions}` + (r.dpor?.sleepBlocked ? `, ${r.dpor.sleepBlocked} redundant (sleep-set blocked)` : '')
+        : r.strategy === 'mixed'
+          ? `mixed, seed ${o.seed}` + (r.mixed ? ` (${r.mixed.random} random, ${r.mixed.pct} PCT at depths 2-4, ${r.mixed.dfs} DFS with preemption bound ${o.preemptions}${r.mixed.dfsExhausted ? ', DFS space exhausted' : ''})` : '')
           : `random, seed ${o.seed}`;
   const lines = [
     `scenario:   ${r.scenario}${r.variant === 'none' ? '' : ` (planted bug: ${r.variant})`}`,
@@ -45,6 +47,8 @@ export function formatExplore(r: ExploreResult): string {
         `probability <= ${r.pct.missAll.toPrecision(3)}`,
     );
   lines.push('', grid(['verdict', 'count', 'outcome'], rows, new Set([1])), '');
+  if (r.unreached?.length) lines.push(`NOT REACHED (the scenario says a search must reach these): ${r.unreached.join('; ')}`);
+  if (r.collapsed) lines.push('COLLAPSED: every schedule ended in the same outcome (no race was exercised)');
   if (r.firstForbidden) {
     lines.push(`FORBIDDEN outcomes: ${fmtInt(r.forbidden)}. First: ${r.firstForbidden.outcome}`);
     const f = r.firstForbidden;
@@ -74,6 +78,7 @@ export function formatScenarios(): string {
   return allScenarios().map(
     (s) =>
       `${s.name}\n  ${s.description}\n  threads:  ${s.threads.join(', ')}\n  variants: ${s.variants.join(', ')}\n` +
+      (s.budget ? `  budget:   ${s.budget} schedules (default strategy)\n` : '') +
       Object.entries(s.outcomes)
         .map(([o, v]) => `    ${v.padEnd(11)} ${o}`)
         .join('\n'),

@@ -81,7 +81,7 @@ export function checkDpor(o: Opts, options: SearchOptions): void {
 
 export function searchOptions(o: Opts): { options: SearchOptions; shard: Slice; threads: number } {
   const scenario = scenarioOf(o.scenario);
-  const strategy = String(o.strategy ?? 'pct');
+  const strategy = String(o.strategy ?? 'mixed');
   if (!(STRATEGIES as readonly string[]).includes(strategy))
     throw new ConfigError('--strategy', strategy, `allowed values are ${STRATEGIES.join(', ')}`);
   return {
@@ -89,7 +89,7 @@ export function searchOptions(o: Opts): { options: SearchOptions; shard: Slice; 
       scenario: scenario.name,
       variant: variantOf(scenario, o.variant),
       strategy: strategy as Strategy,
-      budget: int('--budget', o.budget ?? '1000', 1, 100_000_000),
+      budget: int('--budget', o.budget ?? String(scenario.budget ?? 1000), 1, 100_000_000),
       seed: int('--seed', o.seed ?? '1', 0, 2 ** 31 - 1),
       depth: int('--depth', o.depth ?? '3', 1, 16),
       preemptions: int('--preemptions', o.preemptions ?? '2', 0, 16),

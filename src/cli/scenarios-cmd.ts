@@ -6,7 +6,7 @@ import { formatScenarios } from './explore-format.js';
 import type { ExploreCtx } from './explore-options.js';
 
 function scenariosJson(): string {
-  const list = allScenarios().map((s) => ({ name: s.name, description: s.description, threads: s.threads, variants: s.variants, outcomes: s.outcomes }));
+  const list = allScenarios().map((s) => ({ name: s.name, description: s.description, threads: s.threads, variants: s.variants, outcomes: s.outcomes, budget: s.budget, mustReach: s.mustReach }));
   return `${JSON.stringify(list, null, 2)}\n`;
 }
 

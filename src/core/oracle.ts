@@ -5,7 +5,7 @@ import { CTL } from '../machine/layout.js';
 import type { RoleName, ViolationRecord } from './types.js';
 import { ROLES } from './types.js';
 
-export const VIOLATION_KINDS = ['dmaToUnpinned', 'lostPayloads', 'accounting'] as const;
+export const VIOLATION_KINDS = ['dmaToUnpinned', 'lostPayloads', 'accounting', 'unpinnedWhileMapped', 'lostWakeups', 'mapFailures', 'undrainedUnpins'] as const;
 export type ViolationKind = (typeof VIOLATION_KINDS)[number];
 
 /** Short reasons, stored as an index so the record fits in shared words. */
@@ -24,6 +24,15 @@ export const VIOLATION_DETAILS = [
   'device read of a host frame owned by another guest page',
   'device read of a host frame that is not pinned',
   'device read returned other data than the guest wrote',
+  'host unpinned a page the guest holds mapped',
+  'host reclaimed the frame of a page the guest holds mapped',
+  'a map returned success for a page the host IOMMU does not map',
+  'an IOVA the guest holds mapped was handed out again',
+  'a shadow entry the guest relies on was removed or replaced',
+  'a map returned success for an IOVA the shadow table does not map to its page',
+  'a wait timed out although its word had changed: nobody notified (a lost wake-up)',
+  'a map failed although no host pin failed while it ran',
+  'the host unpinned a page before the device IOTLB flush covering it drained',
 ] as const;
 export const DETAIL = {
   iommuFault: 0,
@@ -41,12 +50,25 @@ export const DETAIL = {
   readWrongOwner: 11,
   readNotPinned: 12,
   readMismatch: 13,
+  unpinRelied: 14,
+  reclaimRelied: 15,
+  reliedUnpinned: 16,
+  iovaReused: 17,
+  shadowRemoved: 18,
+  reliedUnshadowed: 19,
+  lostWakeup: 20,
+  mapFailedFree: 21,
+  undrained: 22,
 } as const;
 
 const COUNTER: Record<ViolationKind, number> = {
   dmaToUnpinned: CTL.VIOL_DMA,
   lostPayloads: CTL.VIOL_LOST,
   accounting: CTL.VIOL_ACCT,
+  unpinnedWhileMapped: CTL.VIOL_RELY,
+  lostWakeups: CTL.VIOL_WAKE,
+  mapFailures: CTL.VIOL_MAPFAIL,
+  undrainedUnpins: CTL.VIOL_DRAIN,
 };
 
 export class Oracle {
@@ -70,17 +92,10 @@ export class Oracle {
   }
 }
 
-export function readViolations(control: Int32Array): {
-  dmaToUnpinned: number;
-  lostPayloads: number;
-  accounting: number;
-  first?: ViolationRecord;
-} {
-  const out = {
-    dmaToUnpinned: Atomics.load(control, CTL.VIOL_DMA),
-    lostPayloads: Atomics.load(control, CTL.VIOL_LOST),
-    accounting: Atomics.load(control, CTL.VIOL_ACCT),
-  };
+export type ViolationCounts = Record<ViolationKind, number>;
+
+export function readViolations(control: Int32Array): ViolationCounts & { first?: ViolationRecord } {
+  const out = Object.fromEntries(VIOLATION_KINDS.map((k) => [k, Atomics.load(control, COUNTER[k])])) as ViolationCounts;
   if (Atomics.load(control, CTL.VIOL_FIRST_SET) !== 2) return out;
   return {
     ...out,

@@ -1,6 +1,6 @@
 // A scenario, jcstress style: a tiny machine, a few threads running real protocol code, and a
 // table that classifies every outcome the threads can observe.
-import type { MachineSpec } from '../machine/layout.js';
+import { CTL, type MachineSpec } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
 import type { Variant } from './types.js';
@@ -13,6 +13,19 @@ export const STEP_LIMIT = 'step limit reached (a livelock, or raise --max-steps)
 export const THREAD_ERROR = 'a thread threw';
 export const DEADLOCK = 'deadlock: every thread kept waiting on words nobody changed';
 export const LOST_WAKEUP = 'lost wake-up: a waiter was never notified and went on only when its wait timed out';
+
+/** Outcomes of the oracle's own checks (src/core/reliance.ts): FORBIDDEN in every scenario. */
+export const RELIANCE_BROKEN = 'reliance broken: the host took back a page or IOVA while the guest held it mapped';
+export const MAP_FAILED_NO_CAUSE = 'a map failed although no host pin failed while it ran';
+export const UNDRAINED_UNPIN = 'the host unpinned a page while a device access under an older IOTLB generation was in flight';
+
+/** What the oracle saw during the schedule, if anything (read after the threads are done). */
+export function oracleOutcome(control: Int32Array): string | undefined {
+  if (Atomics.load(control, CTL.VIOL_RELY) > 0) return RELIANCE_BROKEN;
+  if (Atomics.load(control, CTL.VIOL_MAPFAIL) > 0) return MAP_FAILED_NO_CAUSE;
+  if (Atomics.load(control, CTL.VIOL_DRAIN) > 0) return UNDRAINED_UNPIN;
+  return undefined;
+}
 
 export interface ThreadCtx {
   mem: SharedMem;
@@ -38,6 +51,10 @@ export interface Scenario {
   /** What the threads observed, from their results and the final state. */
   outcome(results: number[], m: Machine, scratch: Int32Array): string;
   outcomes: Record<string, Verdict>;
+  /** Outcomes a search of the real protocol must reach within its stated budget (else it says so). */
+  mustReach?: readonly string[];
+  /** Schedules the default strategy (mixed) is stated to need: its planted bugs within it, the real protocol clean. */
+  budget?: number;
 }
 
 export function verdictOf(s: Scenario, outcome: string): Verdict {

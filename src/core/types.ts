@@ -58,6 +58,8 @@ export interface HostConfig {
   memoryPages: number;
   /** Data frames for payloads: only pages that DMA actually touches get one. */
   dataFrames: number;
+  /** Host frames that can back guest pages (0 = one per guest page; fewer: pins can fail). */
+  frames: number;
   /** The balloon event (--balloon size@time): pages the host asks back at balloonAtMs; 0 = none. */
   balloonPages: number;
   balloonAtMs: number;
@@ -111,7 +113,7 @@ export interface Percentiles {
 }
 
 export interface ViolationRecord {
-  kind: 'dmaToUnpinned' | 'lostPayloads' | 'accounting';
+  kind: 'dmaToUnpinned' | 'lostPayloads' | 'accounting' | 'unpinnedWhileMapped' | 'lostWakeups' | 'mapFailures' | 'undrainedUnpins';
   role: RoleName;
   gfn: number;
   frame: number;
@@ -156,7 +158,19 @@ export interface RunReport {
   /** Device-TLB shootdowns the host completed before it took a page back (iopf). */
   shootdowns?: number;
   staticPin?: { pages: number; ms: number; modeledMs: number };
-  violations: { dmaToUnpinned: number; lostPayloads: number; accounting: number; first?: ViolationRecord };
+  violations: {
+    dmaToUnpinned: number;
+    lostPayloads: number;
+    accounting: number;
+    /** Reliance oracle (src/core/reliance.ts): the host took away a page or IOVA the guest held mapped. */
+    unpinnedWhileMapped?: number;
+    lostWakeups?: number;
+    /** Maps that failed although no host pin failed meanwhile. */
+    mapFailures?: number;
+    /** Unpins before the device-IOTLB flush covering the page drained. */
+    undrainedUnpins?: number;
+    first?: ViolationRecord;
+  };
   latencyUs: { map: Percentiles; pinRequest: Percentiles; invSubmit: Percentiles };
   /** IOTLB invalidation descriptors the host processed (vIOMMU; 0 otherwise). */
   invalidations: number;

@@ -32,6 +32,8 @@ const TURN_TIMEOUT_MS = 30_000;
 export class ControlledMem implements SharedMem {
   readonly scheduled = true;
   private readonly base: number;
+  /** Coverage runs: told of every operation (src/explore/coverage.ts reads its site off the stack). */
+  coverage?: { hit(): void };
   /** x86-TSO: plain stores go to this thread's store buffer (SCHED.MODEL = 1). */
   private readonly tso: boolean;
   private readonly sb: StoreBuffer;
@@ -82,6 +84,7 @@ export class ControlledMem implements SharedMem {
     // An aborted schedule unwinds through finally blocks (unlock, end of a DMA): those must not
     // announce new operations, or the thread would wait for a turn that never comes.
     if (Atomics.load(s, b + SCHED.ABORT) !== 0) throw new ScheduleAborted('schedule aborted by the scheduler');
+    this.coverage?.hit();
     Atomics.store(s, b + SCHED.OP, op);
     Atomics.store(s, b + SCHED.BUF, buf);
     Atomics.store(s, b + SCHED.ADDR, addr);

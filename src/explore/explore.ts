@@ -14,8 +14,9 @@ import { encodeChoices } from './schedule-string.js';
 import type { MemoryModel } from './sched-layout.js';
 import { preemptionsOf, shrinkSchedule } from './shrink.js';
 import type { Variant } from '../core/types.js';
+import { runMixed, type MixedCounts } from './mixed.js';
 
-export const STRATEGIES = ['random', 'pct', 'dfs', 'dpor'] as const;
+export const STRATEGIES = ['mixed', 'random', 'pct', 'dfs', 'dpor'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 export interface SearchOptions {
@@ -81,6 +82,12 @@ export interface ExploreResult {
   pct?: ReturnType<typeof pctBound>;
   /** A hash of every counted schedule's choices, in order (checkpoint + resume must give the same). */
   digest?: number;
+  /** mixed: schedules run by each strategy. */
+  mixed?: MixedCounts;
+  /** Outcomes the scenario must reach (mustReach) that this search never reached. */
+  unreached?: string[];
+  /** Every schedule ended in the same outcome: the search saw no race at all. */
+  collapsed?: boolean;
   /** Ctrl-C / SIGTERM ended the search early: a partial result. */
   interrupted?: boolean;
   /** The parts of the search this result covers, as "index/count" slices. */
@@ -184,11 +191,20 @@ export function explore(
   cp?.attach(res, () => firstChoices);
   if (o.strategy === 'dfs') runDfs(run);
   else if (o.strategy === 'dpor') runDpor(run);
+  else if (o.strategy === 'mixed') res.mixed = runMixed(o, scenario.threads.length, calibrateSteps(session, o.seed), path, flatten(path), record, stopped);
   else runSeeded(run);
   if (interrupted()) res.interrupted = true;
   if (res.firstForbidden && firstChoices && o.shrink !== false && !res.firstForbidden.original)
     res.firstForbidden = shrunk(session, o, res.firstForbidden, firstChoices);
   res.seconds = secondsBefore + (performance.now() - t0) / 1000;
+  return withReach(res, scenario);
+}
+
+/** What the search never reached of what the scenario says it must, and whether it collapsed. */
+export function withReach(res: ExploreResult, scenario: Scenario): ExploreResult {
+  const seen = Object.keys(res.histogram);
+  res.unreached = (scenario.mustReach ?? []).filter((o) => !seen.includes(o));
+  res.collapsed = res.schedules > 1 && seen.length === 1;
   return res;
 }
 
@@ -332,6 +348,11 @@ export function mergeResults(parts: ExploreResult[], as?: string): ExploreResult
       out.exhausted = (out.exhausted ?? true) && p.exhausted === true;
       if (p.dpor) out.dpor = { ...p.dpor };
     }
+    if (p.mixed)
+      out.mixed = out.mixed
+        ? { random: out.mixed.random + p.mixed.random, pct: out.mixed.pct + p.mixed.pct, dfs: out.mixed.dfs + p.mixed.dfs, dfsExhausted: out.mixed.dfsExhausted && p.mixed.dfsExhausted }
+        : { ...p.mixed };
+    if (p.unreached) out.unreached = out.unreached ? out.unreached.filter((u) => p.unreached!.includes(u)) : [...p.unreached];
     if (a.strategy === 'dfs') {
       out.exhausted = (out.exhausted ?? true) && p.exhausted === true;
       if (p.dfs)
@@ -349,5 +370,6 @@ export function mergeResults(parts: ExploreResult[], as?: string): ExploreResult
   if (parts.some((p) => p.interrupted)) out.interrupted = true;
   if (out.pct) out.pct = pctBound(out.pct.threads, Math.max(out.pct.steps, out.maxSteps), out.pct.depth, out.schedules);
   if (as) out.slices = [as];
+  if (out.unreached) out.collapsed = out.schedules > 1 && Object.keys(out.histogram).length === 1;
   return out;
 }

@@ -5,7 +5,7 @@ import { FLUSH_BASE, MUTATION_OPS, OPS, SCHED, SCHED_ERROR_CHARS, ThreadState, s
 import { StoreBuffer } from './store-buffer.js';
 import { Machine } from '../machine/machine.js';
 import type { Variant } from '../core/types.js';
-import { DEADLOCK, LOST_WAKEUP, STEP_LIMIT, THREAD_ERROR, verdictOf, type Scenario } from '../core/scenario.js';
+import { DEADLOCK, LOST_WAKEUP, STEP_LIMIT, THREAD_ERROR, oracleOutcome, verdictOf, type Scenario } from '../core/scenario.js';
 import { wordName, type TraceStep } from './trace-step.js';
 import { spinFor } from './controlled-mem.js';
 
@@ -281,6 +281,7 @@ export class ScheduleRunner implements StepView {
     else if (errors.length > 0) outcome = THREAD_ERROR;
     else {
       outcome = this.scenario.outcome(results, this.m, this.scratch);
+      if (verdictOf(this.scenario, outcome) !== 'FORBIDDEN') outcome = oracleOutcome(this.m.control) ?? outcome;
       // Every live thread waiting is a lost wake-up here (each scenario thread ends by itself and
       // wakes whoever waits for it); unless something worse happened, that is the outcome.
       if (p.forcedTimeouts > 0 && verdictOf(this.scenario, outcome) !== 'FORBIDDEN') outcome = LOST_WAKEUP;

@@ -27,6 +27,8 @@ export interface SessionOptions {
   maxSteps?: number;
   /** Spin before parking at each turn hand-off (only when the threads that spin fit the cores). */
   spinUs?: number;
+  /** Record the protocol site of every operation (read them with closeWithSites). */
+  coverage?: boolean;
   /** Sequentially consistent (default) or x86-TSO store buffers. */
   memoryModel?: MemoryModel;
 }
@@ -70,6 +72,7 @@ export class ExploreSession {
     readonly runner: ScheduleRunner,
     private readonly workers: Worker[],
     private readonly serving: Promise<unknown>[],
+    private readonly apis: Comlink.Remote<ThreadApi>[] = [],
   ) {}
 
   static async open(scenario: Scenario, variant: Variant, o: SessionOptions = {}): Promise<ExploreSession> {
@@ -81,12 +84,14 @@ export class ExploreSession {
     const scratch = new SharedArrayBuffer(SCHED.SCRATCH_WORDS * 4);
     const workers: Worker[] = [];
     const serving: Promise<unknown>[] = [];
+    const apis: Comlink.Remote<ThreadApi>[] = [];
     try {
       for (let thread = 0; thread < scenario.threads.length; thread++) {
         const w = spawnWorker('explore-thread');
         workers.push(w);
         const api = Comlink.wrap<ThreadApi>(nodeEndpoint(w));
-        await started(w, scenario.threads[thread], api.init({ scenario: scenario.name, variant, thread, sched, machine, scratch }));
+        apis.push(api);
+        await started(w, scenario.threads[thread], api.init({ scenario: scenario.name, variant, thread, sched, machine, scratch, coverage: o.coverage }));
         const s = api.serve();
         s.catch(() => {}); // reported through the scheduling block; a dead thread times out a step
         serving.push(s);
@@ -96,7 +101,20 @@ export class ExploreSession {
       throw e;
     }
     const runner = new ScheduleRunner(scenario, variant, new Int32Array(sched), machine, scratch, o.maxSteps ?? 5000, o.spinUs ?? 0, o.memoryModel ?? 'sc');
-    return new ExploreSession(runner, workers, serving);
+    return new ExploreSession(runner, workers, serving, apis);
+  }
+
+  /** Close, and return the protocol sites the threads' operations came from (a coverage session). */
+  async closeWithSites(): Promise<string[]> {
+    this.runner.quit();
+    const sites = new Set<string>();
+    try {
+      await Promise.all(this.serving);
+      for (const api of this.apis) for (const s of await api.sites()) sites.add(s);
+    } finally {
+      await Promise.all(this.workers.map((w) => w.terminate()));
+    }
+    return [...sites].sort();
   }
 
   async close(): Promise<void> {

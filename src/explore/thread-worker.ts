@@ -8,6 +8,7 @@ import { nodeEndpoint } from '../core/comlink-node.js';
 import type { Variant } from '../core/types.js';
 import { ControlledMem, ScheduleAborted } from './controlled-mem.js';
 import { scenarioByName } from './scenarios.js';
+import { SiteRecorder } from './coverage.js';
 
 export interface ThreadInit {
   scenario: string;
@@ -16,18 +17,26 @@ export interface ThreadInit {
   sched: SharedArrayBuffer;
   machine: SharedArrayBuffer;
   scratch: SharedArrayBuffer;
+  /** Record the protocol site of every operation (a coverage run). */
+  coverage?: boolean;
 }
 
 export interface ThreadApi {
   init(init: ThreadInit): void;
   /** Blocks this worker, serving schedules until the scheduler says quit. Returns schedules run. */
   serve(): number;
+  /** Protocol sites this thread's operations came from (coverage runs; after serve returned). */
+  sites(): string[];
 }
 
 export function serveExploreThread(): void {
   if (!parentPort) throw new Error('an explorer thread must run in a worker');
   let init: ThreadInit | undefined;
+  let recorder: SiteRecorder | undefined;
   const api: ThreadApi = {
+    sites() {
+      return recorder ? [...recorder.sites] : [];
+    },
     init(i) {
       init = i;
     },
@@ -38,6 +47,7 @@ export function serveExploreThread(): void {
       const sched = new Int32Array(init.sched);
       const m = new Machine(init.machine, scenario.spec);
       const scratch = new Int32Array(init.scratch);
+      if (init.coverage) recorder = new SiteRecorder();
       let epoch = 0;
       let served = 0;
       for (;;) {
@@ -46,6 +56,7 @@ export function serveExploreThread(): void {
         if (cmd < 0) return served;
         epoch = cmd;
         const mem = new ControlledMem(sched, thread, init.machine, init.scratch);
+        mem.coverage = recorder;
         try {
           mem.finish(scenario.run({ mem, m, scratch, variant, thread }), false);
         } catch (e) {

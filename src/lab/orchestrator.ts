@@ -44,7 +44,7 @@ export function machineSpecFor(cfg: ScenarioConfig): MachineSpec {
   return {
     guestPages: cfg.guestPages,
     vcpus: cfg.vcpus,
-    hostFrames: cfg.guestPages,
+    hostFrames: cfg.host.frames > 0 ? Math.min(cfg.host.frames, cfg.guestPages) : cfg.guestPages,
     dataFrames: Math.min(cfg.host.dataFrames, cfg.guestPages),
     ringEntries: workloadByName(cfg.workload).ringEntries(cfg),
     ...policyByName(cfg.policy).machine?.(cfg),

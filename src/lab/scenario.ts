@@ -39,6 +39,8 @@ export const BASE_SECTIONS: readonly ConfigSection[] = [
   ]),
   section('host', [
     { key: 'memoryPages', flag: '--host-mem', kind: 'hostMem', min: 0, note: '0 = no memory pressure', default: 2048, help: 'host memory budget the reclaimer keeps resident frames under, 0 = none' },
+    // below guest memory, pins fail when every frame is taken: the guest's re-check and map failures happen
+    { key: 'frames', flag: '--host-frames', kind: 'hostMem', min: 0, note: '0 = one per guest page', default: 0, help: 'host frames that can back guest pages (below guest memory: pins can fail), 0 = one per guest page' },
     // data frames are capped at guest pages
     { key: 'dataFrames', flag: '--data-frames', kind: 'int', min: 1, max: 1 << 24, default: 1 << 20, help: 'host frames for DMA payloads (only touched pages get one)' },
     // set by --balloon <size>@<time> (src/cli/scenario-flags.ts) or a config file

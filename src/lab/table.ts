@@ -32,7 +32,9 @@ export function fmtNum(n: number): string {
 }
 
 const label = (r: RunReport) => `${r.policy}/${r.notify}`;
-const violationCount = (r: RunReport) => r.violations.dmaToUnpinned + r.violations.lostPayloads + r.violations.accounting;
+const violationCount = (r: RunReport) =>
+  r.violations.dmaToUnpinned + r.violations.lostPayloads + r.violations.accounting + (r.violations.unpinnedWhileMapped ?? 0) +
+  (r.violations.lostWakeups ?? 0) + (r.violations.mapFailures ?? 0) + (r.violations.undrainedUnpins ?? 0);
 const pcts = (p: Percentiles) => `p50 ${fmtNum(p.p50)}  p99 ${fmtNum(p.p99)}  max ${fmtNum(p.max)}`;
 const costLine = (c: CostTable) =>
   Object.entries(c)
@@ -386,6 +388,10 @@ function violationsGroup(r: RunReport): Group {
       ['DMA to unpinned', fmtInt(r.violations.dmaToUnpinned)],
       ['lost payloads', fmtInt(r.violations.lostPayloads)],
       ['accounting', fmtInt(r.violations.accounting)],
+      ['unpinned while mapped', fmtInt(r.violations.unpinnedWhileMapped ?? 0)],
+      ['lost wake-ups', fmtInt(r.violations.lostWakeups ?? 0)],
+      ['map failures with frames free', fmtInt(r.violations.mapFailures ?? 0)],
+      ['unpins before IOTLB drain', fmtInt(r.violations.undrainedUnpins ?? 0)],
       ['first', firstViolationLine(r)],
       ['teardown leftovers', r.teardownLeftovers?.length ? r.teardownLeftovers.join('; ') : undefined],
     ],

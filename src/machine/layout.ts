@@ -59,7 +59,9 @@ export const CTL = {
   // virtual time (src/core/virtual-time.ts): the host bumps TIMER_SEQ each time it has run a host
   // timer; vCPUs waiting at that timer's deadline sleep on it
   ...wordsOnLine(7, ['TIMER_SEQ', 'TIMER_PARKED']),
-  WORDS: LINE_WORDS * 8,
+  // the guest-reliance oracle's violations (src/core/reliance.ts) and the host's failed pins
+  ...wordsOnLine(8, ['VIOL_RELY', 'VIOL_WAKE', 'VIOL_MAPFAIL', 'VIOL_DRAIN', 'HOST_PIN_FAILS']),
+  WORDS: LINE_WORDS * 9,
 } as const;
 
 export const RunState = {
@@ -328,6 +330,10 @@ export interface Layout {
   prq: Region;
   /** Protection oracle: recently unmapped DMA addresses, one log per vCPU. */
   probeLog: Region;
+  /** Reliance oracle: maps the guest holds of each guest page (src/core/reliance.ts; observed, not protocol). */
+  reliedPages: Region;
+  /** Reliance oracle: maps the guest holds of each IOVA page (vIOMMU). */
+  reliedIovas: Region;
   /** coIOMMU: registers, DTT page pool, pin-info buffers (src/policies/coiommu/region.ts). */
   coiommu: Region;
   /** Virtual clocks (Float64), one line each. */
@@ -398,6 +404,8 @@ export function computeLayout(spec: MachineSpec): Layout {
     ptPool: take('ptPool', ptPoolWords(spec.iovaPages ?? 0)),
     prq: take('prq', spec.prqWords ?? 0),
     probeLog: take('probeLog', spec.vcpus * probeLogWords()),
+    reliedPages: take('reliedPages', spec.guestPages),
+    reliedIovas: take('reliedIovas', spec.iovaPages ?? 0),
     coiommu: take('coiommu', spec.coiommuWords ?? 0),
     vclock: take('vclock', vclockWords(spec.vcpus), 'f64'),
     descVt: take('descVt', spec.vcpus * spec.ringEntries, 'f64'),

@@ -28,6 +28,8 @@ export class Machine {
   readonly ptPool: Int32Array;
   readonly prq: Int32Array;
   readonly probeLog: Int32Array;
+  readonly reliedPages: Int32Array;
+  readonly reliedIovas: Int32Array;
   /** coIOMMU's guest-memory structures (empty for other policies). */
   readonly coiommu: Int32Array;
   readonly vclock: Float64Array;
@@ -67,6 +69,8 @@ export class Machine {
     this.ptPool = i32(l.ptPool);
     this.prq = i32(l.prq);
     this.probeLog = i32(l.probeLog);
+    this.reliedPages = i32(l.reliedPages);
+    this.reliedIovas = i32(l.reliedIovas);
     this.coiommu = i32(l.coiommu);
     const f64 = (r: Region) => new Float64Array(sab, r.byteOffset, r.length);
     this.vclock = f64(l.vclock);

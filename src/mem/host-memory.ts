@@ -4,10 +4,14 @@
 import { CTL, STAT } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
+import type { Reliance } from '../core/reliance.js';
 import { allocDataFrame, frameStamp, writePayload } from './payload.js';
 import { failHere } from '../core/faults/hooks.js';
 
 export class HostMemory {
+  /** The reliance oracle, told of every unpin and reclaim (absent: nobody checks, e.g. at teardown). */
+  reliance?: Reliance;
+
   constructor(
     private readonly mem: SharedMem,
     private readonly m: Machine,
@@ -70,7 +74,10 @@ export class HostMemory {
   pin(g: number): boolean {
     const { mem, m } = this;
     const f = this.faultIn(g);
-    if (f < 0) return false;
+    if (f < 0) {
+      this.reliance?.pinFailed();
+      return false;
+    }
     if (mem.load(m.framePinned, f) !== 0) return true;
     if (failHere('iommu-map')) return false; // an injected IOMMU map failure: resident, not pinned
     mem.store(m.frameGen, f, 0);
@@ -86,6 +93,7 @@ export class HostMemory {
     const f = mem.load(m.iommu, g) - 1;
     if (f < 0) return false;
     mem.store(m.iommu, g, 0);
+    this.reliance?.unpinned(g, f); // after the entry is gone: a guest relying from now on sees it gone
     mem.store(m.framePinned, f, 0);
     mem.sub(m.control, CTL.PINNED_NOW, 1);
     return true;
@@ -100,6 +108,7 @@ export class HostMemory {
     // the page's contents go to swap as its stamp; the data frame stays with the frame for reuse
     mem.store(m.swap, g, frameStamp(mem, m, mem.load(m.frameData, f), g));
     mem.store(m.ept, g, 0);
+    this.reliance?.reclaimed(g, f);
     mem.store(m.frameOwner, f, 0);
     this.freeFrame(f);
     mem.sub(m.control, CTL.RESIDENT_NOW, 1);

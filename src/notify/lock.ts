@@ -19,6 +19,8 @@ export class PinStateLock implements Lock {
     private readonly timeoutMs = 5000,
     /** For the error message: which lock hung. */
     private readonly name = 'pin-state lock',
+    /** False only for the planted bug `unlock-no-wake`: unlock frees the word but wakes no waiter. */
+    private readonly wakeWaiters = true,
   ) {}
 
   lock(): void {
@@ -39,7 +41,7 @@ export class PinStateLock implements Lock {
     const { mem, word, index } = this;
     if (mem.sub(word, index, 1) !== 1) {
       mem.store(word, index, 0);
-      mem.notify(word, index, 1);
+      if (this.wakeWaiters) mem.notify(word, index, 1);
     }
   }
 }

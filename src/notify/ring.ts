@@ -20,6 +20,8 @@ export class SpscRing {
     private readonly mem: SharedMem,
     readonly words: Int32Array,
     readonly capacity: number,
+    /** The planted bug `ring-publish-before-write`: put() makes the entry visible before it writes it. */
+    private readonly publishFirst = false,
   ) {
     this.mask = capacity - 1;
     this.published = new Doorbell(mem, words, RING.TAIL, RING.CONSUMER_PARKED);
@@ -51,6 +53,7 @@ export class SpscRing {
   /** Producer: write one entry, word k from entry[k] (not yet visible). Caller checked space(). */
   put(entry: ArrayLike<number>): void {
     const at = this.entry(this.pending);
+    if (this.publishFirst) this.mem.store(this.words, RING.TAIL, (this.pending + 1) | 0);
     for (let k = 0; k < RING.ENTRY_WORDS; k++) this.mem.store(this.words, at + k, entry[k]);
     this.pending = (this.pending + 1) | 0;
   }

@@ -10,6 +10,10 @@ import { HostMemory } from '../mem/host-memory.js';
 import { Reclaimer } from '../mem/reclaimer.js';
 import { NO_LOCK, PinStateLock, type Lock } from '../notify/lock.js';
 import type { HostClock } from '../core/virtual-time.js';
+import { Oracle } from '../core/oracle.js';
+import { Reliance } from '../core/reliance.js';
+import type { RoleName } from '../core/types.js';
+import { RelianceChecked } from './reliance-guest.js';
 import type { GuestContext, HostPolicy, Policy, Scenario_ } from './policy.js';
 
 export interface HostParts {
@@ -24,7 +28,7 @@ export interface HostParts {
 
 /** The pin-state lock, or none for the planted bug `no-pin-lock`. A lock held past `timeoutMs` is a hang. */
 export function pinStateLock(mem: SharedMem, m: Machine, variant: string, timeoutMs: number): Lock {
-  return variant === 'no-pin-lock' ? NO_LOCK : new PinStateLock(mem, m.control, CTL.PIN_LOCK, timeoutMs);
+  return variant === 'no-pin-lock' ? NO_LOCK : new PinStateLock(mem, m.control, CTL.PIN_LOCK, timeoutMs, undefined, variant !== 'unlock-no-wake');
 }
 
 /** Host memory, the pin-state lock, the policy's host half and the reclaimer, over one stats block. */
@@ -37,8 +41,11 @@ export function buildHost(
   timeoutMs = cfg.watchdogMs,
   /** The host thread's virtual clock (absent: no virtual time, as in the explorer's scenarios). */
   clock?: HostClock,
+  /** Who reports the reliance oracle's findings (default: a hypervisor oracle timed from now). */
+  oracle: Oracle = defaultOracle(m, 'hypervisor'),
 ): HostParts {
   const host = new HostMemory(mem, m, stats);
+  host.reliance = new Reliance(m, oracle);
   const lock = pinStateLock(mem, m, cfg.variant, timeoutMs);
   const policy = p.host?.({ mem, m, cfg, stats, host, lock, timeoutMs, clock });
   const force = policy?.forceUnpin ? (g: number) => policy.forceUnpin!(g) : undefined;
@@ -47,7 +54,14 @@ export function buildHost(
   return { host, lock, policy, reclaimer, balloon };
 }
 
-export type GuestOptions = Partial<Pick<GuestContext, 'latency' | 'unmapLog' | 'spinUs' | 'timeoutMs' | 'clock' | 'inlineHost'>>;
+export type GuestOptions = Partial<Pick<GuestContext, 'latency' | 'unmapLog' | 'spinUs' | 'timeoutMs' | 'clock' | 'inlineHost'>> & {
+  /** Who reports the reliance oracle's findings (default: a guest oracle timed from now). */
+  oracle?: Oracle;
+};
+
+function defaultOracle(m: Machine, role: RoleName): Oracle {
+  return new Oracle(m.control, role, performance.timeOrigin + performance.now());
+}
 
 /** One vCPU's half of the policy. On the trap path the vCPU never spins: the exit stops it. */
 export function buildGuest(p: Pick<Policy, 'guest'>, mem: SharedMem, m: Machine, cfg: Scenario_, vcpu: number, stats: Float64Array, o: GuestOptions = {}): GuestDmaPolicy {
@@ -55,5 +69,7 @@ export function buildGuest(p: Pick<Policy, 'guest'>, mem: SharedMem, m: Machine,
   const latency = o.latency ?? { pinRequest: newHistogram(), invSubmit: newHistogram() };
   // a guest's own wait outlasts the watchdog, which names the host that stopped answering
   const timeoutMs = o.timeoutMs ?? 2 * cfg.watchdogMs;
-  return p.guest({ mem, m, cfg, vcpu, stats, spinUs, timeoutMs, latency, unmapLog: o.unmapLog, clock: o.clock, inlineHost: o.inlineHost });
+  const policy = p.guest({ mem, m, cfg, vcpu, stats, spinUs, timeoutMs, latency, unmapLog: o.unmapLog, clock: o.clock, inlineHost: o.inlineHost });
+  // every map the guest relies on is checked against the host (src/core/reliance.ts)
+  return new RelianceChecked(policy, new Reliance(m, o.oracle ?? defaultOracle(m, 'guest')), m.iovaPages === 0);
 }

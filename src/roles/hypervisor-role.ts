@@ -154,6 +154,7 @@ export class HypervisorRole extends RoleBase {
     const { mem, m } = this;
     const { host, lock, policy } = this.parts;
     let unpinned = 0;
+    host.reliance = undefined; // destroying the VM takes everything back; what was left mapped is a leftover
     lock.lock();
     try {
       const high = host.frameHigh();

@@ -231,6 +231,13 @@ export class CoiommuHost implements HostPolicy {
         // planted bug: a guest's add between the load and the store is wiped out
         old = mem.load(w, e);
         if (old === PINNED) mem.store(w, e, 0);
+      } else if (this.variant === 'unpin-ignores-count') {
+        // planted bug: a page that looks idle (ACCESSED clear) is unpinned whatever its map count
+        old = mem.load(w, e);
+        if (isPinned(old) && (old & ACCESSED) === 0) {
+          mem.and(w, e, ~PINNED);
+          old = PINNED;
+        }
       } else old = mem.compareExchange(w, e, PINNED, 0);
       if (old !== PINNED) {
         if (old === 0) return UNPIN.NOT_PINNED;

@@ -6,6 +6,8 @@ import { COIOMMU_SECTION, type CoiommuConfig } from './config.js';
 import { coiommuGuest } from './guest.js';
 import { coiommuHost } from './host.js';
 import { COIOMMU_SCENARIOS } from './scenarios.js';
+import { COIOMMU_DMA_SCENARIOS } from './scenarios-dma.js';
+import { COIOMMU_PRESSURE_SCENARIOS } from './scenarios-pressure.js';
 import { coiommuRegion } from './region.js';
 
 export const coiommuPolicy: Policy = {
@@ -30,12 +32,16 @@ pins a page on its first DMA and unpins it lazily when idle`,
     pins: perDmaOf(c.dmaOps, c.pins * (t.pinPageCycles + t.iommuMapCycles)),
     unpins: perDmaOf(c.dmaOps, c.unpins * t.iommuMapCycles),
   }),
-  scenarios: COIOMMU_SCENARIOS,
+  scenarios: [...COIOMMU_SCENARIOS, ...COIOMMU_DMA_SCENARIOS, ...COIOMMU_PRESSURE_SCENARIOS],
   variants: {
     'pinned-check-before-add': 'guest tests PINNED before it raises the map count',
     'unpin-load-store': 'unpin scan uses load-then-store instead of compareExchange',
     'pinned-before-map': 'host sets PINNED before the host IOMMU mapping exists',
     'no-pin-lock': 'pin and unpin without the pin-state lock',
+    'unpin-ignores-count': 'the unpin exchange tests only ACCESSED, not the map count: a mapped page is unpinned early',
+    'ignore-pin-failure': 'the guest takes a pin request as granted without re-checking PINNED (a failed pin goes unnoticed)',
+    'ring-publish-before-write': 'the descriptor ring publishes its tail before it writes the entry',
+    'unlock-no-wake': 'the pin-state lock is released without waking its waiter (a lost wake-up)',
     'doorbell-without-bump': 'a trapping vCPU notifies the host without bumping the doorbell: a lost wake-up',
     'missing-fence-host': 'the pin handler runs without its fences: under x86-TSO its answer passes the parked-flag check (a lost wake-up)',
     'shrink-without-park': 'the DTT shrinker frees pages without parking the host unpin worker',

@@ -1,6 +1,7 @@
 // coIOMMU scenarios (DESIGN 1.1). Each one puts a vCPU's map against one host path that changes
 // the same DTT word, and classifies what the device saw. Page G is the only page in play.
 import type { Machine } from '../../machine/machine.js';
+import { coiommuRegion } from './region.js';
 import type { Scenario, ThreadCtx } from '../../core/scenario.js';
 import { withoutFences } from '../../machine/shared-mem.js';
 import {
@@ -17,7 +18,6 @@ import {
   verdictWords,
 } from './scenario-parts.js';
 import { SHIPPED_SCENARIOS } from './shipped-scenarios.js';
-import { coiommuRegion } from './region.js';
 
 const G = 1;
 const LOST_UPDATE = 'the scan unpinned a page a vCPU mapped meanwhile, and the vCPU saw it pinned (a lost DTT update)';
@@ -49,6 +49,7 @@ function safetyOutcome(m: Machine, results: number[], vcpuThreads: number[]): st
 
 const mapVsUnpin: Scenario = {
   name: 'coiommu-map-vs-unpin',
+  budget: 200,
   description:
     'A vCPU maps page G (pinned, idle: the entry is exactly PINNED) and the device DMAs into it, while the lazy ' +
     'unpin worker runs one scan round and the pin handler serves requests. The unpin must never win against a map.',
@@ -81,10 +82,12 @@ const mapVsUnpin: Scenario = {
     [LOST_UPDATE]: 'FORBIDDEN',
     ...SAFETY,
   },
+  mustReach: ['map came first: the scan backed off, no pin request', 'scan came first: the page was unpinned, the vCPU asked for it again'],
 };
 
 const twoVcpusSamePage: Scenario = {
   name: 'coiommu-two-vcpus-same-page',
+  budget: 200,
   description:
     'Two vCPUs map the same unpinned page G at once; each asks for a pin if it sees PINNED clear, and the device ' +
     'DMAs for each. A vCPU that sees PINNED must find the host IOMMU mapping already there.',
@@ -109,10 +112,12 @@ const twoVcpusSamePage: Scenario = {
     'one vCPU asked, the other found the page pinned': 'ACCEPTABLE',
     ...SAFETY,
   },
+  mustReach: ['both vCPUs asked for the pin', 'one vCPU asked, the other found the page pinned'],
 };
 
 const forceUnpinVsMap: Scenario = {
   name: 'coiommu-force-unpin-vs-map',
+  budget: 300,
   description:
     'The balloon / memory-pressure path force-unpins page G (pinned, recently used) and reclaims its frame, while ' +
     'a vCPU maps G and the device DMAs into it. Force-unpin must fail on a mapped page; a reclaimed page comes back.',
@@ -153,6 +158,7 @@ const forceUnpinVsMap: Scenario = {
     'force-unpinned, but the vCPU pinned it again before the reclaim': 'INTERESTING',
     ...SAFETY,
   },
+  mustReach: ['force-unpin refused: the page was mapped', 'reclaimed after the vCPU was done with the page', 'reclaimed first: the vCPU faulted the page back in and pinned it'],
 };
 
 export const COIOMMU_SCENARIOS: readonly Scenario[] = [mapVsUnpin, twoVcpusSamePage, forceUnpinVsMap, ...SHIPPED_SCENARIOS];

@@ -22,9 +22,10 @@ export interface AddressReuse {
   forget(dma: number): void;
 }
 
-export function makeTeardown(mode: TeardownMode, io: ViommuIo, cfg: ViommuConfig, stats: Float64Array, now: () => number): Teardown {
+export function makeTeardown(mode: TeardownMode, io: ViommuIo, cfg: ViommuConfig, stats: Float64Array, now: () => number, variant = 'none'): Teardown {
   if (mode === 'lazy') return new FlushQueue(io, cfg.flushQueueEntries, cfg.flushTimeoutMs, now);
-  if (mode === 'optimistic') return new OptimisticTeardown(io, cfg.optimisticTimeoutMs, cfg.optimisticQuota, stats, now);
+  if (mode === 'optimistic')
+    return new OptimisticTeardown(io, cfg.optimisticTimeoutMs, cfg.optimisticQuota, stats, now, variant === 'optimistic-stale-reuse');
   return new StrictTeardown(io);
 }
 
@@ -44,9 +45,11 @@ export class ViommuGuest implements GuestDmaPolicy {
     now: () => number = () => performance.now(),
     private readonly clock?: GuestClock,
     strategy?: InvalidationStrategy,
+    /** A planted bug of the teardown strategy ('none': the real one). */
+    variant = 'none',
   ) {
     this.io = new ViommuIo(mem, m, queue, iovas, clock, stats, strategy);
-    this.teardown = makeTeardown(mode, this.io, cfg, stats, now);
+    this.teardown = makeTeardown(mode, this.io, cfg, stats, now, variant);
   }
 
   map(gfn: number, n: number): number {
@@ -102,10 +105,11 @@ export function viommuGuest(mode: TeardownMode, ctx: GuestContext): ViommuGuest 
   const inline = ctx.inlineHost;
   if (inline) queue.onTailWrite = () => void inline.serve(); // bare: the native OS programs the IOMMU itself
   // An IOVA spilled to the depot may be mapped next by another vCPU: stop probing it as ours.
-  const iovas = new IovaAllocator(mem, m, undefined, ctx.timeoutMs, unmapLog && ((iova) => unmapLog.forget(iova)));
+  const unlocked = cfg.variant === 'iova-refill-unlocked';
+  const iovas = new IovaAllocator(mem, m, undefined, ctx.timeoutMs, unmapLog && ((iova) => unmapLog.forget(iova)), unlocked);
   const clock = ctx.clock;
   // The deferred-teardown timers run on the virtual clock unless the scenario says wall
   const now = clock && cfg.clock === 'virtual' ? () => clock.ms() : undefined;
   const v = cfg.viommu as ViommuConfig;
-  return new ViommuGuest(mem, m, queue, iovas, mode, v, stats, unmapLog, now, clock, invalidationStrategy(v.invalidation ?? 'linux', cfg.variant));
+  return new ViommuGuest(mem, m, queue, iovas, mode, v, stats, unmapLog, now, clock, invalidationStrategy(v.invalidation ?? 'linux', cfg.variant), cfg.variant);
 }

@@ -41,6 +41,8 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
   /** Guest pages whose shadow entries were removed: unpinned only after the flush. */
   private unpins: number[] = [];
   private readonly waitFirst: boolean;
+  /** The planted bug `unpin-before-drain`: the host unpins before the device IOTLB flush has drained. */
+  private readonly unpinFirst: boolean;
 
   constructor(
     private readonly mem: SharedMem,
@@ -57,6 +59,7 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
     this.flusher = new IotlbFlusher(mem, m, stats, timeoutMs);
     this.radix = new IoRadixTable(mem, m);
     this.waitFirst = variant === 'wait-before-flush';
+    this.unpinFirst = variant === 'unpin-before-drain';
   }
 
   /** Anything queued and not yet consumed? */
@@ -209,6 +212,7 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
   private removeShadow(i: number, g: number): void {
     this.mem.store(this.m.shadow, i, 0);
     this.radix.clear(i);
+    this.host.reliance?.shadowRemoved(i, g);
     this.stats[STAT.SHADOW_UNMAPS]++;
     this.unpins.push(g); // the page stays pinned until the device can no longer reach it
   }
@@ -216,25 +220,43 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
   /** Flush the device IOTLB for every torn-down range, wait for it, then unpin. */
   private flushAndUnpin(): void {
     const { mem, m, host, stats, flushRanges, unpins } = this;
+    let g = -1;
     if (flushRanges.length > 0) {
-      let g = 0;
+      g = 0;
       // A big batch (a lazy flush queue) would lap the device's flush log: flush it all at once,
       // as a domain-selective invalidation does.
       if (flushRanges.length / 3 > IOTLB_LOG.SIZE / 2) g = this.flusher.post(0, -1, this.anyFlags(), this.reqVt);
       else for (let k = 0; k < flushRanges.length; k += 3) g = this.flusher.post(flushRanges[k], flushRanges[k + 1], flushRanges[k + 2], this.reqVt);
-      this.flusher.drain(g);
+      if (!this.unpinFirst) this.flusher.drain(g);
       flushRanges.length = 0;
     }
-    if (this.freedPages.length > 0) {
-      this.radix.release(this.freedPages);
-      this.freedPages.length = 0;
-    }
-    for (const g of unpins) {
-      const refs = mem.load(m.shadowRefs, g) - 1;
-      mem.store(m.shadowRefs, g, refs);
-      if (refs === 0 && host.unpin(g)) stats[STAT.UNPINS]++;
+    if (!this.unpinFirst) this.releasePtPages();
+    for (const p of unpins) {
+      const refs = mem.load(m.shadowRefs, p) - 1;
+      mem.store(m.shadowRefs, p, refs);
+      if (refs === 0) this.drainedBefore(g, p);
+      if (refs === 0 && host.unpin(p)) stats[STAT.UNPINS]++;
     }
     unpins.length = 0;
+    if (this.unpinFirst && g >= 0) this.flusher.drain(g); // planted bug: the drain comes after the unpins
+    if (this.unpinFirst) this.releasePtPages();
+  }
+
+  /** IO page-table pages an unmap emptied go back to the pool only once the device flush drained. */
+  private releasePtPages(): void {
+    if (this.freedPages.length === 0) return;
+    this.radix.release(this.freedPages);
+    this.freedPages.length = 0;
+  }
+
+  /**
+   * The oracle's check before page p is unpinned: no device access that began under a generation
+   * older than the flush `g` covering p is still in flight (the drain happened, or nothing runs).
+   */
+  private drainedBefore(g: number, p: number): void {
+    if (g < 0) return;
+    const a = Atomics.load(this.m.iotlbLog, IOTLB_LOG.ACTIVE);
+    if (a !== IOTLB_LOG.IDLE && ((a - 1 - g) | 0) < 0) this.host.reliance?.undrainedUnpin(p);
   }
 
   /** The FLUSH bits of every range of this batch together. */

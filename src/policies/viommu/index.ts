@@ -8,6 +8,7 @@ import { viommuGuest } from './guest.js';
 import { viommuHost } from './host.js';
 import { VIOMMU_SCENARIOS } from './scenarios.js';
 import { ptcacheVsFree } from './fands-scenario.js';
+import { VIOMMU_MORE_SCENARIOS, VIOMMU_MORE_VARIANTS } from './scenarios-more.js';
 import type { TeardownMode } from './teardown.js';
 
 const HELP: Record<TeardownMode, string> = {
@@ -65,9 +66,10 @@ function member(mode: TeardownMode): Policy {
     },
     ...(mode === 'strict'
       ? {
-          scenarios: [...VIOMMU_SCENARIOS, ptcacheVsFree],
+          scenarios: [...VIOMMU_SCENARIOS, ...VIOMMU_MORE_SCENARIOS, ptcacheVsFree],
           variants: {
             'wait-before-flush': 'vIOMMU host completes the wait descriptor before it flushes the device IOTLB',
+            ...VIOMMU_MORE_VARIANTS,
             'missing-fence-device': 'the device runs without its fences: under x86-TSO its IOTLB re-reads the flush generation before its ACTIVE store is visible',
             'ptcache-kept-after-free': '--invalidation fands keeps the page-table caches even when an unmap freed a page-table page',
           },

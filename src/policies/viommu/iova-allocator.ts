@@ -30,6 +30,8 @@ export class IovaAllocator {
     timeoutMs = 5000,
     /** Told of each IOVA that leaves this vCPU for the depot (another vCPU may map it next). */
     private readonly onSpill?: (iova: number) => void,
+    /** The planted bug `iova-refill-unlocked`: the slow path (depot refill, fresh space) takes no lock. */
+    private readonly unlocked = false,
   ) {
     for (let o = 0; o < IOVA_ORDERS; o++) {
       this.mags.push(new Int32Array(magazineSize));
@@ -45,7 +47,7 @@ export class IovaAllocator {
     if (o >= IOVA_ORDERS) throw new RangeError(`IOVA allocation of ${pages} pages exceeds ${1 << (IOVA_ORDERS - 1)}`);
     if (this.magCount[o] > 0) return this.mags[o][--this.magCount[o]];
     const { mem, m } = this;
-    this.lock.lock();
+    if (!this.unlocked) this.lock.lock();
     try {
       // Refill half a magazine from the depot, so the next frees and allocs stay local.
       const countAt = INVQ.DEPOT_COUNT + o;
@@ -63,7 +65,7 @@ export class IovaAllocator {
       mem.store(m.invq, INVQ.IOVA_NEXT, iova + size);
       return iova;
     } finally {
-      this.lock.unlock();
+      if (!this.unlocked) this.lock.unlock();
     }
   }
 

@@ -20,6 +20,8 @@ export class OptimisticTeardown implements Teardown {
     private readonly quota: number,
     private readonly stats: Float64Array,
     private readonly now: () => number,
+    /** The planted bug `optimistic-stale-reuse`: a torn-down mapping stays on the list of live ones. */
+    private readonly keepStale = false,
   ) {}
 
   reuse(gfn: number, n: number): number {
@@ -39,7 +41,14 @@ export class OptimisticTeardown implements Teardown {
     // One stale mapping per buffer: a second mapping of the same pages replaces the first one
     if (this.deferred.has(gfn)) this.teardown([gfn]);
     this.deferred.set(gfn, { iova, pages: n, atMs: this.now() });
-    while (this.deferred.size > this.quota) this.teardown([this.deferred.keys().next().value!]);
+    const evicted: [number, Deferred][] = [];
+    while (this.deferred.size > this.quota) {
+      const [g, d] = this.deferred.entries().next().value!;
+      evicted.push([g, d]);
+      this.teardown([g]);
+    }
+    // planted bug: the evicted mappings (torn down, IOVAs freed) stay on the list of live ones
+    if (this.keepStale) for (const [g, d] of evicted) this.deferred.set(g, d);
   }
 
   nextDeadlineMs(): number {

@@ -76,12 +76,13 @@ function device(ctx: ThreadCtx): number {
 
 const unmapVsDeviceAccess: Scenario = {
   name: 'viommu-unmap-vs-dma',
+  budget: 400,
   description:
     'viommu-strict: a vCPU unmaps IOVA I (clear the IO page table entry, queue an invalidation and a wait ' +
     'descriptor, wait) while the hypervisor serves the invalidation queue and the device, holding I in its IOTLB, ' +
     'accesses I again. An access that starts after the guest saw the unmap complete must fault.',
   threads: ['vcpu0', 'hypervisor', 'device'],
-  variants: ['none', 'wait-before-flush', 'missing-fence-device'],
+  variants: ['none', 'wait-before-flush', 'missing-fence-device', 'unpin-before-drain'],
   spec: { guestPages: 4, vcpus: 1, hostFrames: 4, dataFrames: 4, ringEntries: 2, iovaPages: 4, invqEntries: 4 },
   setup(m: Machine) {
     const hostMem = new HostMemory(freeRunning, m);
@@ -111,6 +112,7 @@ const unmapVsDeviceAccess: Scenario = {
     [LEAK]: 'FORBIDDEN',
     [UNSAFE]: 'FORBIDDEN',
   },
+  mustReach: ['both accesses ran before the unmap completed', 'the unmap completed, then the access faulted', 'the unmap came first: both accesses faulted'],
 };
 
 export const VIOMMU_SCENARIOS: readonly Scenario[] = [unmapVsDeviceAccess];

@@ -1,0 +1,85 @@
+// vIOMMU scenarios along the whole DMA path (DESIGN 1.2): a strict map (IO page table, invalidation,
+// wait descriptor), the buffer posted on the descriptor ring, the real NIC DMAing it through its
+// IOTLB over the host's shadow table, the completion, and the strict unmap that tears it all down.
+import type { Machine } from '../../machine/machine.js';
+import { CTL } from '../../machine/layout.js';
+import type { Scenario, ThreadCtx } from '../../core/scenario.js';
+import { Iotlb } from '../../mem/iotlb.js';
+import { hostThread, scenarioConfig } from '../scenario-kit.js';
+import { buildGuest, buildHost } from '../wiring.js';
+import { RING_FORBIDDEN, RING_NOT_DRAINED, RING_VCPU, ringDevice, ringSafety, ringVcpu, ringsDrained } from '../ring-dma-kit.js';
+import type { ViommuConfig } from './config.js';
+import { viommuGuest } from './guest.js';
+import { viommuHost, type ViommuHost } from './host.js';
+
+export const SCENARIO_VIOMMU: ViommuConfig = {
+  queueEntries: 4,
+  iotlbEntries: 4,
+  iotlbWays: 2,
+  flushQueueEntries: 2,
+  flushTimeoutMs: 10,
+  optimisticTimeoutMs: 5,
+  optimisticQuota: 1,
+  ptcacheL1: 2,
+  ptcacheL2: 1,
+  ptcacheL3: 1,
+  invalidation: 'linux',
+};
+export const viommuCfgOf = (ctx: ThreadCtx) => scenarioConfig(ctx.variant, { viommu: SCENARIO_VIOMMU });
+
+/** The hypervisor's trap service over the invalidation queue, until `vcpus` vCPUs are done. */
+export function viommuHostThread(ctx: ThreadCtx, vcpus: number): number {
+  const { policy } = buildHost({ host: viommuHost }, ctx.mem, ctx.m, viommuCfgOf(ctx), ctx.m.statsBlock(ctx.thread));
+  return hostThread(ctx, vcpus, policy as ViommuHost);
+}
+
+export const TORN_DOWN_WRONG = 'after the strict unmap something is left: an IO page-table or shadow entry, a shadow reference or a pinned page';
+
+/** After a strict unmap of everything: no IO page-table or shadow entry, no reference, nothing pinned. */
+export function allTornDown(m: Machine): boolean {
+  const zero = (a: Int32Array) => Array.from(a).every((w) => w === 0);
+  return zero(m.iopt) && zero(m.shadow) && zero(m.shadowRefs) && zero(m.iommu) && Atomics.load(m.control, CTL.PINNED_NOW) === 0;
+}
+
+const PAGES = 2;
+const GFN = 1;
+
+const ringDma: Scenario = {
+  name: 'viommu-ring-dma',
+  budget: 100,
+  description:
+    'viommu-strict: a vCPU maps a 2-page buffer (IOVA from the allocator, IO page table, invalidation + wait ' +
+    'descriptor), posts it on its descriptor ring and kicks the NIC; the real NetDevice DMAs it through its IOTLB ' +
+    'over the shadow table and completes it; the vCPU checks completion and payload and unmaps strictly.',
+  threads: ['vcpu0', 'hypervisor', 'device'],
+  variants: ['none', 'ring-publish-before-write'],
+  spec: { guestPages: 4, vcpus: 1, hostFrames: 4, dataFrames: 4, ringEntries: 2, iovaPages: 4, invqEntries: 4 },
+  setup() {},
+  run(ctx: ThreadCtx) {
+    const { mem, m } = ctx;
+    if (ctx.thread === 0) {
+      const guest = buildGuest({ guest: (c) => viommuGuest('strict', c) }, mem, m, viommuCfgOf(ctx), 0, m.statsBlock(ctx.thread));
+      return ringVcpu(ctx, guest, GFN, PAGES);
+    }
+    if (ctx.thread === 1) return viommuHostThread(ctx, 1);
+    const c = SCENARIO_VIOMMU;
+    return ringDevice(ctx, 1, new Iotlb(mem, m, c.iotlbEntries, c.iotlbWays, m.statsBlock(ctx.thread), (a) => mem.load(m.shadow, a) - 1));
+  },
+  outcome(results, m) {
+    const bad = ringSafety(m, results[0]);
+    if (bad) return bad;
+    if (!(results[0] & RING_VCPU.MAPPED)) return 'the map failed';
+    if (!ringsDrained(m)) return RING_NOT_DRAINED;
+    if (!allTornDown(m)) return TORN_DOWN_WRONG;
+    return results[0] & RING_VCPU.KICKED ? 'the NIC was asleep: the vCPU kicked it' : 'the NIC was polling: no kick needed';
+  },
+  outcomes: {
+    'the NIC was asleep: the vCPU kicked it': 'ACCEPTABLE',
+    'the NIC was polling: no kick needed': 'ACCEPTABLE',
+    ...RING_FORBIDDEN,
+    [TORN_DOWN_WRONG]: 'FORBIDDEN',
+  },
+  mustReach: ['the NIC was asleep: the vCPU kicked it', 'the NIC was polling: no kick needed'],
+};
+
+export const VIOMMU_DMA_SCENARIOS: readonly Scenario[] = [ringDma];
