@@ -232,7 +232,8 @@ describe('command line', () => {
     expect(list.map((s: { name: string }) => s.name)).toContain('coiommu-map-vs-unpin');
     for (const s of list) {
       expect(s.variants).toContain('none');
-      expect(Object.values(s.outcomes)).toContain('FORBIDDEN');
+      // a litmus test (store buffering) shows a memory model's outcomes: it forbids nothing
+      if (!s.name.startsWith('litmus-')) expect(Object.values(s.outcomes), s.name).toContain('FORBIDDEN');
       for (const v of Object.values(s.outcomes)) expect(['ACCEPTABLE', 'INTERESTING', 'FORBIDDEN']).toContain(v);
     }
   });
@@ -266,7 +267,7 @@ describe('command line', () => {
     [['explore', '--scenario', 'coiommu-map-vs-unpin', '--budget', '-5'], /--budget "-5".*whole number/],
     [['explore', '--scenario', 'coiommu-map-vs-unpin', '--shard', '2/2'], /--shard "2\/2"/],
     [['explore', '--scenario', 'coiommu-map-vs-unpin', '--bogus'], /unknown option '--bogus'/],
-    [['replay', '--scenario', 'coiommu-map-vs-unpin', '--schedule', '0*x'], /--schedule "0\*x".*THREAD\*COUNT/],
+    [['replay', '--scenario', 'coiommu-map-vs-unpin', '--schedule', '0*x'], /--schedule "0\*x".*expected THREAD.*\*COUNT/],
     [['replay', '--scenario', 'coiommu-map-vs-unpin', '--schedule', '5.0'], /--schedule "5.0".*threads 0..2/],
     [['replay', '--scenario', 'coiommu-map-vs-unpin'], /missing --schedule/],
     [['merge', '/nonexistent/x.json'], /file "\/nonexistent\/x.json"/],

@@ -46,7 +46,7 @@ export function parsePairs(raw: string): Pair[] {
 }
 
 /** A pair's third part as a partial scenario: the policy's pair setting in its section. */
-function pairOverride(partial: Record<string, unknown>, policy: string, setting?: string): Record<string, unknown> {
+export function pairOverride(partial: Record<string, unknown>, policy: string, setting?: string): Record<string, unknown> {
   const ps = policyByName(policy).pairSetting;
   if (!ps || setting === undefined) return {};
   return { [ps.section]: { ...(partial[ps.section] as object | undefined), [ps.key]: setting } };

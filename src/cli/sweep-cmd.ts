@@ -7,7 +7,7 @@ import { defaultScenario, resolveScenario, type Labeler } from '../lab/config.js
 import { planPoints, type Vary } from '../lab/sweep/plan.js';
 import type { ScenarioConfig } from '../lab/scenario.js';
 import { comparisonPairs } from '../policies/index.js';
-import { parsePairs } from './compare.js';
+import { pairOverride, parsePairs } from './compare.js';
 import type { Ctx, Opts, SetCode } from './context.js';
 import { addScenarioOptions, parseTrials, scenarioFlags, scenarioInput } from './scenario-flags.js';
 import { addSweepOptions, sweepCommand, sweepFlags } from './sweep-run.js';
@@ -39,8 +39,8 @@ export function pointConfig(o: Opts, pair: string, vary: Record<string, string>,
   const withVary: Opts = { ...o };
   for (const [k, v] of Object.entries(vary)) withVary[new Option(`--${k} <x>`).attributeName()] = v;
   const input = scenarioInput(withVary);
-  const [policy, notify] = pair.split('/');
-  const base = resolveScenario({ ...input.partial, policy, notify }, defaultScenario(), policyLabel(input.label, pair));
+  const [policy, notify, setting] = pair.split('/');
+  const base = resolveScenario({ ...input.partial, policy, notify, ...pairOverride(input.partial, policy, setting) }, defaultScenario(), policyLabel(input.label, pair));
   return trial === 0 ? base : { ...base, seed: (base.seed + trial) % 2 ** 32 };
 }
 
@@ -54,7 +54,7 @@ export function registerSweep(program: Command, ctx: Ctx, setCode: SetCode): voi
     .addHelpText('after', SWEEP_EXAMPLES)
     .action(async (o: Opts) => {
       const flags = sweepFlags(o);
-      const pairs = (typeof o.policies === 'string' ? parsePairs(o.policies) : comparisonPairs()).map((p) => p.join('/'));
+      const pairs = (typeof o.policies === 'string' ? parsePairs(o.policies) : comparisonPairs()).map((p) => p.filter((x) => x !== undefined).join('/')); // policy/notify[/setting]
       const vary = parseVary(o.vary as string[] | undefined, o);
       const trials = parseTrials(o);
       const points = planPoints({ pairs, vary, trials, configFor: (pair, v, t) => pointConfig(o, pair, v, t) });
