@@ -407,7 +407,7 @@ describe('accounting (oracle item 4)', () => {
     const r = busy();
     expect(r.pinnedNow()).toBe(2);
     expect(r.checkAccounting()).toBe(true);
-    expect(r.violations()).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0 });
+    expect(r.violations()).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0, unpinnedWhileMapped: 0, lostWakeups: 0, mapFailures: 0, undrainedUnpins: 0 });
   });
 
   it('reports exactly one accounting violation when a PINNED bit is cleared behind the protocol', () => {

@@ -6,7 +6,7 @@ import type { RunReport } from '../src/core/types.js';
 import { smallScenario } from './helpers/scenario.js';
 
 function expectClean(r: RunReport): void {
-  expect(r.violations).toMatchObject({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0 });
+  expect(r.violations).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0, unpinnedWhileMapped: 0, lostWakeups: 0, mapFailures: 0, undrainedUnpins: 0 });
   expect(r.teardownLeftovers).toEqual([]);
   expect(r.dmaOps).toBeGreaterThan(100);
   expect(r.dtt!.countUnderflows).toBe(0);

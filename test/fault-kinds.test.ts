@@ -9,7 +9,7 @@ import type { ScenarioConfig } from '../src/lab/config.js';
 import { smallScenario } from './helpers/scenario.js';
 
 function expectClean(r: RunReport): void {
-  expect(r.violations).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0 });
+  expect(r.violations).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0, unpinnedWhileMapped: 0, lostWakeups: 0, mapFailures: 0, undrainedUnpins: 0 });
   expect(r.teardownLeftovers).toEqual([]);
   expect(r.dmaOps).toBeGreaterThan(0); // a count of work done, not a speed: this machine may be loaded
 }

@@ -23,7 +23,7 @@ const PRESSURE = { host: { memoryPages: 32 }, net: { rotateMs: 2 } };
 const BALLOON = { host: { memoryPages: 0, balloonPages: 32, balloonAtMs: 3 } };
 
 function expectClean(r: RunReport): void {
-  expect(r.violations).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0 });
+  expect(r.violations).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0, unpinnedWhileMapped: 0, lostWakeups: 0, mapFailures: 0, undrainedUnpins: 0 });
   expect(r.teardownLeftovers).toEqual([]);
   expect(r.dmaOps).toBe(OPS);
   if (r.faults) expect(r.faults.answered).toBe(r.faults.raised);

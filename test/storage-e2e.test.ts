@@ -15,7 +15,7 @@ describe('storage on every policy x notify path', () => {
     const storage: StorageConfig = { queueDepth: 8, ioPages: 32, workingSetPages: 1024, locality, readPercent: 50, extentPages: 8, mediaUs: 20 };
     const cfg = { ...smallScenario({ policy, notify, ops: 96, durationMs: 20_000 }), workload: 'storage', storage };
     const r = await runScenario(cfg as Parameters<typeof runScenario>[0]);
-    expect(r.violations).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0 });
+    expect(r.violations).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0, unpinnedWhileMapped: 0, lostWakeups: 0, mapFailures: 0, undrainedUnpins: 0 });
     expect(r.teardownLeftovers).toEqual([]);
     expect(r.dmaOps).toBe(96);
   });
@@ -24,7 +24,7 @@ describe('storage on every policy x notify path', () => {
     const storage: StorageConfig = { queueDepth: 8, ioPages: 16, workingSetPages: 2048, locality: 'uniform', readPercent: 0, extentPages: 4, mediaUs: 10 };
     const cfg = { ...smallScenario({ policy: 'coiommu', notify: 'sidecore', vcpus: 2, ops: 160, durationMs: 20_000 }), workload: 'storage', storage };
     const r = await runScenario(cfg as Parameters<typeof runScenario>[0]);
-    expect(r.violations).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0 });
+    expect(r.violations).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0, unpinnedWhileMapped: 0, lostWakeups: 0, mapFailures: 0, undrainedUnpins: 0 });
     expect(r.dmaOps).toBe(160);
   });
 });

@@ -41,12 +41,12 @@ describe('record and replay', () => {
     const r1 = await runScenario({ ...base, workload: 'storage', storage, trace: { file: '', speed: '1', skipBad: 'off', record: rec } } as Cfg);
     finishRecording(rec, vcpus);
     const c1 = counts(rec);
-    expect(r1.violations).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0 });
+    expect(r1.violations).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0, unpinnedWhileMapped: 0, lostWakeups: 0, mapFailures: 0, undrainedUnpins: 0 });
     expect(c1.maps).toBe(100); // a request is one scatter-gather list: one dma_map_sg event
     expect(c1).toMatchObject({ unmaps: c1.maps, live: 0, anomalies: { unmapWithoutMap: 0, doubleMap: 0, outOfOrder: 0 } });
     const r2 = await runScenario({ ...base, ops: 0, workload: 'trace', trace: { file: rec, speed: '1', skipBad: 'off', record: again } } as Cfg);
     finishRecording(again, vcpus);
-    expect(r2.violations).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0 });
+    expect(r2.violations).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0, unpinnedWhileMapped: 0, lostWakeups: 0, mapFailures: 0, undrainedUnpins: 0 });
     expect(r2.teardownLeftovers).toEqual([]);
     expect(r2.dmaOps).toBe(c1.maps);
     const c2 = counts(again);

@@ -28,7 +28,7 @@ const counts = (r: RunReport) => ({
 });
 
 function expectClean(r: RunReport): void {
-  expect(r.violations).toMatchObject({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0 });
+  expect(r.violations).toEqual({ dmaToUnpinned: 0, lostPayloads: 0, accounting: 0, unpinnedWhileMapped: 0, lostWakeups: 0, mapFailures: 0, undrainedUnpins: 0 });
   expect(r.teardownLeftovers).toEqual([]);
 }
 

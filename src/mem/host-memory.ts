@@ -79,7 +79,10 @@ export class HostMemory {
       return false;
     }
     if (mem.load(m.framePinned, f) !== 0) return true;
-    if (failHere('iommu-map')) return false; // an injected IOMMU map failure: resident, not pinned
+    if (failHere('iommu-map')) {
+      this.reliance?.pinFailed(); // an injected IOMMU map failure: resident, not pinned
+      return false;
+    }
     mem.store(m.frameGen, f, 0);
     mem.store(m.framePinned, f, 1);
     mem.store(m.iommu, g, f + 1);

@@ -7,7 +7,7 @@
 // only for a BDF in its topology table. Only the delivery differs by path:
 //   trap     - ringing the host's doorbell is an exit; the vCPU blocks in Atomics.wait at once.
 //   sidecore - a plain store; the vCPU spins (bounded) and the polling sidecore picks it up.
-import { SLOT, STAT } from '../machine/layout.js';
+import { CTL, SLOT, STAT } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
 import type { NotifyPath, Variant } from '../core/types.js';
@@ -113,6 +113,7 @@ export class SlotRequester implements PinRequester {
     // injected busy slot: log, fail (the guest returns without pinning)
     if (failHere('slot-write') || mem.load(s, base + SLOT.REQ) !== 0) {
       this.stats[STAT.SLOT_BUSY]++;
+      this.explained();
       return REQUEST.BUSY;
     }
     this.writeNotifyWord(gfns, n);
@@ -124,10 +125,16 @@ export class SlotRequester implements PinRequester {
     else this.delivery.deliver(); // trap: the doorbell write is the exit
     if (!this.awaitAnswer(req)) {
       this.stats[STAT.PIN_TIMEOUTS]++;
+      this.explained();
       return REQUEST.TIMED_OUT;
     }
     this.clock?.answered();
     return mem.load(s, base + SLOT.STATUS);
+  }
+
+  /** The map that fails next has a cause (the reliance oracle's count of failures with one). */
+  private explained(): void {
+    Atomics.add(this.m.control, CTL.HOST_PIN_FAILS, 1);
   }
 
   /** One page: (gfn << 16) | bdf. More: the batch's pin_pages_info, then bit 63 | its address. */

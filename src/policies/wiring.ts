@@ -64,12 +64,14 @@ function defaultOracle(m: Machine, role: RoleName): Oracle {
 }
 
 /** One vCPU's half of the policy. On the trap path the vCPU never spins: the exit stops it. */
-export function buildGuest(p: Pick<Policy, 'guest'>, mem: SharedMem, m: Machine, cfg: Scenario_, vcpu: number, stats: Float64Array, o: GuestOptions = {}): GuestDmaPolicy {
+export function buildGuest(p: Pick<Policy, 'guest'> & Partial<Pick<Policy, 'requests'>>, mem: SharedMem, m: Machine, cfg: Scenario_, vcpu: number, stats: Float64Array, o: GuestOptions = {}): GuestDmaPolicy {
   const spinUs = o.spinUs ?? (cfg.notify === 'sidecore' ? cfg.notifyPath.spinUs : 0);
   const latency = o.latency ?? { pinRequest: newHistogram(), invSubmit: newHistogram() };
   // a guest's own wait outlasts the watchdog, which names the host that stopped answering
   const timeoutMs = o.timeoutMs ?? 2 * cfg.watchdogMs;
   const policy = p.guest({ mem, m, cfg, vcpu, stats, spinUs, timeoutMs, latency, unmapLog: o.unmapLog, clock: o.clock, inlineHost: o.inlineHost });
-  // every map the guest relies on is checked against the host (src/core/reliance.ts)
+  // every map the guest relies on is checked against the host (src/core/reliance.ts); under I/O
+  // page faults a map promises nothing (the page is made resident when the device touches it)
+  if (p.requests === 'fault') return policy;
   return new RelianceChecked(policy, new Reliance(m, o.oracle ?? defaultOracle(m, 'guest')), m.iovaPages === 0);
 }

@@ -166,6 +166,7 @@ export class CoiommuHost implements HostPolicy {
   private mapFailed(e: number): false {
     if (e >= 0) this.mem.and(this.table.words, e, ~PINNED);
     this.stats[STAT.PIN_MAP_FAILURES]++;
+    this.host.reliance?.pinFailed(); // the guest's map failure that follows has its cause
     return false;
   }
 
