@@ -255,8 +255,15 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
    */
   private drainedBefore(g: number, p: number): void {
     if (g < 0) return;
-    const a = Atomics.load(this.m.iotlbLog, IOTLB_LOG.ACTIVE);
-    if (a !== IOTLB_LOG.IDLE && ((a - 1 - g) | 0) < 0) this.host.reliance?.undrainedUnpin(p);
+    const log = this.m.iotlbLog;
+    const old = (a: number) => a !== IOTLB_LOG.IDLE && ((a - 1 - g) | 0) < 0;
+    const a = Atomics.load(log, IOTLB_LOG.ACTIVE);
+    if (!old(a)) return;
+    // A device entering an access publishes ACTIVE before it reads GEN (iotlb.ts begin()), so an
+    // old value may be that instant of a begin() that will see the flush and re-publish: only an
+    // old generation that outlasts a short bounded spin is an access the drain let through.
+    for (let k = 0; k < 4096; k++) if (Atomics.load(log, IOTLB_LOG.ACTIVE) !== a) return;
+    this.host.reliance?.undrainedUnpin(p);
   }
 
   /** The FLUSH bits of every range of this batch together. */
