@@ -110,6 +110,10 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
     if (this.pending()) leftover('invalidation queue not empty');
     const live = this.shadowEntries();
     if (live > 0) leftover(`${live} shadow (IOVA) mappings still live at teardown`);
+    // the guest's own table too: an entry it never invalidated (a failed map not undone) is one
+    let present = 0;
+    for (let i = 0; i < this.m.iovaPages; i++) if (isPresent(this.mem.load(this.m.iopt, i))) present++;
+    if (present > 0) leftover(`${present} guest IO page-table entries still present at teardown`);
   }
 
   releasePage(g: number): void {
