@@ -92,6 +92,32 @@ describe('survivable faults (coIOMMU unless said)', () => {
   });
 });
 
+describe('survivable faults under a vIOMMU: the host pins as it shadows a map', () => {
+  const vrun = (plan: string[], over: Partial<ScenarioConfig> = {}) =>
+    runScenario(smallScenario({ policy: 'viommu-strict', notify: 'trap', durationMs: 600, ...over, net: { rotateMs: 20 } as ScenarioConfig['net'], faults: { plan } }));
+
+  it('pin-fail, host-oom: the wait descriptor completes with an error, the guest undoes its map, the driver retries', async () => {
+    const r = await vrun(['pin-fail@p=0.05', 'host-oom@p=0.2']);
+    expectClean(r); // no shadow entry, pin or queued descriptor is left over at teardown
+    const failed = counts(r, 'pin-fail')!.injected + counts(r, 'host-oom')!.injected;
+    expect(counts(r, 'pin-fail')!.injected).toBeGreaterThan(5);
+    expect(counts(r, 'host-oom')!.injected).toBeGreaterThan(0);
+    // one-page buffers, one submission per map: each failed pin is exactly one failed map
+    expect(r.pinFailures?.hostMapFailures).toBe(failed);
+    expect(r.mapFailures).toBe(failed);
+  });
+
+  it('queue-error: a refused map submission fails the map, a refused teardown is submitted again', async () => {
+    const r = await vrun(['queue-error:vcpu0@p=0.05'], { policy: 'viommu-lazy', notify: 'sidecore' });
+    expectClean(r);
+    const c = counts(r, 'queue-error')!;
+    expect(c.injected).toBeGreaterThan(5);
+    expect(c.resubmitted).toBeGreaterThan(0); // the flush queue's batches and the undo of a failed map
+    expect(r.mapFailures).toBeGreaterThan(0);
+    expect(r.mapFailures + c.resubmitted).toBe(c.injected);
+  });
+});
+
 describe('fatal faults name the stuck role, not the one waiting for it', () => {
   it.each([
     ['hang:hypervisor@200ms', 'trap', 'hypervisor'],

@@ -49,7 +49,10 @@ describe('--fault syntax', () => {
   });
 
   it.each([
-    [['--policy', 'viommu-strict', '--fault', 'pin-fail@p=0.1'], 'pin-fail needs a policy whose guest asks the host to pin'],
+    [['--policy', 'static', '--fault', 'pin-fail@p=0.1'], 'pin-fail needs a policy whose guest asks the host to pin'],
+    [['--policy', 'viommu-strict', '--fault', 'slot-busy@p=0.1'], 'slot-busy needs a policy whose guest asks the host to pin (coiommu)'],
+    [['--policy', 'coiommu', '--fault', 'queue-error@p=0.1'], 'queue-error needs a policy whose guest submits to an invalidation queue'],
+    [['--policy', 'viommu-strict', '--notify', 'bare', '--fault', 'host-oom@p=0.1'], 'has no host to fail'],
     [['--policy', 'coiommu', '--notify', 'trap', '--fault', 'preempt:sidecore@1s'], 'runs no sidecore thread'],
     [['--policy', 'coiommu', '--notify', 'sidecore', '--fault', 'slow-host:hypervisor:1ms@1s'], 'serves requests on the sidecore'],
     [['--vcpus', '2', '--fault', 'crash:vcpu2@1s'], 'vcpu0..vcpu1'],
@@ -76,7 +79,7 @@ describe('--fault syntax', () => {
   it('faults list names every kind', async () => {
     const r = await cli(['faults', 'list']);
     expect(r.code).toBe(0);
-    for (const k of ['pin-fail', 'host-oom', 'slot-busy', 'slow-host', 'preempt', 'spurious-wake', 'ring-full', 'balloon', 'rogue-dma', 'crash', 'hang']) expect(r.stdout).toContain(k);
+    for (const k of ['pin-fail', 'host-oom', 'slot-busy', 'slow-host', 'preempt', 'spurious-wake', 'ring-full', 'balloon', 'rogue-dma', 'queue-error', 'crash', 'hang']) expect(r.stdout).toContain(k);
   });
 });
 

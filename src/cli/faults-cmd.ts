@@ -48,7 +48,7 @@ export function registerFaults(program: Command, ctx: Ctx, setCode: SetCode): vo
       const name = String(o.scenario);
       if (!SWEEP_SCENARIOS[name]) throw new ConfigError('--scenario', name, `allowed scenarios are ${Object.keys(SWEEP_SCENARIOS).join(', ')}`);
       const points = parsePoints(o.points);
-      const r = await sweep(name, (run, done, total) => ctx.err(`[${done}/${total}] fail ${run.point} #${run.n}: ${run.ok ? `ok (${run.mapFailures} map failures)` : `FAILED: ${run.problem}`}\n`), points);
+      const r = await sweep(name, (run, done, total) => ctx.err(`[${done}/${total}] fail ${run.point} #${run.n}: ${run.ok ? `ok (${run.mapFailures} map failures, ${run.resubmitted} resubmitted)` : `FAILED: ${run.problem}`}\n`), points);
       const bad = r.runs.filter((x) => !x.ok);
       if (o.json) ctx.out(`${JSON.stringify(r, null, 2)}\n`);
       else {

@@ -17,8 +17,10 @@ function servingHost(cfg: ScenarioConfig): string {
 export function faultProblem(s: FaultSpec, cfg: ScenarioConfig): string | undefined {
   const info = KIND_INFO[s.kind];
   const p = policyByName(cfg.policy);
-  if (info.pinRequestsOnly && p.requests !== 'pin')
-    return `${s.kind} needs a policy whose guest asks the host to pin (coiommu); ${cfg.policy} has no such path`;
+  const needs: readonly string[] = info.needs ?? [];
+  if (needs.length > 0 && !needs.includes(p.requests))
+    return `${s.kind} needs a policy whose guest ${needs.includes('pin') ? `asks the host to pin (coiommu${needs.includes('invalidation') ? ', or a vIOMMU, whose host pins as it shadows a map' : ''})` : 'submits to an invalidation queue (the vIOMMU family)'}; ${cfg.policy} has no such path`;
+  if (info.targets.includes('host') && needs.length > 0 && cfg.notify === 'bare') return `${cfg.policy}/bare has no host to fail (the native OS maps its own IOMMU)`;
   if (s.target === 'sidecore' && !runsSidecore(cfg)) return `${cfg.policy}/${cfg.notify} runs no sidecore thread, so this fault would never fire`;
   const host = servingHost(cfg);
   const hostKind = info.targets.includes('host');

@@ -27,6 +27,7 @@ function draw(kind: FaultKind, r: Rnd, cfg: ScenarioConfig): string {
     case 'pin-fail':
     case 'host-oom':
     case 'slot-busy':
+    case 'queue-error':
       return `${kind}@${prob()}`;
     case 'slow-host':
       return `slow-host:exp(${int(r, 50, 500)}us)@p=0.0${int(r, 1, 5)}`;

@@ -10,6 +10,11 @@
 //              has consumed the queue.
 //   sidecore - the tail is plain shared memory that the sidecore polls; the vCPU spins (bounded,
 //              then parks) on its status word. A parked sidecore costs one notify, never an exit.
+//
+// A submission can fail two ways, each seen by the guest (src/policies/viommu/guest.ts undoes a
+// map that failed): the queue refuses it before the host sees it (an injected invalidation queue
+// error: nothing was queued, SUBMIT.REFUSED), or the host completes the wait descriptor with an
+// error status (-seq: a shadow pin failed, SUBMIT.FAILED); what did work stays done either way.
 import { DESC_TYPE, INV_DESC, INVQ, LINE_WORDS, STAT, invqHeaderWords } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
@@ -21,6 +26,10 @@ import { Doorbell } from './doorbell.js';
 import { failHere } from '../core/faults/hooks.js';
 
 export class InvalidationTimeoutError extends Error {}
+
+/** How a submission ended: done, refused by the queue (nothing queued), or completed with an error status. */
+export const SUBMIT = { OK: 0, REFUSED: 1, FAILED: 2 } as const;
+export type SubmitResult = (typeof SUBMIT)[keyof typeof SUBMIT];
 
 export const statusWord = (vcpu: number): number => INVQ.STATUS + vcpu * LINE_WORDS;
 const queueEntries = (m: Machine): number => (m.invq.length - invqHeaderWords(m.spec.vcpus)) / INVQ.DESC_WORDS;
@@ -59,8 +68,8 @@ export class InvalidationQueue {
     this.entries = queueEntries(m);
     this.status = statusDoorbell(mem, m, vcpu);
     // Continue from whatever the status word holds (a machine reused by a new driver instance):
-    // the next sequence number always differs from it.
-    this.seq = this.status.value();
+    // the next sequence number always differs from it (an error status is the negated sequence).
+    this.seq = Math.abs(this.status.value());
     this.lock = new PinStateLock(mem, m.invq, INVQ.LOCK, timeoutMs, 'invalidation queue lock');
     this.delivery = new Delivery(path, mem, m, stats);
   }
@@ -68,17 +77,24 @@ export class InvalidationQueue {
   /**
    * Queue one IOTLB invalidation per range (iova, pages pairs in `ranges`, n ranges) and a wait
    * descriptor; return when the host has completed it. Larger batches than the queue holds are
-   * split, each part with its own wait descriptor.
+   * split, each part with its own wait descriptor; a part refused stops the rest (the caller retries
+   * or undoes), a part completed with an error does not.
    */
-  submit(ranges: ArrayLike<number>, n: number): void {
+  submit(ranges: ArrayLike<number>, n: number): SubmitResult {
     const t0 = this.latency ? performance.now() : 0;
     const per = this.entries - 1;
-    for (let at = 0; at < n || (n === 0 && at === 0); at += per) this.submitPart(ranges, at, Math.min(n - at, per));
+    let result: SubmitResult = SUBMIT.OK;
+    for (let at = 0; at < n || (n === 0 && at === 0); at += per) {
+      const r = this.submitPart(ranges, at, Math.min(n - at, per));
+      if (r !== SUBMIT.OK) result = r;
+      if (r === SUBMIT.REFUSED) break;
+    }
     if (this.latency) this.latency.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1e6)));
+    return result;
   }
 
-  private submitPart(ranges: ArrayLike<number>, from: number, n: number): void {
-    failHere('queue-submit'); // counted for the fail-nth sweep; a submission has no failure path
+  private submitPart(ranges: ArrayLike<number>, from: number, n: number): SubmitResult {
+    if (failHere('queue-submit')) return SUBMIT.REFUSED; // an injected queue error: nothing was queued
     const { mem, m, stats } = this;
     const q = m.invq;
     this.clock?.sync(); // before the lock: a vCPU waiting for a host timer must not hold it
@@ -111,8 +127,9 @@ export class InvalidationQueue {
         if (this.path === 'trap') stats[STAT.EXITS]++; // the emulated register write traps
         this.onTailWrite();
       } else this.delivery.deliver(); // trap: the emulated register write is the exit
-      this.awaitStatus(before, seq, this.spinUs);
+      const ok = this.awaitStatus(before, seq, this.spinUs);
       this.clock?.answered();
+      return ok ? SUBMIT.OK : SUBMIT.FAILED;
     } finally {
       this.lock.unlock();
     }
@@ -130,13 +147,14 @@ export class InvalidationQueue {
     }
   }
 
-  private awaitStatus(before: number, seq: number, spinUs: number): void {
+  /** Wait for the status word to say `seq` (done: true) or `-seq` (done with an error: false). */
+  private awaitStatus(before: number, seq: number, spinUs: number): boolean {
     const { status } = this;
-    if (status.value() === seq) return;
-    if (status.spin(before, spinUs) && status.value() === seq) return;
+    const done = () => Math.abs(status.value()) === seq;
+    if (done() || (status.spin(before, spinUs) && done())) return status.value() === seq;
     const deadline = performance.now() + this.timeoutMs;
     this.stats[STAT.GUEST_PARKS]++;
-    while (status.value() !== seq) {
+    while (!done()) {
       status.awaitChange(before, 20);
       // Waiting (bounded) is not hanging: keep the heartbeat, so the watchdog names the host
       // that stopped serving, not the vCPU blocked in its exit.
@@ -146,6 +164,7 @@ export class InvalidationQueue {
           `wait descriptor not completed within ${this.timeoutMs} ms (${this.path === 'trap' ? 'hypervisor' : 'sidecore'} stuck?)`,
         );
     }
+    return status.value() === seq;
   }
 }
 
@@ -153,8 +172,11 @@ export class InvalidationQueue {
 export interface InvalidationHandler {
   /** An IOTLB invalidation of [iova, iova + pages). */
   invalidate(iova: number, pages: number): void;
-  /** A wait descriptor: everything before it must be done before the status word is written. */
-  wait(complete: () => void, vcpu: number): void;
+  /**
+   * A wait descriptor: everything before it must be done before the status word is written;
+   * `complete(false)` writes the error status (something since the last wait failed).
+   */
+  wait(complete: (ok?: boolean) => void, vcpu: number): void;
 }
 
 /** Host side: consume every descriptor queued so far, once. Returns how many were consumed. */
@@ -175,7 +197,7 @@ export function consumeInvalidationQueue(mem: SharedMem, m: Machine, h: Invalida
       // Everything up to here is read: give the slots back before the vCPU is told it is done,
       // so its next submission never waits for space that is already free.
       mem.store(q, INVQ.HEAD, (i + 1) | 0);
-      h.wait(() => void statusDoorbell(mem, m, v).set(seq), v);
+      h.wait((ok = true) => void statusDoorbell(mem, m, v).set(ok ? seq : -seq), v);
     } else throw new Error(`invalidation queue: unknown descriptor type ${type} at ${i & mask}`);
   }
   mem.store(q, INVQ.HEAD, tail);

@@ -110,6 +110,10 @@ export class FaultInjector implements FaultHooks {
     return false;
   }
 
+  react(kind: FaultKind, reaction: string): void {
+    this.board.react(kind, reaction);
+  }
+
   serving(): void {
     for (const a of this.armed) {
       if (a.spec.kind !== 'slow-host' || !this.fires(a, this.elapsedMs())) continue;

@@ -68,8 +68,16 @@ export class ViommuGuest implements GuestDmaPolicy {
     }
     this.reuse?.forget(iova); // before the mapping can be live again
     this.io.write(iova, gfn, n);
-    this.io.submitOne(iova, n); // caching mode: a new mapping needs an invalidation too
-    return iova;
+    // caching mode: a new mapping needs an invalidation too, and it is where the host pins
+    if (this.io.submitMap(iova, n)) return iova;
+    // The host could not pin (or the queue refused): undo as Linux does after a failed
+    // iommu_map, clear the entries and invalidate them (a page the host did shadow is torn down
+    // and unpinned), then give the IOVA back. The driver sees a failed map.
+    this.io.clear(iova, n);
+    this.io.submitOne(iova, n);
+    this.iovas.free(iova, n);
+    this.stats[STAT.MAP_FAILURES]++;
+    return -1;
   }
 
   unmap(iova: number, gfn: number, n: number): void {

@@ -7,7 +7,9 @@
 // lock and through HostMemory, exactly like coIOMMU's pin and unpin. The shadow entries are also the
 // leaves of the 4-level IO page table the device walks (src/mem/io-radix-table.ts); an unmap that
 // covers a page-table page's whole range frees it, and the invalidation strategy says what the
-// device flush asks of its page-table caches (invalidation.ts).
+// device flush asks of its page-table caches (invalidation.ts). A page the host cannot pin (the
+// pin or its IOMMU map fails, no free frame) gets no shadow entry, and the submission's wait
+// descriptor completes with an error status: the guest undoes its map (guest.ts).
 import type { Machine } from '../../machine/machine.js';
 import { IOTLB_LOG, STAT, VCLOCK, vclockLine } from '../../machine/layout.js';
 import type { SharedMem } from '../../machine/shared-mem.js';
@@ -22,11 +24,9 @@ import { invalidationCycles } from '../../core/cost-table.js';
 import { nsOf, type HostClock } from '../../core/virtual-time.js';
 import type { HostContext, HostPolicy, Leftover } from '../policy.js';
 import { isPresent, pteGfn } from './io-page-table.js';
-import { serveHook } from '../../core/faults/hooks.js';
+import { failHere, serveHook } from '../../core/faults/hooks.js';
 import type { ViommuConfig } from './config.js';
 import { invalidationStrategy, linuxInvalidation, type InvalidationStrategy } from './invalidation.js';
-
-export class ShadowPinError extends Error {}
 
 export class ViommuHost implements InvalidationHandler, HostPolicy {
   readonly flusher: IotlbFlusher;
@@ -40,6 +40,8 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
   private reqVt = 0;
   /** Guest pages whose shadow entries were removed: unpinned only after the flush. */
   private unpins: number[] = [];
+  /** A page of this submission could not be pinned: its wait descriptor completes with an error. */
+  private pinFailed = false;
   private readonly waitFirst: boolean;
   /** The planted bug `unpin-before-drain`: the host unpins before the device IOTLB flush has drained. */
   private readonly unpinFirst: boolean;
@@ -108,6 +110,10 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
     if (this.pending()) leftover('invalidation queue not empty');
     const live = this.shadowEntries();
     if (live > 0) leftover(`${live} shadow (IOVA) mappings still live at teardown`);
+    // the guest's own table too: an entry it never invalidated (a failed map not undone) is one
+    let present = 0;
+    for (let i = 0; i < this.m.iovaPages; i++) if (isPresent(this.mem.load(this.m.iopt, i))) present++;
+    if (present > 0) leftover(`${present} guest IO page-table entries still present at teardown`);
   }
 
   releasePage(g: number): void {
@@ -128,6 +134,7 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
     try {
       const n = consumeInvalidationQueue(this.mem, this.m, this);
       this.flushAndUnpin(); // a batch without a wait descriptor still tears down what it names
+      this.pinFailed = false;
       return n;
     } finally {
       this.lock.unlock();
@@ -148,18 +155,20 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
   }
 
   /** Wait descriptor: everything before it is done (flushed, unpinned) before the status flips. */
-  wait(complete: () => void, vcpu = 0): void {
+  wait(complete: (ok?: boolean) => void, vcpu = 0): void {
     const toreDown = this.flushRanges.length > 0;
+    const ok = !this.pinFailed;
+    this.pinFailed = false;
     this.reqVt = this.clock ? this.m.vclock[vclockLine.vcpu(vcpu) * VCLOCK.LINE + VCLOCK.REQ] : 0;
     if (this.waitFirst) {
       // planted bug: the guest is told the unmap is done while the device may still hold a translation
       this.stamp(vcpu, toreDown);
-      complete();
+      complete(ok);
       this.flushAndUnpin();
     } else {
       this.flushAndUnpin();
       this.stamp(vcpu, toreDown);
-      complete();
+      complete(ok);
     }
   }
 
@@ -198,7 +207,8 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
     const { mem, m, host, stats } = this;
     const refs = mem.load(m.shadowRefs, g);
     if (refs === 0) {
-      if (!host.pin(g)) throw new ShadowPinError(`vIOMMU: no host frame to pin guest page ${g} for IOVA ${i}`);
+      if (failHere('pin')) return this.shadowPinFailed(true); // the VFIO pin itself
+      if (!host.pin(g)) return this.shadowPinFailed(false); // its IOMMU map, or no free frame
       stats[STAT.PINS]++;
       // a VM's host pins guest memory for DMA; a native OS (bare) has nothing to pin
       if (this.clock && this.clock.notify !== 'bare') this.clock.charge(this.clock.costs.pinPageCycles);
@@ -207,6 +217,13 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
     mem.store(m.shadow, i, host.pinnedFrame(g) + 1);
     this.radix.set(i, host.pinnedFrame(g) + 1);
     stats[STAT.SHADOW_MAPS]++;
+  }
+
+  /** The pin, its IOMMU map or the frame failed: no shadow entry, the wait reports an error. */
+  private shadowPinFailed(beforeHost: boolean): void {
+    this.pinFailed = true;
+    this.stats[STAT.PIN_MAP_FAILURES]++;
+    if (beforeHost) this.host.reliance?.pinFailed(); // host.pin tells it of its own failures
   }
 
   private removeShadow(i: number, g: number): void {

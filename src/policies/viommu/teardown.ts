@@ -1,7 +1,8 @@
 // How a vIOMMU guest tears a mapping down: strict (at once), through a flush queue (lazy), or
 // optimistically (left live for a while in case the buffer comes back). Each is a small class
 // behind one interface; the map path (guest.ts) is the same for all three.
-import type { InvalidationQueue } from '../../notify/invalidation-queue.js';
+import { SUBMIT, type InvalidationQueue } from '../../notify/invalidation-queue.js';
+import { faultReaction } from '../../core/faults/hooks.js';
 import type { SharedMem } from '../../machine/shared-mem.js';
 import type { Machine } from '../../machine/machine.js';
 import type { IovaAllocator } from './iova-allocator.js';
@@ -49,19 +50,45 @@ export class ViommuIo {
     this.charge(n);
   }
 
-  /** Invalidate [iova, iova + n) with its wait descriptor (linux: page by page, a submission each). */
+  /**
+   * Invalidate [iova, iova + n) with its wait descriptor (linux: page by page, a submission each).
+   * A teardown cannot fail: a refused submission goes in again (Linux's qi_submit_sync restarts).
+   */
   submitOne(iova: number, n: number): void {
+    this.submitRange(iova, n, true);
+  }
+
+  /**
+   * A new mapping's invalidation: false if a submission was refused or completed with an error
+   * (the host could not pin a page). It stops at the first; the caller undoes the whole range.
+   */
+  submitMap(iova: number, n: number): boolean {
+    return this.submitRange(iova, n, false);
+  }
+
+  private submitRange(iova: number, n: number, sure: boolean): boolean {
     if (n === 1 || !this.strategy?.submitEach) {
       const r = n === 1 || !this.strategy ? this.one : this.strategy.ranges(iova, n);
       this.one[0] = iova;
       this.one[1] = n;
-      this.queue.submit(r, r.length / 2);
-      return;
+      return this.send(r, r.length / 2, sure);
     }
     for (let p = 0; p < n; p++) {
       this.one[0] = iova + p;
       this.one[1] = 1;
-      this.queue.submit(this.one, 1);
+      if (!this.send(this.one, 1, sure)) return false;
+    }
+    return true;
+  }
+
+  /** One submission; `sure`: a refusal is submitted again (and an error status is not the caller's to undo). */
+  private send(ranges: ArrayLike<number>, n: number, sure: boolean): boolean {
+    for (;;) {
+      const r = this.queue.submit(ranges, n);
+      if (r === SUBMIT.OK) return true;
+      if (!sure) return false;
+      if (r === SUBMIT.FAILED) return true;
+      faultReaction('queue-error', 'resubmitted');
     }
   }
 
@@ -69,7 +96,7 @@ export class ViommuIo {
   submitAndFree(ranges: ArrayLike<number>): void {
     const descs: number[] = [];
     for (let k = 0; k < ranges.length; k += 2) descs.push(...(this.strategy?.ranges(ranges[k], ranges[k + 1]) ?? [ranges[k], ranges[k + 1]]));
-    this.queue.submit(descs, descs.length / 2);
+    this.send(descs, descs.length / 2, true);
     for (let k = 0; k < ranges.length; k += 2) this.iovas.free(ranges[k], ranges[k + 1]);
   }
 }
