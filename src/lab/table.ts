@@ -1,6 +1,7 @@
 // Human-readable reports: the side-by-side table of `compare` and the key/value view of `run`.
 import type { CostTable, Percentiles, RunReport } from '../core/types.js';
 import { grid } from '../core/grid.js';
+import { violationTotal } from '../core/violations.js';
 import { formatBytes, formatDuration } from '../core/units.js';
 import { PAGE_SIZE } from '../machine/layout.js';
 import { policyByName } from '../policies/index.js';
@@ -32,9 +33,7 @@ export function fmtNum(n: number): string {
 }
 
 const label = (r: RunReport) => `${r.policy}/${r.notify}`;
-const violationCount = (r: RunReport) =>
-  r.violations.dmaToUnpinned + r.violations.lostPayloads + r.violations.accounting + (r.violations.unpinnedWhileMapped ?? 0) +
-  (r.violations.lostWakeups ?? 0) + (r.violations.mapFailures ?? 0) + (r.violations.undrainedUnpins ?? 0);
+const violationCount = (r: RunReport) => violationTotal(r.violations);
 const pcts = (p: Percentiles) => `p50 ${fmtNum(p.p50)}  p99 ${fmtNum(p.p99)}  max ${fmtNum(p.max)}`;
 const costLine = (c: CostTable) =>
   Object.entries(c)

@@ -41,7 +41,9 @@ export function balloon(mem: SharedMem, m: Machine, parts: HostParts, stats: Flo
   const refused = stats[STAT.BALLOON_REFUSED];
   const released = new Balloon(mem, m, host, lock, stats, spec.param, 0, force).tick(0);
   board.react('balloon', 'released', released);
-  board.react('balloon', 'refusedMapped', stats[STAT.BALLOON_REFUSED] - refused);
+  const refusedNow = stats[STAT.BALLOON_REFUSED] - refused;
+  board.react('balloon', 'refusedMapped', refusedNow);
+  if (refusedNow > 0) board.react('balloon', 'refusals', 1);
 }
 
 /**

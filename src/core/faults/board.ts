@@ -3,7 +3,7 @@
 // it, and per failure point how often it was reached (the fail-nth sweep's ordinal).
 import { FAILURE_POINTS, FAULT_KINDS, REACTIONS, type FailurePoint, type FaultKind } from './kinds.js';
 
-const KIND_WORDS = 3; // injected + up to two reactions
+const KIND_WORDS = 4; // injected + up to three reactions
 const POINTS_AT = FAULT_KINDS.length * KIND_WORDS;
 const WORDS = POINTS_AT + FAILURE_POINTS.length;
 

@@ -82,7 +82,7 @@ export const REACTIONS: Record<FaultKind, readonly string[]> = {
   preempt: ['stoppedMs'],
   'spurious-wake': ['wakes'],
   'ring-full': ['heldMs'],
-  balloon: ['released', 'refusedMapped'],
+  balloon: ['released', 'refusedMapped', 'refusals'],
   'rogue-dma': ['blocked', 'unprotected'],
   // a refused map submission is a failed map (mapFailures); a refused teardown is resubmitted
   'queue-error': ['resubmitted'],
