@@ -46,7 +46,7 @@ describe('sweep (stand-in runs)', () => {
       [['sweep', '--vary', 'vcpus=1,999', '--out', tmp()], '--vcpus'],
       [['sweep', '--shard', '2/2', '--out', tmp()], '--shard'],
       [['sweep', '--threads', '0', '--out', tmp()], '--threads'],
-      [['experiment', 'overcommit', '--out', tmp()], 'issue 10'],
+      [['experiment', 'fands', '--out', tmp()], 'issue 11'],
       [['experiment', 'nope', '--out', tmp()], 'line-rate'],
     ];
     for (const [argv, text] of cases) {
