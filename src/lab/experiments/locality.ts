@@ -9,7 +9,7 @@ import type { HistogramBucket } from '../../core/types.js';
 import type { PlotSpec } from '../html/plots.js';
 import { METRICS } from '../sweep/metrics.js';
 import type { SweepResults } from '../sweep/results.js';
-import { groupTable, type SweepView } from '../sweep/view.js';
+import { groupTable, type SweepView, type ViewTable } from '../sweep/view.js';
 import type { PartialScenario } from '../config.js';
 import { recipeConfig, type Experiment } from './experiment.js';
 
@@ -69,15 +69,24 @@ function histogramPlot(r: SweepResults): PlotSpec {
   return { kind: 'bars', title: 'reuse distance histogram', xLabel: 'reuse distance (maps, log2 buckets)', yLabel: '% of reuses', data };
 }
 
+/** One row per workload, one column per log2 bucket any of them has: the share of its reuses there. */
+function histogramTable(r: SweepResults): ViewTable {
+  const per = r.groups.map((g) => ({ g, b: bucketsOf(r, g.key) }));
+  const bounds = [...new Set(per.flatMap(({ b }) => b.filter((x) => x.count > 0).map((x) => x.to)))].sort((x, y) => x - y);
+  const rows = per.map(({ g, b }) => {
+    const total = b.reduce((s, x) => s + x.count, 0);
+    return [g.vary.workload, ...bounds.map((to) => {
+      const c = b.find((x) => x.to === to)?.count ?? 0;
+      return total === 0 ? '-' : ((100 * c) / total).toFixed(1);
+    })];
+  });
+  const header = ['workload', ...bounds.map((to) => `<${to}`)];
+  return { heading: 'reuse distance histogram: % of reuses per log2 bucket [to/2, to) of maps (trials summed)', header, rows };
+}
+
 function view(r: SweepResults): SweepView {
   const metrics = [METRICS.pageMaps, METRICS.distinctPages, METRICS.firstTouchPct, METRICS.reuseP50, METRICS.reuseP90, METRICS.reusedWithin64Pct, METRICS.violations];
-  const rows = r.groups.map((g) => {
-    const b = bucketsOf(r, g.key);
-    const total = b.reduce((s, x) => s + x.count, 0);
-    return [g.vary.workload, ...b.filter((x) => x.count > 0).map((x) => `<${x.to}: ${((100 * x.count) / total).toFixed(1)}%`)];
-  });
-  const width = Math.max(1, ...rows.map((x) => x.length));
-  const hist = { heading: 'reuse distance histogram (share of reuses per log2 bucket, trials summed)', header: ['workload', ...Array.from({ length: width - 1 }, (_, i) => `bucket ${i + 1}`)], rows: rows.map((x) => [...x, ...Array(width - x.length).fill('')]) };
+  const hist = histogramTable(r);
   return {
     title: 'locality: DMA reuse distance of each workload and shipped trace (coiommu/trap; pages mapped, maps between two maps of a page)',
     tables: [groupTable(r, metrics, 'reuse distance'), hist],
