@@ -94,7 +94,8 @@ function view(r: SweepResults): SweepView {
     plots: [cdfPlot(r), histogramPlot(r)],
     notes: [
       'reuse distance: map events between two maps of the same guest page, in power-of-two buckets [2^k, 2^(k+1)); p50/p90 are the bucket bound below which that share falls; first touches have none',
-      'the shipped net trace (examples/recorded-net-viommu-strict-2vcpu.trace) is left out: its 300 maps never map a page twice', 'net reuses its buffer pool (--reuse-distance buffers, moved to fresh memory every --rotate); storage picks blocks from its --working-set by --locality; traces replay examples/ as fast as they go (--trace-speed max), pages folded into guest memory as the trace workload does',
+      'the shipped net trace (examples/recorded-net-viommu-strict-2vcpu.trace) is left out: its 300 maps never map a page twice',
+      'net reuses its buffer pool (--reuse-distance buffers, moved to fresh memory every --rotate); storage picks blocks from its --working-set by --locality; traces replay examples/ as fast as they go (--trace-speed max), pages folded into guest memory as the trace workload does',
       'no published values beside: the coIOMMU talk has a "DMA Temporal Locality" section, but the sources here give no figure for it; `trace analyze FILE` prints the same figures for any trace',
     ],
   };
