@@ -16,12 +16,19 @@ export interface ExperimentPlan {
   configFor: (pair: string, vary: Record<string, string>, trial: number) => ScenarioConfig;
 }
 
+/** Options a recipe may take on the command line (`experiment locality --trace FILE`). */
+export interface RecipeOptions {
+  trace?: string;
+}
+
 export interface Experiment {
   name: string;
   help: string;
   /** What it reproduces, and from which source. */
   source: string;
-  plan: (quick: boolean) => ExperimentPlan;
+  /** The RecipeOptions it takes (the others are refused). */
+  options?: readonly (keyof RecipeOptions)[];
+  plan: (quick: boolean, options?: RecipeOptions) => ExperimentPlan;
   view: (r: SweepResults) => SweepView;
 }
 

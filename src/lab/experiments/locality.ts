@@ -3,7 +3,7 @@
 // traces shipped in examples/ replayed. Each point records its trace and the lab analyzes it in
 // one pass (src/lab/sweep/locality.ts, the same analysis as `trace analyze`).
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HistogramBucket } from '../../core/types.js';
 import type { PlotSpec } from '../html/plots.js';
@@ -21,9 +21,11 @@ function examplesDir(): string {
 }
 
 /** The workloads and traces compared, each as a partial scenario (guest memory given per setting). */
-export function localityWorkloads(guestPages: number, storageOps: number): Record<string, PartialScenario> {
+export function localityWorkloads(guestPages: number, storageOps: number, traceFile?: string): Record<string, PartialScenario> {
   const storage = (locality: string): PartialScenario => ({ workload: 'storage', ops: storageOps, storage: { locality, workingSetPages: guestPages / 2 } });
-  const trace = (file: string): PartialScenario => ({ workload: 'trace', trace: { file: join(examplesDir(), file), speed: 'max' } });
+  const trace = (file: string): PartialScenario => ({ workload: 'trace', trace: { file: resolve(examplesDir(), file), speed: 'max' } });
+  // --trace FILE: that trace alone, replayed (a relative path is from the current folder)
+  if (traceFile !== undefined) return { [`trace:${basename(traceFile)}`]: trace(resolve(traceFile)) };
   return {
     net: { workload: 'net' },
     'storage-uniform': storage('uniform'),
@@ -103,11 +105,12 @@ function view(r: SweepResults): SweepView {
 
 export const locality: Experiment = {
   name: 'locality',
-  help: 'DMA reuse-distance distribution of net, storage (uniform, zipf) and the traces in examples/',
+  help: 'DMA reuse-distance distribution of net, storage (uniform, zipf) and a trace in examples/; --trace FILE: of that trace instead',
+  options: ['trace'],
   source: 'coIOMMU (Tian et al., USENIX ATC 2020), DMA temporal locality',
-  plan: (quick) => {
+  plan: (quick, options = {}) => {
     const s = quick ? SETTING.quick : SETTING.full;
-    const workloads = localityWorkloads(s.guestPages, s.storageOps);
+    const workloads = localityWorkloads(s.guestPages, s.storageOps, options.trace);
     return {
       pairs: ['coiommu/trap'],
       vary: [{ key: 'workload', values: Object.keys(workloads) }],
