@@ -46,7 +46,9 @@ describe('sweep (stand-in runs)', () => {
       [['sweep', '--vary', 'vcpus=1,999', '--out', tmp()], '--vcpus'],
       [['sweep', '--shard', '2/2', '--out', tmp()], '--shard'],
       [['sweep', '--threads', '0', '--out', tmp()], '--threads'],
-      [['experiment', 'overcommit', '--out', tmp()], 'issue 10'],
+      [['experiment', 'fands', '--out', tmp()], 'issue 11'],
+      [['experiment', 'line-rate', '--trace', 'examples/recorded-storage-coiommu.trace', '--out', tmp()], 'only locality'],
+      [['experiment', 'locality', '--trace', 'no-such.trace', '--out', tmp()], 'readable trace file'],
       [['experiment', 'nope', '--out', tmp()], 'line-rate'],
     ];
     for (const [argv, text] of cases) {

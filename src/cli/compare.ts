@@ -8,6 +8,7 @@ import { defaultScenario, resolveScenario, type Labeler } from '../lab/config.js
 import { formatCompareTable } from '../lab/table.js';
 import { writeReportsHtml } from '../lab/html/reports-page.js';
 import { comparisonPairs, policyByName, policyNames } from '../policies/index.js';
+import { pairOverride } from '../policies/pair-override.js';
 import type { Ctx, Opts, SetCode } from './context.js';
 import { COMPARE_EXAMPLES, guide } from './help.js';
 import { runAll } from './runner.js';
@@ -43,13 +44,6 @@ export function parsePairs(raw: string): Pair[] {
       throw new ConfigError('--policies', item, ps ? `the third part must be one of ${ps.values.join(', ')} (its ${ps.key})` : `${p} takes no third part`);
     return [p, n as NotifyPath, setting];
   });
-}
-
-/** A pair's third part as a partial scenario: the policy's pair setting in its section. */
-export function pairOverride(partial: Record<string, unknown>, policy: string, setting?: string): Record<string, unknown> {
-  const ps = policyByName(policy).pairSetting;
-  if (!ps || setting === undefined) return {};
-  return { [ps.section]: { ...(partial[ps.section] as object | undefined), [ps.key]: setting } };
 }
 
 export function registerCompare(program: Command, ctx: Ctx, setCode: SetCode): void {

@@ -7,7 +7,8 @@ import { defaultScenario, resolveScenario, type Labeler } from '../lab/config.js
 import { planPoints, type Vary } from '../lab/sweep/plan.js';
 import type { ScenarioConfig } from '../lab/scenario.js';
 import { comparisonPairs } from '../policies/index.js';
-import { pairOverride, parsePairs } from './compare.js';
+import { pairOverride } from '../policies/pair-override.js';
+import { parsePairs } from './compare.js';
 import type { Ctx, Opts, SetCode } from './context.js';
 import { addScenarioOptions, parseTrials, scenarioFlags, scenarioInput } from './scenario-flags.js';
 import { addSweepOptions, sweepCommand, sweepFlags } from './sweep-run.js';

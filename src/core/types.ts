@@ -208,6 +208,8 @@ export interface RunReport {
   teardownLeftovers: string[];
   /** Injected faults (with --fault or a fail-nth sweep): per kind, injected and what the protocol did; failure points reached. */
   injectedFaults?: FaultTally;
+  /** DMA temporal locality of the run's own maps (a sweep point that recorded its trace: `experiment locality`). */
+  locality?: DmaLocality;
   /** The whole scenario: the base fields plus every section. */
   config: BaseScenario & SectionBag;
   /** The 1-minute load average and the cores when the run started (recorded by the command line). */
@@ -218,6 +220,24 @@ export interface RunReport {
   ci95?: TrialIntervals;
   /** Every trial's own report, in the order they ran (this report is a copy of the median one). */
   trialReports?: RunReport[];
+}
+
+/** One bucket of a log2 histogram: values in [from, to). */
+export interface HistogramBucket {
+  from: number;
+  to: number;
+  count: number;
+}
+
+/** The reuse distance of a run's page maps (the coIOMMU paper's DMA temporal locality). */
+export interface DmaLocality {
+  /** Pages mapped (a buffer of n pages counts n), distinct pages, and first touches (no reuse distance). */
+  pageMaps: number;
+  distinctPages: number;
+  firstTouches: number;
+  /** Maps between two maps of the same page, and the virtual time between them (µs). */
+  reuseDistanceMaps: HistogramBucket[];
+  reuseDistanceUs: HistogramBucket[];
 }
 
 export interface MachineLoad {

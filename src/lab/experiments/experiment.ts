@@ -7,6 +7,7 @@ import type { Vary } from '../sweep/plan.js';
 import type { GroupSummary, SweepResults } from '../sweep/results.js';
 import type { SweepView } from '../sweep/view.js';
 import type { ScenarioConfig } from '../scenario.js';
+import { pairOverride } from '../../policies/pair-override.js';
 
 export interface ExperimentPlan {
   pairs: string[];
@@ -15,12 +16,19 @@ export interface ExperimentPlan {
   configFor: (pair: string, vary: Record<string, string>, trial: number) => ScenarioConfig;
 }
 
+/** Options a recipe may take on the command line (`experiment locality --trace FILE`). */
+export interface RecipeOptions {
+  trace?: string;
+}
+
 export interface Experiment {
   name: string;
   help: string;
   /** What it reproduces, and from which source. */
   source: string;
-  plan: (quick: boolean) => ExperimentPlan;
+  /** The RecipeOptions it takes (the others are refused). */
+  options?: readonly (keyof RecipeOptions)[];
+  plan: (quick: boolean, options?: RecipeOptions) => ExperimentPlan;
   view: (r: SweepResults) => SweepView;
 }
 
@@ -30,10 +38,10 @@ export interface PaperValue {
   source: string;
 }
 
-/** A point's scenario: the recipe's base, the pair, the varied settings' own partials, seed + trial. */
+/** A point's scenario: the recipe's base, the pair (with its third part), the varied settings' own partials, seed + trial. */
 export function recipeConfig(base: PartialScenario, pair: string, parts: PartialScenario[], trial: number): ScenarioConfig {
-  const [policy, notify] = pair.split('/');
-  let partial: PartialScenario = { ...base, policy, notify };
+  const [policy, notify, setting] = pair.split('/');
+  let partial: PartialScenario = { ...base, policy, notify, ...pairOverride(base, policy, setting) };
   for (const p of parts) partial = deepish(partial, p);
   const cfg = resolveScenario(partial, defaultScenario());
   return trial === 0 ? cfg : { ...cfg, seed: cfg.seed + trial };

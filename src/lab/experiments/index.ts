@@ -5,17 +5,17 @@ import type { Experiment } from './experiment.js';
 import { footprint } from './footprint.js';
 import { invqScaling } from './invq-scaling.js';
 import { lineRate } from './line-rate.js';
+import { locality } from './locality.js';
+import { overcommit } from './overcommit.js';
 import { sidecoreVsTrap } from './sidecore-vs-trap.js';
 import { vmCreation } from './vm-creation.js';
 
 export type { Experiment } from './experiment.js';
 
-const EXPERIMENTS: Experiment[] = [lineRate, sidecoreVsTrap, footprint, vmCreation, invqScaling];
+const EXPERIMENTS: Experiment[] = [lineRate, sidecoreVsTrap, footprint, vmCreation, invqScaling, overcommit, locality];
 
 /** Recipes that wait for a policy or workload: name -> what they need. */
 export const PENDING: Record<string, string> = {
-  overcommit: 'its recipe (the iopf policy and --balloon of issue 10 have landed; the recipe is not written yet): host memory reclaimable under each policy with a balloon',
-  locality: 'its recipe (the storage and trace workloads of issue 12 have landed; the recipe is not written yet): the DMA reuse-distance distribution of a workload or a trace',
   fands: 'F&S --invalidation linux|fands and --flows (issue 11): memory reads per page and modeled throughput vs flows',
 };
 

@@ -1,6 +1,7 @@
 // results.csv: one row per point, flat columns. The columns are declared here once, with what each
 // means; the README's table and the test read the same list.
 import type { RunReport } from '../../core/types.js';
+import { METRICS } from './metrics.js';
 import type { PointResult } from './point.js';
 
 interface Column {
@@ -42,6 +43,12 @@ export const CSV_COLUMNS: readonly Column[] = [
   { name: 'pinned_peak_percent', doc: 'peak pinned pages as % of guest memory', of: (_, r) => r && pct(r.pinnedPages.peak, r.guestPages) },
   { name: 'pinned_end_percent', doc: 'pinned pages at the end as % of guest memory', of: (_, r) => r && pct(r.pinnedPages.end, r.guestPages) },
   { name: 'resident_peak', doc: 'peak resident host frames', of: (_, r) => r?.host.residentPeak },
+  { name: 'balloon_released', doc: 'pages the --balloon event took back (empty without a balloon)', of: (_, r) => r?.host.balloon?.released },
+  { name: 'balloon_refused', doc: 'pinned pages the policy would not let go of for the balloon', of: (_, r) => r?.host.balloon?.refused },
+  { name: 'reclaimable_percent', doc: 'with a balloon asking for all guest memory: guest memory minus the refused pages, as %', of: (_, r) => r && METRICS.reclaimablePct.of(r) },
+  { name: 'distinct_pages', doc: 'distinct guest pages mapped (points that record their trace: `experiment locality`)', of: (_, r) => r?.locality?.distinctPages },
+  { name: 'reuse_distance_p50', doc: 'maps between two maps of a page: the log2 bucket bound below which half the reuses fall', of: (_, r) => r && METRICS.reuseP50.of(r) },
+  { name: 'reuse_distance_p90', doc: 'the same for 90% of the reuses', of: (_, r) => r && METRICS.reuseP90.of(r) },
   { name: 'vm_creation_ms', doc: 'measured VM creation (static pinning) ms; 0 when nothing is pinned up front', of: (_, r) => r && (r.staticPin?.ms ?? 0) },
   { name: 'vm_creation_modeled_ms', doc: 'modeled VM creation ms', of: (_, r) => r && (r.staticPin?.modeledMs ?? 0) },
   { name: 'map_p50_us', doc: 'measured map latency p50 (us)', of: (_, r) => r?.latencyUs.map.p50 },

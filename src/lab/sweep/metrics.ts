@@ -1,6 +1,7 @@
 // The figures a sweep summarizes per configuration (median and 95% bootstrap interval over its
 // trials), plots and tables: one declaration each.
 import type { RunReport } from '../../core/types.js';
+import { reuseQuantile, reusedWithin } from './locality.js';
 
 export interface Metric {
   key: string;
@@ -11,6 +12,18 @@ export interface Metric {
 }
 
 const pct = (part: number, whole: number) => (whole > 0 ? (100 * part) / whole : undefined);
+
+/**
+ * Guest memory the host can take back with a balloon that asks for all of it: every page but the
+ * pinned ones the policy refused to let go. Undefined when no balloon fired (the run ended first).
+ */
+function reclaimablePct(r: RunReport): number | undefined {
+  const b = r.host.balloon;
+  if (!b || b.released + b.refused === 0) return undefined;
+  return pct(r.guestPages - b.refused, r.guestPages);
+}
+
+const reuse = (r: RunReport) => r.locality?.reuseDistanceMaps ?? [];
 
 /**
  * The paper's per-(un)map figure, as the virtual clock charged one strict unmap: its page-table
@@ -39,6 +52,17 @@ export const METRICS = {
   pinnedEndPct: { key: 'pinnedEndPct', label: 'pinned at the end, % of guest memory', of: (r) => pct(r.pinnedPages.end, r.guestPages), digits: 2 },
   vmCreationMs: { key: 'vmCreationMs', label: 'measured VM creation (ms)', of: (r) => r.staticPin?.ms ?? 0, digits: 1 },
   vmCreationModeledMs: { key: 'vmCreationModeledMs', label: 'modeled VM creation (ms)', of: (r) => r.staticPin?.modeledMs ?? 0, digits: 1 },
+  residentPeakPct: { key: 'residentPeakPct', label: 'resident peak, % of guest memory', of: (r) => pct(r.host.residentPeak, r.guestPages), digits: 2 },
+  reclaimablePct: { key: 'reclaimablePct', label: 'reclaimable by a balloon, % of guest memory', of: reclaimablePct, digits: 2 },
+  balloonReleased: { key: 'balloonReleased', label: 'pages the balloon took back', of: (r) => r.host.balloon?.released, digits: 0 },
+  balloonRefused: { key: 'balloonRefused', label: 'pinned pages refused', of: (r) => r.host.balloon?.refused, digits: 0 },
+  restored: { key: 'restored', label: 'pages restored from swap', of: (r) => r.host.restored, digits: 0 },
+  pageMaps: { key: 'pageMaps', label: 'page maps', of: (r) => r.locality?.pageMaps, digits: 0 },
+  distinctPages: { key: 'distinctPages', label: 'distinct pages', of: (r) => r.locality?.distinctPages, digits: 0 },
+  firstTouchPct: { key: 'firstTouchPct', label: 'first touches, % of page maps', of: (r) => r.locality && pct(r.locality.firstTouches, r.locality.pageMaps), digits: 1 },
+  reuseP50: { key: 'reuseP50', label: 'reuse distance p50 (maps, <)', of: (r) => reuseQuantile(reuse(r), 0.5), digits: 0 },
+  reuseP90: { key: 'reuseP90', label: 'reuse distance p90 (maps, <)', of: (r) => reuseQuantile(reuse(r), 0.9), digits: 0 },
+  reusedWithin64Pct: { key: 'reusedWithin64Pct', label: 'reuses within 64 maps, %', of: (r) => reusedWithin(reuse(r), 64), digits: 1 },
   violations: { key: 'violations', label: 'oracle violations', of: (r) => r.violations.dmaToUnpinned + r.violations.lostPayloads + r.violations.accounting, digits: 0 },
 } satisfies Record<string, Metric>;
 

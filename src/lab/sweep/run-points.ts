@@ -6,6 +6,7 @@ import { Piscina } from 'piscina';
 import { workerEntry } from '../../core/spawn.js';
 import type { RunReport } from '../../core/types.js';
 import type { ScenarioConfig } from '../scenario.js';
+import { withLocality } from './locality.js';
 import type { PointTask } from './point-task.js';
 import { onVirtualClock, type PointResult, type SweepPoint } from './point.js';
 
@@ -65,7 +66,7 @@ async function runLanes(points: SweepPoint[], lanes: number, run: RunPoint, o: R
 export async function runPoints(points: SweepPoint[], o: RunPointsOptions): Promise<RunPointsOutcome> {
   const out: RunPointsOutcome = { done: 0, interrupted: false };
   const pool = o.runPoint ? undefined : poolRunner(o.threads);
-  const run = o.runPoint ?? pool!.run;
+  const run = withLocality(o.runPoint ?? pool!.run);
   try {
     const virtual = points.filter(onVirtualClock);
     const wall = points.filter((p) => !onVirtualClock(p));
