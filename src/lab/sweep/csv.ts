@@ -1,6 +1,7 @@
 // results.csv: one row per point, flat columns. The columns are declared here once, with what each
 // means; the README's table and the test read the same list.
 import type { RunReport } from '../../core/types.js';
+import { violationTotal } from '../../core/violations.js';
 import { METRICS } from './metrics.js';
 import type { PointResult } from './point.js';
 
@@ -57,7 +58,7 @@ export const CSV_COLUMNS: readonly Column[] = [
   { name: 'inv_submits', doc: 'invalidation-queue submissions', of: (_, r) => r?.invSubmits },
   { name: 'inv_queue_lock_waits', doc: "submissions that found the queue's lock held", of: (_, r) => r?.invQueueLockWaits },
   { name: 'iotlb_misses', doc: 'device IOTLB misses', of: (_, r) => r?.iotlb.misses },
-  { name: 'violations', doc: 'oracle violations (DMA to unpinned + lost payloads + accounting)', of: (_, r) => r && r.violations.dmaToUnpinned + r.violations.lostPayloads + r.violations.accounting },
+  { name: 'violations', doc: 'oracle violations (every counter: DMA to unpinned, lost payloads, accounting, reliance, lost wake-ups, map failures, undrained unpins)', of: (_, r) => r && violationTotal(r.violations) },
   { name: 'protection_leaks', doc: 'probes of unmapped addresses that got through', of: (_, r) => r?.protection.leaks },
   { name: 'load_average_1m', doc: "the machine's 1-minute load average as the sweep started", of: (_, r) => r?.machine?.loadAverage1m },
   { name: 'error', doc: 'why the point failed, empty if it finished', of: (p) => p.error },

@@ -1,6 +1,7 @@
 // The figures a sweep summarizes per configuration (median and 95% bootstrap interval over its
 // trials), plots and tables: one declaration each.
 import type { RunReport } from '../../core/types.js';
+import { violationTotal } from '../../core/violations.js';
 import { reuseQuantile, reusedWithin } from './locality.js';
 
 export interface Metric {
@@ -63,7 +64,7 @@ export const METRICS = {
   reuseP50: { key: 'reuseP50', label: 'reuse distance p50 (maps, <)', of: (r) => reuseQuantile(reuse(r), 0.5), digits: 0 },
   reuseP90: { key: 'reuseP90', label: 'reuse distance p90 (maps, <)', of: (r) => reuseQuantile(reuse(r), 0.9), digits: 0 },
   reusedWithin64Pct: { key: 'reusedWithin64Pct', label: 'reuses within 64 maps, %', of: (r) => reusedWithin(reuse(r), 64), digits: 1 },
-  violations: { key: 'violations', label: 'oracle violations', of: (r) => r.violations.dmaToUnpinned + r.violations.lostPayloads + r.violations.accounting, digits: 0 },
+  violations: { key: 'violations', label: 'oracle violations', of: (r) => violationTotal(r.violations), digits: 0 },
 } satisfies Record<string, Metric>;
 
 export type MetricKey = keyof typeof METRICS;
