@@ -21,11 +21,13 @@ async function mutateAction(o: Opts, ctx: ExploreCtx): Promise<void> {
   const preemptions = int('--preemptions', o.preemptions ?? '1', 0, 4);
   const budget = int('--budget', o.budget ?? '400', 1, 1_000_000);
   const maxSteps = maxStepsOf(o);
+  const extra = int('--extra', o.extra ?? '100', 0, 1_000_000);
   const { mutate } = await import('../explore/mutate.js');
   const r = await mutate(scenario, {
     preemptions,
     budget,
     maxSteps,
+    extra,
     onMutant: o.json ? undefined : (m, done, total) => ctx.err(`[${done}/${total}] ${m.status} ${m.thread} ${m.operator} ${m.where}\n`),
   });
   if (o.json) {
@@ -41,11 +43,12 @@ export function registerMutate(program: Command, ctx: ExploreCtx, _setCode: SetC
     .option('--scenario <name>', `scenario: ${SCENARIO_NAMES()}`)
     .option('--preemptions <b>', 'the DFS preemption bound on each mutant (default 1)')
     .option('--budget <n>', 'schedules per mutant at most (default 400)')
+    .option('--extra <n>', 'PCT schedules (depth 3) on a mutant the DFS left alive (default 100; 0: DFS only)')
     .option('--max-steps <n>', 'a schedule longer than this is cut off: a livelock kills the mutant (default 5000)')
     .option('--json', 'print {scenario, mutants, killed, equivalent, score, survivors[]}')
     .addHelpText(
       'after',
-      `\nOperators: drop-notify, split-rmw (load then store), delay-store (seen only after the thread's next\nload: a missing fence), skip-store. A site is one thread's operations on one shared word.\n\nExample:\n  ${NAME} mutate --scenario litmus-mp --json\n`,
+      `\nOperators: drop-notify, split-rmw (load then store), delay-store (seen only after the thread's next\nload: a missing fence; run under x86-TSO as the fence after the store left out), skip-store.\nA site is one thread's operations on one shared word. The real protocol must pass the same\nsearch under SC and TSO first. A survivor is equivalent (with its evidence) when it changed\nnothing: a split RMW on a word no other thread wrote, a store no fence follows, a silent store.\n\nExample:\n  ${NAME} mutate --scenario litmus-mp --json\n`,
     )
     .action((o: Opts) => mutateAction(o, ctx));
 }

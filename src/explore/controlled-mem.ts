@@ -39,6 +39,8 @@ export class ControlledMem implements SharedMem {
   private readonly sb: StoreBuffer;
   /** Mutation delay-store: a store is buffered until the thread's next load has run. */
   private delayed = false;
+  /** Mutation delay-store under TSO (a missing fence): the next fence before a load or drain is left out. */
+  private skipFence = false;
 
   constructor(
     private readonly sched: Int32Array,
@@ -63,7 +65,13 @@ export class ControlledMem implements SharedMem {
 
   /** Before a LOCK-prefixed operation (RMW), a fence, or a futex call: the buffer drains first. */
   private drain(): void {
+    this.skipFence = false; // the locked operation drains anyway: no fence left to miss
     if (this.tso) this.sb.drain();
+  }
+
+  /** The mutation changed what this thread did (mutation testing tells equivalent mutants apart). */
+  private fired(): void {
+    Atomics.add(this.sched, SCHED.MUT_FIRED, 1);
   }
 
   private where(a: Int32Array, i: number): [number, number] {
@@ -132,6 +140,7 @@ export class ControlledMem implements SharedMem {
   /** Under TSO a load sees the thread's own newest buffered store to the word first. */
   load(a: Int32Array, i: number): number {
     this.turn(OP.load, a, i, 0);
+    this.skipFence = false; // a fence after the store would have come before this load
     const v = this.tso || this.delayed ? (this.sb.newest(...this.where(a, i)) ?? Atomics.load(a, i)) : Atomics.load(a, i);
     this.done(v, v, v);
     if (this.delayed && !this.tso) this.sb.drain(); // the delayed store shows only now
@@ -143,10 +152,14 @@ export class ControlledMem implements SharedMem {
     const mut = this.mutated(a, i);
     this.turn(OP.store, a, i, v);
     if (mut === 'skip-store') {
+      const now = this.tso ? (this.sb.newest(...this.where(a, i)) ?? Atomics.load(a, i)) : Atomics.load(a, i);
+      if (now !== (v | 0)) this.fired(); // skipping a store of the value already there changes nothing
       this.done(Atomics.load(a, i), Atomics.load(a, i), v);
       return v;
     }
-    if (mut === 'delay-store') this.delayed = true;
+    // under TSO every store may be seen late already: the mutant is the fence after it left out
+    if (mut === 'delay-store' && this.tso) this.skipFence = true;
+    else if (mut === 'delay-store') this.delayed = true;
     if (this.tso || mut === 'delay-store') {
       const [buf, addr] = this.where(a, i);
       const old = this.sb.newest(buf, addr) ?? Atomics.load(a, i);
@@ -161,6 +174,11 @@ export class ControlledMem implements SharedMem {
   /** A step only when there is something to drain (so SC schedules are the same with or without fences). */
   fence(): void {
     if (!this.tso || this.sb.size === 0) return;
+    if (this.skipFence) {
+      this.skipFence = false;
+      this.fired();
+      return;
+    }
     const first = this.sb.oldest()!;
     this.turnAt(OP.fence, first.buf, first.addr, this.sb.size);
     this.sb.drain();
@@ -237,10 +255,19 @@ export class ControlledMem implements SharedMem {
     const drop = this.mutated(a, i) === 'drop-notify';
     this.turn(OP.notify, a, i, count === Infinity ? -1 : count);
     if (drop) {
+      if (this.wake(a, i, count, false) > 0) this.fired(); // a waiter was there: a lost wake-up
       this.done(Atomics.load(a, i), Atomics.load(a, i), 0);
       return 0;
     }
     this.drain();
+    const woken = this.wake(a, i, count, true);
+    const v = Atomics.load(a, i);
+    this.done(v, v, woken);
+    return woken;
+  }
+
+  /** The threads blocked on this word that a notify wakes (lowest first); `mark` wakes them. */
+  private wake(a: Int32Array, i: number, count: number, mark: boolean): number {
     const [buf, addr] = this.where(a, i);
     const s = this.sched;
     let woken = 0;
@@ -249,11 +276,9 @@ export class ControlledMem implements SharedMem {
       if (b === this.base || Atomics.load(s, b + SCHED.STATE) !== ThreadState.Blocked) continue;
       if (Atomics.load(s, b + SCHED.BUF) !== buf || Atomics.load(s, b + SCHED.ADDR) !== addr) continue;
       if (Atomics.load(s, b + SCHED.NOTIFIED) !== 0) continue;
-      Atomics.store(s, b + SCHED.NOTIFIED, 1);
+      if (mark) Atomics.store(s, b + SCHED.NOTIFIED, 1);
       woken++;
     }
-    const v = Atomics.load(a, i);
-    this.done(v, v, woken);
     return woken;
   }
 

@@ -3,9 +3,15 @@
 // operations on one shared word): drop a notify, split an RMW into a load and a store, let a store
 // be seen only after the thread's next load, skip a store. The scenario's bounded search runs on
 // each mutant; it is killed when the search reaches a FORBIDDEN outcome or a livelock.
+//
+// A delayed store is a TSO effect: under x86-TSO every plain store may already be seen after the
+// thread's next load, so delay-store runs under TSO as "the fence after this store left out". A
+// survivor is equivalent, with the evidence of the schedules searched, when the mutation cannot
+// have changed anything: a split RMW on a word no other thread wrote, a fence-less store (nothing
+// to leave out), a skipped store that only ever wrote the value already there.
 import { NonPreemptive, RandomChooser, scheduleSeed } from './choosers.js';
 import { explore, type SearchOptions } from './explore.js';
-import { FLUSH_BASE, type MutationOp, type OpName } from './sched-layout.js';
+import { FLUSH_BASE, type MemoryModel, type MutationOp, type OpName } from './sched-layout.js';
 import { STEP_LIMIT, type Scenario } from '../core/scenario.js';
 import type { Chooser, ScheduleRunner, StepView } from './scheduler.js';
 import { ExploreSession } from './session.js';
@@ -82,6 +88,8 @@ export interface MutateOptions {
   preemptions: number;
   budget: number;
   maxSteps: number;
+  /** Schedules of PCT (depth 3) run on a mutant the DFS left alive, before it is called a survivor. */
+  extra?: number;
   onMutant?: (m: Mutant, done: number, total: number) => void;
 }
 
@@ -94,6 +102,7 @@ export async function mutate(scenario: Scenario, o: MutateOptions): Promise<Muta
     const keyed = new Map<string, { s: Site; operator: MutationOp }>();
     for (const s of sites) for (const operator of OPERATORS[s.op] ?? []) keyed.set(`${s.thread}|${s.buf}|${s.addr}|${operator}`, { s, operator });
     const plan = [...keyed.values()];
+    for (const model of ['sc', 'tso'] as const) control(session, scenario, o, model);
     const all: Mutant[] = [];
     for (const { s, operator } of plan) {
       all.push(runMutant(session, scenario, s, operator, o));
@@ -106,27 +115,70 @@ export async function mutate(scenario: Scenario, o: MutateOptions): Promise<Muta
   }
 }
 
-function runMutant(session: ExploreSession, scenario: Scenario, s: Site, operator: MutationOp, o: MutateOptions): Mutant {
-  const base = { thread: scenario.threads[s.thread], where: s.where, operator };
-  const reason = equivalentReason(scenario.name, base);
-  if (reason) return { ...base, status: 'equivalent', reason, schedules: 0 };
-  session.runner.setMutation({ op: operator, thread: s.thread, buf: s.buf, addr: s.addr });
+/** The search each mutant gets: the bounded DFS, stopping at the first FORBIDDEN outcome. */
+function search(session: ExploreSession, scenario: Scenario, o: MutateOptions, model: MemoryModel, strategy: 'dfs' | 'pct', budget: number) {
   const so: SearchOptions = {
     scenario: scenario.name,
     variant: 'none',
-    strategy: 'dfs',
-    budget: o.budget,
+    strategy,
+    budget,
     seed: 1,
     depth: 3,
     preemptions: o.preemptions,
     maxSteps: o.maxSteps,
     stopOnForbidden: true,
     shrink: false,
+    memoryModel: model,
   };
   const r = explore(session, scenario, so, [{ index: 0, count: 1 }]);
+  return { schedules: r.schedules, outcome: r.firstForbidden?.outcome ?? (r.histogram[STEP_LIMIT] ? STEP_LIMIT : undefined) };
+}
+
+/** Mutants only mean something if the real protocol passes the same search: check it first. */
+function control(session: ExploreSession, scenario: Scenario, o: MutateOptions, model: MemoryModel): void {
   session.runner.setMutation(undefined);
-  const outcome = r.firstForbidden?.outcome ?? (r.histogram[STEP_LIMIT] ? STEP_LIMIT : undefined);
-  return { ...base, status: outcome ? 'killed' : 'survived', ...(outcome ? { outcome } : {}), schedules: r.schedules };
+  session.runner.setMemoryModel(model);
+  const r = search(session, scenario, o, model, 'dfs', o.budget);
+  if (r.outcome) throw new Error(`mutate: the real protocol of ${scenario.name} reaches "${r.outcome}" under ${model.toUpperCase()}: fix that before scoring mutants`);
+}
+
+function runMutant(session: ExploreSession, scenario: Scenario, s: Site, operator: MutationOp, o: MutateOptions): Mutant {
+  const base = { thread: scenario.threads[s.thread], where: s.where, operator };
+  const reason = equivalentReason(scenario.name, base);
+  if (reason) return { ...base, status: 'equivalent', reason, schedules: 0 };
+  const model: MemoryModel = operator === 'delay-store' ? 'tso' : 'sc';
+  const { runner } = session;
+  runner.setMemoryModel(model);
+  runner.setMutation({ op: operator, thread: s.thread, buf: s.buf, addr: s.addr });
+  runner.writers = new Map();
+  try {
+    let { schedules, outcome } = search(session, scenario, o, model, 'dfs', o.budget);
+    if (!outcome && !noEffect(runner, s, operator) && (o.extra ?? 0) > 0) {
+      const more = search(session, scenario, o, model, 'pct', o.extra ?? 0);
+      schedules += more.schedules;
+      outcome = more.outcome;
+    }
+    if (outcome) return { ...base, status: 'killed', outcome, schedules };
+    const why = noEffect(runner, s, operator, schedules);
+    return why ? { ...base, status: 'equivalent', reason: why, schedules } : { ...base, status: 'survived', schedules };
+  } finally {
+    runner.setMutation(undefined);
+    runner.writers = undefined;
+  }
+}
+
+/** Why the surviving mutant could not have changed anything in the schedules searched, if it could not. */
+function noEffect(runner: ScheduleRunner, s: Site, operator: MutationOp, schedules = 0): string | undefined {
+  const n = `${schedules} schedules searched`;
+  if (operator === 'split-rmw') {
+    const others = [...(runner.writers?.get(`${s.buf}|${s.addr}`) ?? [])].filter((t) => t !== s.thread);
+    return others.length === 0 ? `no other thread wrote ${s.where} (${n}): no write can fall between the load and the store` : undefined;
+  }
+  if (runner.mutationFired() > 0) return undefined;
+  if (operator === 'delay-store')
+    return `no fence follows this store before the thread's next load or locked instruction (${n} under TSO): x86-TSO already lets it be seen late, there is no fence to leave out`;
+  if (operator === 'skip-store') return `a silent store: it wrote the value ${s.where} already held in every one of the ${n}`;
+  return undefined;
 }
 
 function summarise(scenario: string, all: Mutant[]): MutateResult {

@@ -12,6 +12,7 @@ export const SCHED = {
   MUT_THREAD: 4, // ... by this thread
   MUT_BUF: 5, // ... to operations on this word
   MUT_ADDR: 6,
+  MUT_FIRED: 7, // ... the times it changed what the thread did (a skipped store that differed, a skipped fence, a dropped wake-up)
   THREADS: LINE_WORDS, // first thread line
   // per-thread words
   STATE: 0,

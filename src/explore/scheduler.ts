@@ -76,7 +76,7 @@ export class ScheduleRunner implements StepView {
     readonly maxSteps = 5000,
     /** Spin this long on each side of a hand-off before parking (0 when threads outnumber cores). */
     readonly spinUs = 0,
-    readonly memoryModel: MemoryModel = 'sc',
+    public memoryModel: MemoryModel = 'sc',
   ) {
     Atomics.store(sched, SCHED.SPIN_US, spinUs);
     Atomics.store(sched, SCHED.MODEL, memoryModel === 'tso' ? 1 : 0);
@@ -85,6 +85,15 @@ export class ScheduleRunner implements StepView {
     this.scratch = new Int32Array(scratchSab);
     this.n = scenario.threads.length;
     this.buffers = Array.from({ length: this.n }, (_, t) => new StoreBuffer(sched, t, [this.all, this.scratch]));
+  }
+
+  /** Mutation testing: the threads that wrote each word ("buf|addr"), over every schedule run since set. */
+  writers?: Map<string, Set<number>>;
+
+  /** Switch the memory model from the next schedule on (each schedule's threads read it as they start). */
+  setMemoryModel(model: MemoryModel): void {
+    this.memoryModel = model;
+    Atomics.store(this.sched, SCHED.MODEL, model === 'tso' ? 1 : 0);
   }
 
   private base(t: number): number {
@@ -210,6 +219,7 @@ export class ScheduleRunner implements StepView {
     const b = this.base(t);
     // the thread that ran last may be spinning for its turn: free its core for this one
     if (p.last >= 0 && t !== p.last) Atomics.store(sched, this.base(p.last) + SCHED.SPIN_STOP, 1);
+    if (this.writers) this.noteWriter(t);
     const wasBlocked = this.state(t) === ThreadState.Blocked;
     if (wasBlocked) Atomics.store(sched, b + SCHED.WAKE, timeout ? 2 : 1);
     // read before the release: once it runs, the thread announces its next operation there
@@ -240,6 +250,17 @@ export class ScheduleRunner implements StepView {
     const e = this.buffers[t - FLUSH_BASE].flushOldest()!;
     p.choices.push(t);
     p.trace?.push({ step, thread: t - FLUSH_BASE, op: 'flush', where: this.addressName(e.buf, e.addr), operand: e.value, before: e.before, after: e.value });
+  }
+
+  /** Thread t is about to store to or read-modify-write its announced word: note it as a writer. */
+  private noteWriter(t: number): void {
+    const op = this.opOf(t);
+    if (op === 'load' || op === 'wait' || op === 'wake' || op === 'notify' || op === 'fence') return;
+    const { buf, addr } = this.access(t);
+    const key = `${buf}|${addr}`;
+    let set = this.writers!.get(key);
+    if (!set) this.writers!.set(key, (set = new Set()));
+    set.add(t);
   }
 
   /** The operation thread t announced (mutation testing finds its sites this way). */
@@ -327,6 +348,12 @@ export class ScheduleRunner implements StepView {
     Atomics.store(s, SCHED.MUT_THREAD, m?.thread ?? 0);
     Atomics.store(s, SCHED.MUT_BUF, m?.buf ?? 0);
     Atomics.store(s, SCHED.MUT_ADDR, m?.addr ?? 0);
+    Atomics.store(s, SCHED.MUT_FIRED, 0);
+  }
+
+  /** How often the mutation changed what its thread did, over the schedules since setMutation. */
+  mutationFired(): number {
+    return Atomics.load(this.sched, SCHED.MUT_FIRED);
   }
 
   /** Tell the threads to exit their serve loops. */

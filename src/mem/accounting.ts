@@ -7,6 +7,7 @@ import type { SharedMem } from '../machine/shared-mem.js';
 import type { Lock } from '../notify/lock.js';
 import { DETAIL, type Oracle } from '../core/oracle.js';
 import type { HostMemory } from './host-memory.js';
+import { residencyConsistent } from './residency-check.js';
 
 /** A policy's share of the check: its own record of each page, and rules of its own structures. */
 export interface PolicyAccounting {
@@ -48,6 +49,10 @@ export function checkAccounting(mem: SharedMem, m: Machine, host: HostMemory, lo
       if ((f & (ACCOUNTING_SLICE - 1)) === 0) beat?.();
     }
     if (policy.checkAccounting && !policy.checkAccounting(oracle)) ok = false;
+    if (!residencyConsistent(mem, m)) {
+      oracle.report('accounting', -1, -1, DETAIL.pinCountMismatch);
+      ok = false;
+    }
     if (pinned !== mem.load(m.control, CTL.PINNED_NOW)) {
       oracle.report('accounting', -1, -1, DETAIL.pinCountMismatch);
       ok = false;
