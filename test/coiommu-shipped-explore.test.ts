@@ -45,8 +45,11 @@ describe('planted bugs of the shipped coIOMMU, found by PCT', () => {
   });
 });
 
+// The real protocol of the catalogued scenarios (new-leaf, shrinker-vs-unpin, shrinker-vs-map) is
+// held clean, must-reach and uncollapsed by test/explore-catalogue.test.ts within larger budgets;
+// busy-slot has no planted bug and so no place in the catalogue: it is checked here.
 describe('the real protocol within the same budgets', () => {
-  it.each(Object.keys(BUDGETS))('%s: no FORBIDDEN outcome, more than one outcome reached', async (scenario) => {
+  it.each(['coiommu-busy-slot'])('%s: no FORBIDDEN outcome, more than one outcome reached', async (scenario) => {
     const r = await search(scenario, 'none');
     expect(r.schedules).toBe(BUDGETS[scenario]);
     expect(r.forbidden, JSON.stringify(r.histogram)).toBe(0);

@@ -92,3 +92,9 @@ function exceptionFor(site: string, text: string, exceptions: Record<string, str
   }
   return undefined;
 }
+
+/** Exceptions that excuse no protocol site at all (stale: the line they named has changed or gone). */
+export function staleExceptions(exceptions: Record<string, string>): string[] {
+  const texts = siteTexts();
+  return Object.keys(exceptions).filter((k) => ![...texts].some(([site, text]) => exceptionFor(site, text, { [k]: exceptions[k] })));
+}

@@ -87,7 +87,8 @@ export class ExploreSession {
     const apis: Comlink.Remote<ThreadApi>[] = [];
     try {
       for (let thread = 0; thread < scenario.threads.length; thread++) {
-        const w = spawnWorker('explore-thread');
+        // a coverage run reads .ts lines off the stack: from dist/ that needs the source maps at load time
+        const w = spawnWorker('explore-thread', o.coverage ? { execArgv: [...process.execArgv, '--enable-source-maps'] } : {});
         workers.push(w);
         const api = Comlink.wrap<ThreadApi>(nodeEndpoint(w));
         apis.push(api);

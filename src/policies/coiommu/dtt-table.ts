@@ -46,11 +46,13 @@ export function readRegisters(mem: SharedMem, m: Machine): { rootFrame: number; 
  * through the write-once registers. Every vCPU calls it: the first claims it (level -1 while it
  * works), the others wait until the level register holds the count.
  */
-export function enableDtt(mem: SharedMem, m: Machine, r: CoiommuRegion, pool: DttPool): void {
+export function enableDtt(mem: SharedMem, m: Machine, r: CoiommuRegion, pool: DttPool, variant: Variant = 'none'): void {
   const w = m.coiommu;
   if (mem.compareExchange(w, CO.DTT_LEVEL, 0, -1) === 0) {
     const root = pool.alloc();
     if (root < 0) throw new RangeError('coiommu: no pool page for the DTT root');
+    // planted bug: the level (which releases the waiting vCPUs) is published before the root
+    if (variant === 'probe-level-before-root') mem.store(w, CO.DTT_LEVEL, r.levels);
     mem.store(w, CO.DTT_ROOT_LO, wordOfFrame(root) * 4);
     mem.store(w, CO.DTT_LEVEL, r.levels);
     mem.notify(w, CO.DTT_LEVEL);

@@ -26,7 +26,7 @@ export function guestTable(mem: SharedMem, m: Machine, cfg: Scenario_, vcpu: num
   const pinInfo: PinInfoBuffer = { words: m.coiommu, base, maxPages: PIN_INFO_MAX_PAGES, gpa: gpaOfWord(base) };
   if (config.dtt === 'flat') return { config, region, table: new FlatDtt(m), pinInfo };
   const pool = new DttPool(mem, m, region, cfg.watchdogMs);
-  enableDtt(mem, m, region, pool);
+  enableDtt(mem, m, region, pool, cfg.variant);
   const table = new MultiLevelDtt(mem, m, region, pool, cfg.variant);
   return { config, region, table, lock: new DttRwLock(mem, m.coiommu, CO.DTT_LOCK), pool, pinInfo };
 }

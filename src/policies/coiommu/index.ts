@@ -8,6 +8,8 @@ import { coiommuHost } from './host.js';
 import { COIOMMU_SCENARIOS } from './scenarios.js';
 import { COIOMMU_DMA_SCENARIOS } from './scenarios-dma.js';
 import { COIOMMU_PRESSURE_SCENARIOS } from './scenarios-pressure.js';
+import { COIOMMU_BALLOON_SCENARIOS } from './scenarios-balloon.js';
+import { COIOMMU_PROBE_SCENARIOS } from './scenarios-probe.js';
 import { coiommuRegion } from './region.js';
 
 export const coiommuPolicy: Policy = {
@@ -32,7 +34,7 @@ pins a page on its first DMA and unpins it lazily when idle`,
     pins: perDmaOf(c.dmaOps, c.pins * (t.pinPageCycles + t.iommuMapCycles)),
     unpins: perDmaOf(c.dmaOps, c.unpins * t.iommuMapCycles),
   }),
-  scenarios: [...COIOMMU_SCENARIOS, ...COIOMMU_DMA_SCENARIOS, ...COIOMMU_PRESSURE_SCENARIOS],
+  scenarios: [...COIOMMU_SCENARIOS, ...COIOMMU_DMA_SCENARIOS, ...COIOMMU_PRESSURE_SCENARIOS, ...COIOMMU_BALLOON_SCENARIOS, ...COIOMMU_PROBE_SCENARIOS],
   variants: {
     'pinned-check-before-add': 'guest tests PINNED before it raises the map count',
     'unpin-load-store': 'unpin scan uses load-then-store instead of compareExchange',
@@ -47,5 +49,6 @@ pins a page on its first DMA and unpins it lazily when idle`,
     'shrink-without-park': 'the DTT shrinker frees pages without parking the host unpin worker',
     'shrink-without-lock': "the DTT shrinker frees pages without the DTT's write lock (a map may be inside)",
     'leaf-install-plain-store': 'a vCPU installs a new DTT page with a plain store instead of the compare-and-swap',
+    'probe-level-before-root': "the DTT probe publishes the table's level before its root: a waiting vCPU walks from root 0",
   },
 };

@@ -32,7 +32,7 @@ const BAD_ACCOUNTING = 'pin accounting broken (PINNED bits, IOMMU entries and pi
 const LOST_PAYLOAD = 'a payload was lost';
 const MAP_FAILED = 'a map failed';
 
-const SAFETY = {
+export const SAFETY = {
   [UNSAFE_DMA]: 'FORBIDDEN',
   [FREED_IN_USE]: 'FORBIDDEN',
   [TREE_BROKEN]: 'FORBIDDEN',
@@ -43,7 +43,7 @@ const SAFETY = {
 } as const;
 
 /** Violations first, whatever else happened. `vcpus`: thread index and page of each mapping vCPU. */
-function safety(m: Machine, results: number[], threads: number, vcpus: [number, number][], mustMap = true): string | undefined {
+export function safety(m: Machine, results: number[], threads: number, vcpus: [number, number][], mustMap = true): string | undefined {
   const v = shippedVerdict(m, threads);
   if (v.unsafeDma > 0) return UNSAFE_DMA;
   if (v.accountingViolations > 0 || v.treeProblems.some((p) => p.includes('freed'))) return FREED_IN_USE;
@@ -65,7 +65,10 @@ const shrinkerVsMap: Scenario = {
     'lock, unpark) while a vCPU maps G, the device DMAs into it and the vCPU unmaps. The leaf is freed only when ' +
     'no map is inside it; a map after the free installs a fresh leaf.',
   threads: ['vcpu0', 'pin-handler', 'shrinker'],
-  variants: ['none', 'shrink-without-lock', 'shrink-without-park'],
+  // shrink-without-park matters only against a host walk (coiommu-shrinker-vs-unpin): no search of this one finds it
+  variants: ['none', 'shrink-without-lock'],
+  budget: 100,
+  mustReach: ['the map held the leaf: the shrinker kept it (PINNED stays in it)', 'shrinker first: the leaf was freed, the map installed a fresh one'],
   spec: shippedSpec(2),
   setup: (m) => enableTable(m, [G]),
   run(ctx: ThreadCtx) {
@@ -94,6 +97,8 @@ const shrinkerVsUnpin: Scenario = {
     "guest's lock: PARK_UNPIN must keep it out of a leaf the shrinker frees; a parked host waits for the unpark.",
   threads: ['shrinker', 'balloon-unpin'],
   variants: ['none', 'shrink-without-park'],
+  budget: 60,
+  mustReach: ['the host found the worker parked and waited for the unpark', 'the unpin request ran outside the park'],
   spec: shippedSpec(1),
   setup: (m) => enableTable(m, [G]),
   run(ctx: ThreadCtx) {
@@ -159,6 +164,8 @@ const twoVcpusNewLeaf: Scenario = {
     'in the one leaf the host walks.',
   threads: ['vcpu0', 'vcpu1', 'pin-handler'],
   variants: ['none', 'leaf-install-plain-store'],
+  budget: 100,
+  mustReach: ['one vCPU installed the leaf, the other found it', 'both allocated a leaf: the CAS loser gave its page back'],
   spec: shippedSpec(2),
   setup: (m) => enableTable(m, []),
   run(ctx: ThreadCtx) {

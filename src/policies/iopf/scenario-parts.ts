@@ -8,6 +8,7 @@ import { CTL } from '../../machine/layout.js';
 import type { Machine } from '../../machine/machine.js';
 import { freeRunning } from '../../machine/shared-mem.js';
 import { checkAccounting } from '../../mem/accounting.js';
+import { deviceWalk } from '../../mem/device-walk.js';
 import { DmaEngine } from '../../mem/dma.js';
 import { HostMemory } from '../../mem/host-memory.js';
 import { Iotlb } from '../../mem/iotlb.js';
@@ -39,11 +40,11 @@ export function faultHandler(ctx: ThreadCtx): number {
   return hostThread(ctx, 1, hostParts(ctx).iopf);
 }
 
-/** A device with a 4-entry IOTLB over the host IOMMU table, taking faults in `mode`. */
+/** A device with a 4-entry IOTLB over the host IOMMU table (the device role's walk for iopf), taking faults in `mode`. */
 export function deviceParts(ctx: ThreadCtx, mode: FaultMode) {
   const { mem, m } = ctx;
   const stats = m.statsBlock(ctx.thread);
-  const iotlb = new Iotlb(mem, m, 4, 4, stats, (a) => mem.load(m.iommu, a) - 1);
+  const iotlb = new Iotlb(mem, m, 4, 4, stats, deviceWalk(mem, m, { table: m.iommu }, stats));
   const dev = new IopfDevice(mem, m, mode, 'trap', stats, 30_000);
   const dma = new DmaEngine(mem, m, stats, new Oracle(m.control, 'device', 0), iotlb, dev);
   return { dev, dma, stats };

@@ -47,6 +47,8 @@ const faultVsReclaim: Scenario = {
     'if it is gone, while the reclaimer takes G back: unmap, device-TLB shootdown, wait for its completion, unpin, reclaim.',
   threads: ['device', 'fault-handler', 'reclaimer'],
   variants: ['none', 'reclaim-before-shootdown'],
+  budget: 300,
+  mustReach: ['reclaimed after the device was done with G', 'reclaim skipped: G was under DMA', 'reclaimed; the device faulted G back in from swap (major fault)'],
   spec: SPEC,
   setup(m) {
     faultedInFreeRunning(m, G, STAMP);
@@ -112,6 +114,8 @@ const twoFaultsSamePage: Scenario = {
     'once its page group is answered). Both faults are answered, G is pinned once, and every re-post goes through.',
   threads: ['device', 'fault-handler'],
   variants: ['none', 'respond-before-map'],
+  budget: 100,
+  mustReach: ['both descriptors faulted; one pin, the second fault answered from the mapping', 'the first descriptor faulted, the second found G mapped'],
   spec: SPEC,
   setup() {},
   run(ctx) {

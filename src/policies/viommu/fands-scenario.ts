@@ -71,6 +71,8 @@ export const ptcacheVsFree: Scenario = {
     'a neighbouring IOVA of the range (filling its L1 page-table cache) and then an IOVA of the range that was never mapped.',
   threads: ['host', 'device'],
   variants: ['none', 'ptcache-kept-after-free'],
+  budget: 200,
+  mustReach: ['the unmap came first: both walks faulted', 'the walk of the neighbour came first; the victim faulted'],
   spec: { guestPages: 4, vcpus: 1, hostFrames: 4, dataFrames: 4, ringEntries: 2, iovaPages: 2 * PT_ENTRIES, invqEntries: 4 },
   setup(m: Machine, scratch: Int32Array) {
     const hostMem = new HostMemory(freeRunning, m);
