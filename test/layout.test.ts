@@ -34,7 +34,7 @@ const bytesOf = (r: { length: number; kind: 'i32' | 'f64' }) => r.length * (r.ki
 
 function expectSane(l: Layout): void {
   const regions = regionsOf(l);
-  // every region of the Layout is listed (29 of them; the vIOMMU tables are empty without iovaPages, iopf's page request queue without prqWords)
+  // every region of the Layout is listed (30 of them; the vIOMMU tables are empty without iovaPages, iopf's page request queue without prqWords)
   expect(regions.map((r) => r.name).sort()).toEqual(
     [
       'coiommu',
@@ -61,6 +61,7 @@ function expectSane(l: Layout): void {
       'ptPool',
       'prq',
       'reliedIovas',
+      'mapLedger',
       'reliedPages',
       'shadow',
       'shadowRefs',

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { CTL, STAT } from '../src/machine/layout.js';
 import { ACCESSED, PINNED } from '../src/policies/coiommu/dtt.js';
-import { VIOLATION_DETAILS } from '../src/core/oracle.js';
+import { DETAIL, VIOLATION_DETAILS } from '../src/core/oracle.js';
 import type { Variant } from '../src/core/types.js';
 import { at, makeInterposedRig, type Access } from './helpers/inline-host.js';
 
@@ -228,5 +228,31 @@ describe("planted bug 'no-pin-lock': pin and unpin without the pin-state lock", 
     rig.device.dmaWrite(G, G, STAMP);
     expect(rig.violations().dmaToUnpinned).toBe(0);
     expect(rig.checkAccounting()).toBe(true);
+  });
+});
+
+describe("planted bug 'unmap-off-by-one': the map-count ledger is checked every unpin round", () => {
+  const exceeded = VIOLATION_DETAILS[DETAIL.mapCountsExceed];
+
+  it('a count left behind by an unmap is an accounting violation at the next round, not at teardown', () => {
+    const { rig } = makeInterposedRig({ variant: 'unmap-off-by-one', guestPages: 64, vcpus: 1 });
+    expect(rig.guest.map(G, 1)).toBe(G);
+    rig.guest.unmap(G, G, 1); // drops one page too few: G's count stays 1
+    expect(rig.violations().accounting).toBe(0);
+    rig.host.unpinScan();
+    const v = rig.violations();
+    expect(v.accounting).toBe(1);
+    expect(v.first).toMatchObject({ kind: 'accounting', role: 'hypervisor', detail: exceeded });
+  });
+
+  it("the real protocol ('none'): a map in flight and a finished one leave the ledger balanced", () => {
+    const { rig } = makeInterposedRig({ variant: 'none', guestPages: 64, vcpus: 1 });
+    expect(rig.guest.map(G, 1)).toBe(G);
+    expect(rig.guest.map(G + 1, 2)).toBe(G + 1);
+    rig.guest.unmap(G, G, 1);
+    rig.host.unpinScan(); // G + 1 and G + 2 are mapped: counts 2 = maps in flight 2
+    rig.guest.unmap(G + 1, G + 1, 2);
+    rig.host.unpinScan();
+    expect(rig.violations().accounting).toBe(0);
   });
 });

@@ -33,6 +33,7 @@ export const VIOLATION_DETAILS = [
   'a wait timed out although its word had changed: nobody notified (a lost wake-up)',
   'a map failed although no host pin failed while it ran',
   'the host unpinned a page before the device IOTLB flush covering it drained',
+  'the DTT map counts of pinned pages exceed the page maps in flight (an unmap that left a count behind)',
 ] as const;
 export const DETAIL = {
   iommuFault: 0,
@@ -59,6 +60,7 @@ export const DETAIL = {
   lostWakeup: 20,
   mapFailedFree: 21,
   undrained: 22,
+  mapCountsExceed: 23,
 } as const;
 
 const COUNTER: Record<ViolationKind, number> = {
@@ -70,6 +72,8 @@ const COUNTER: Record<ViolationKind, number> = {
   mapFailures: CTL.VIOL_MAPFAIL,
   undrainedUnpins: CTL.VIOL_DRAIN,
 };
+
+const T0_MODULUS = 2 ** 30;
 
 export class Oracle {
   constructor(
@@ -86,10 +90,22 @@ export class Oracle {
     Atomics.store(c, CTL.VIOL_ROLE, ROLES.indexOf(this.role));
     Atomics.store(c, CTL.VIOL_GFN, gfn);
     Atomics.store(c, CTL.VIOL_FRAME, frame);
-    Atomics.store(c, CTL.VIOL_AT_MS, Math.round(performance.timeOrigin + performance.now() - this.t0));
+    Atomics.store(c, CTL.VIOL_AT_MS, this.sinceStartMs());
     Atomics.store(c, CTL.VIOL_DETAIL, detail);
     Atomics.store(c, CTL.VIOL_FIRST_SET, 2);
   }
+
+  /** Milliseconds since the run started: from t0, or (t0 = 0) from the start the roles published. */
+  private sinceStartMs(): number {
+    const now = Math.round(performance.timeOrigin + performance.now());
+    if (this.t0 !== 0) return Math.round(now - this.t0);
+    return (now % T0_MODULUS) - Atomics.load(this.control, CTL.RUN_T0_MOD) + (now % T0_MODULUS < Atomics.load(this.control, CTL.RUN_T0_MOD) ? T0_MODULUS : 0);
+  }
+}
+
+/** Publish the run's start for oracles built without it (RUN_T0_MOD: ms modulo 2^30). */
+export function publishRunStart(control: Int32Array, t0: number): void {
+  Atomics.store(control, CTL.RUN_T0_MOD, Math.round(t0) % T0_MODULUS);
 }
 
 export type ViolationCounts = Record<ViolationKind, number>;

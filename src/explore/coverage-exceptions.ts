@@ -5,6 +5,7 @@ const PLANTED = 'a planted bug: runs only under its variant (coverage runs the r
 
 export const COVERAGE_EXCEPTIONS: Record<string, string> = {
   'src/mem/accounting.ts': TEARDOWN,
+  'src/mem/residency-check.ts': TEARDOWN,
   'src/policies/coiommu/host.ts~isPinned(this.mem.load(this.table.words, e))': 'pinnedFor: read by the accounting check only',
   'src/policies/coiommu/host.ts~counted++': TEARDOWN,
   'src/policies/coiommu/host.ts~mem.and(table.words, e, ~ACCESSED);': TEARDOWN,
@@ -31,6 +32,7 @@ export const COVERAGE_EXCEPTIONS: Record<string, string> = {
   'src/mem/host-memory.ts~mem.store(m.frameData, f, d);':
     'restoring a swapped page into a frame that never held a payload: a scenario would need a third page reclaimed between',
   'src/policies/viommu/host.ts~this.mem.store(this.m.shadowRefs, g, 0)': TEARDOWN,
+  'src/policies/viommu/host.ts~isPresent(this.mem.load(this.m.iopt, i))': TEARDOWN,
   'src/mem/io-radix-table.ts~PT_POOL.HIGH) - this.mem.load': 'inUse: tests and the teardown check only',
   'src/mem/io-radix-table.ts~if (level === 0) return this.mem.load(this.table, iova)':
     "passthrough's device walk (FlatWalkTable): its host IOMMU table is written once at VM creation, there is no protocol to race",

@@ -59,8 +59,9 @@ export const CTL = {
   // virtual time (src/core/virtual-time.ts): the host bumps TIMER_SEQ each time it has run a host
   // timer; vCPUs waiting at that timer's deadline sleep on it
   ...wordsOnLine(7, ['TIMER_SEQ', 'TIMER_PARKED']),
-  // the guest-reliance oracle's violations (src/core/reliance.ts) and the host's failed pins
-  ...wordsOnLine(8, ['VIOL_RELY', 'VIOL_WAKE', 'VIOL_MAPFAIL', 'VIOL_DRAIN', 'HOST_PIN_FAILS']),
+  // the guest-reliance oracle's violations (src/core/reliance.ts), the host's failed pins, and the
+  // run's start (ms modulo 2^30) for oracles built inside a policy, which are not told it
+  ...wordsOnLine(8, ['VIOL_RELY', 'VIOL_WAKE', 'VIOL_MAPFAIL', 'VIOL_DRAIN', 'HOST_PIN_FAILS', 'RUN_T0_MOD']),
   WORDS: LINE_WORDS * 9,
 } as const;
 
@@ -334,6 +335,8 @@ export interface Layout {
   reliedPages: Region;
   /** Reliance oracle: maps the guest holds of each IOVA page (vIOMMU). */
   reliedIovas: Region;
+  /** Map-count ledger: page maps each vCPU started and finished, one line each (coIOMMU's per-round check; observed, not protocol). */
+  mapLedger: Region;
   /** coIOMMU: registers, DTT page pool, pin-info buffers (src/policies/coiommu/region.ts). */
   coiommu: Region;
   /** Virtual clocks (Float64), one line each. */
@@ -406,6 +409,7 @@ export function computeLayout(spec: MachineSpec): Layout {
     probeLog: take('probeLog', spec.vcpus * probeLogWords()),
     reliedPages: take('reliedPages', spec.guestPages),
     reliedIovas: take('reliedIovas', spec.iovaPages ?? 0),
+    mapLedger: take('mapLedger', spec.vcpus * LINE_WORDS),
     coiommu: take('coiommu', spec.coiommuWords ?? 0),
     vclock: take('vclock', vclockWords(spec.vcpus), 'f64'),
     descVt: take('descVt', spec.vcpus * spec.ringEntries, 'f64'),

@@ -3,7 +3,7 @@
 import { CTL, RunState, STAT, STAT_BLOCK, type MachineSpec } from '../machine/layout.js';
 import { Machine } from '../machine/machine.js';
 import { freeRunning, type SharedMem } from '../machine/shared-mem.js';
-import { Oracle } from '../core/oracle.js';
+import { Oracle, publishRunStart } from '../core/oracle.js';
 import type { BaseScenario, RoleName, SectionBag } from '../core/types.js';
 import { FaultBoard } from '../core/faults/board.js';
 import { installFaultHooks } from '../core/faults/hooks.js';
@@ -77,6 +77,7 @@ export abstract class RoleBase implements Role {
   begin(t0: number): void {
     this.t0 = t0;
     this.oracle = new Oracle(this.m.control, this.init.role, t0);
+    publishRunStart(this.m.control, t0);
     installFaultHooks(this.faults); // failure points in this worker answer to this role's plan
   }
 

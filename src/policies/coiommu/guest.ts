@@ -20,6 +20,7 @@ import type { DttTable } from './dtt-table.js';
 import type { DttRwLock } from './rw-lock.js';
 import { PIN_INFO_MAX_PAGES } from './region.js';
 import { guestTable, type GuestTableParts } from './guest-table.js';
+import { MapLedger } from './map-ledger.js';
 
 export class CoiommuGuest implements GuestDmaPolicy {
   private readonly maxCount: number;
@@ -28,6 +29,9 @@ export class CoiommuGuest implements GuestDmaPolicy {
   /** Set by the ignore-pin-failure variant: the re-check after a pin request is skipped. */
   private readonly trustRequest: boolean;
   private readonly words: Int32Array;
+  /** Set by the unmap-off-by-one variant: an unmap drops one page too few. */
+  private readonly shortUnmap: boolean;
+  private readonly ledger: MapLedger;
 
   constructor(
     private readonly mem: SharedMem,
@@ -43,11 +47,15 @@ export class CoiommuGuest implements GuestDmaPolicy {
     /** The DTT shrinker this vCPU runs every shrinkMs (multilevel, vCPU 0, --dtt-shrink). */
     private readonly shrinker?: DttShrinker,
     private readonly shrinkMs = 0,
+    /** Whose line of the map-count ledger this guest writes. */
+    vcpu = 0,
   ) {
     this.maxCount = maxMapCount(m.spec.vcpus);
     this.testFirst = variant === 'pinned-check-before-add';
     this.trustRequest = variant === 'ignore-pin-failure';
+    this.shortUnmap = variant === 'unmap-off-by-one';
     this.words = table.words;
+    this.ledger = new MapLedger(m, vcpu);
   }
 
   private nextShrinkMs = 0;
@@ -76,11 +84,13 @@ export class CoiommuGuest implements GuestDmaPolicy {
   map(gfn: number, n: number): number {
     this.clock?.sync();
     this.lock?.readLock();
+    this.ledger.started(n);
     try {
       const ok = this.mark(gfn, n);
       this.stats[STAT.DTT_OPS] += n;
       this.clock?.advanceCycles(n * this.clock.costs.dttUpdateCycles);
       if (ok) return gfn;
+      this.ledger.finished(n); // every count it raised is down again
       this.stats[STAT.MAP_FAILURES]++;
       return -1;
     } finally {
@@ -135,6 +145,8 @@ export class CoiommuGuest implements GuestDmaPolicy {
   mapSg(gfns: readonly number[], pages: readonly number[], dmas: number[]): boolean {
     this.clock?.sync();
     this.lock?.readLock();
+    const pagesOfList = pages.reduce((s, p) => s + p, 0);
+    this.ledger.started(pagesOfList);
     try {
       let missing = 0;
       let marked = 0;
@@ -151,6 +163,7 @@ export class CoiommuGuest implements GuestDmaPolicy {
       // the segment that failed undid itself; the ones before it are undone here
       const whole = missing >= 0 ? marked : marked - 1;
       for (let s = 0; s < whole; s++) this.undo(gfns[s], pages[s], true);
+      this.ledger.finished(pagesOfList);
       this.stats[STAT.MAP_FAILURES]++;
       return false;
     } finally {
@@ -163,10 +176,11 @@ export class CoiommuGuest implements GuestDmaPolicy {
     this.clock?.sync();
     this.lock?.readLock();
     try {
-      this.undo(gfn, n, false);
+      this.undo(gfn, this.shortUnmap ? n - 1 : n, false); // planted bug: one page too few
     } finally {
       this.lock?.readUnlock();
     }
+    this.ledger.finished(n);
     this.stats[STAT.DTT_OPS] += n;
     this.clock?.advanceCycles(n * this.clock.costs.dttUpdateCycles);
   }
@@ -219,7 +233,7 @@ export function coiommuGuest(ctx: GuestContext): CoiommuGuest {
       ? new DttShrinker(mem, m, lock, pool, parkCommand(mem, m, cfg, stats), stats, cfg.variant)
       : undefined;
   const timed = new TimedRequester(requester, ctx.latency.pinRequest);
-  return new CoiommuGuest(mem, m, parts.table, lock, timed, stats, cfg.variant, ctx.clock, shrinker, config.dttShrinkMs);
+  return new CoiommuGuest(mem, m, parts.table, lock, timed, stats, cfg.variant, ctx.clock, shrinker, config.dttShrinkMs, vcpu);
 }
 
 /** The vCPU's write of PARK_UNPIN / UNPARK_UNPIN: an MMIO exit the VMM serves under the pin-state lock. */

@@ -17,6 +17,7 @@ import { FlatDtt, MultiLevelDtt, type DttTable } from './dtt-table.js';
 import { auditTree } from './dtt-audit.js';
 import { CO, PIN_INFO_MAX_PAGES, coiommuRegion, type CoiommuRegion } from './region.js';
 import { UnpinScan } from './unpin-scan.js';
+import { MapCountCheck } from './map-ledger.js';
 import { parkUnpin, unpinParked } from './park.js';
 
 export class CoiommuHost implements HostPolicy {
@@ -25,6 +26,7 @@ export class CoiommuHost implements HostPolicy {
   private readonly decoder: RequestDecoder;
   private readonly pages = new Float64Array(PIN_INFO_MAX_PAGES);
   private readonly scan: UnpinScan;
+  private readonly mapCounts: MapCountCheck;
 
   constructor(
     private readonly mem: SharedMem,
@@ -47,6 +49,7 @@ export class CoiommuHost implements HostPolicy {
     // a batch's address must lie inside the driver's pin-info buffers
     const wordOfGpa = (gpa: number, words: number) => (gpa % 4 === 0 && gpa / 4 >= lo && gpa / 4 + words <= hi ? gpa / 4 : -1);
     this.decoder = { endpoints, words: m.coiommu, wordOfGpa };
+    this.mapCounts = new MapCountCheck(m, this.table);
     this.scan = new UnpinScan(mem, m, host, lock, cfg, stats, (g) => this.tryUnpin(g, false) === UNPIN.UNPINNED, () => this.parked());
   }
 
@@ -78,7 +81,11 @@ export class CoiommuHost implements HostPolicy {
   }
 
   unpinScan(): number {
-    return this.cfg.unpinPolicy === 'off' ? 0 : this.scan.round();
+    const unpins = this.cfg.unpinPolicy === 'off' ? 0 : this.scan.round();
+    // free runs: the map counts against the ledger every round (the explorer's outcomes check them).
+    // Not while a DTT shrinker may free pages: only a parked unpin worker is safe from it.
+    if (!this.mem.scheduled && this.cfg.dttShrinkMs === 0) this.mapCounts.check(this.host.frameHigh());
+    return unpins;
   }
 
   /** PARK_UNPIN / UNPARK_UNPIN, as the vCPU's MMIO write reaches the VMM (park.ts). */
