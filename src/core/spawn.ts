@@ -15,8 +15,8 @@ const workersDir = join(here, '..', '..', 'workers');
 const builtWorkers = !fromDist && process.env.VIOMMU_LAB_BUILT_WORKERS === '1' ? join(here, '..', '..', 'dist', 'workers') : undefined;
 
 /** File to hand to `new Worker` / piscina, and the workerData that tells the bootstrap what to load. */
-export function workerEntry(name: WorkerName): { filename: string; bootstrapTarget?: string } {
-  const built = fromDist ? workersDir : builtWorkers;
+export function workerEntry(name: WorkerName, fromSources = false): { filename: string; bootstrapTarget?: string } {
+  const built = fromDist ? workersDir : fromSources ? undefined : builtWorkers;
   if (built) {
     const js = join(built, `${name}.js`);
     if (existsSync(js)) return { filename: js };
@@ -27,8 +27,9 @@ export function workerEntry(name: WorkerName): { filename: string; bootstrapTarg
   return { filename: join(sourceWorkers, 'tsx-bootstrap.mjs'), bootstrapTarget: pathToFileURL(target).href };
 }
 
-export function spawnWorker(name: WorkerName, options: WorkerOptions = {}): Worker {
-  const entry = workerEntry(name);
+/** `fromSources`: the worker will import .ts modules (a plug-in written in a test file): tsx, never dist/. */
+export function spawnWorker(name: WorkerName, options: WorkerOptions = {}, fromSources = false): Worker {
+  const entry = workerEntry(name, fromSources);
   const workerData = entry.bootstrapTarget
     ? { ...(options.workerData ?? {}), bootstrapTarget: entry.bootstrapTarget }
     : options.workerData;

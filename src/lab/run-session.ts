@@ -9,7 +9,9 @@ import { spawnWorker } from '../core/spawn.js';
 import type { RoleName } from '../core/types.js';
 import { CTL, RunState, STAT } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
+import { policyModules } from '../policies/index.js';
 import type { RoleApi } from '../roles/role-server.js';
+import { workloadModules } from '../workloads/index.js';
 import type { RoleResult } from '../roles/role.js';
 
 export interface RoleHandle {
@@ -108,7 +110,9 @@ export class RunSession {
   }
 
   start(role: RoleName, index: number, statBlock: number, label: string): RoleHandle {
-    const worker = spawnWorker(role);
+    // a plug-in registered from a .ts file (a test) imports the sources: its workers must too
+    const sourcePlugins = [...policyModules(), ...workloadModules()].some((url) => url.endsWith('.ts'));
+    const worker = spawnWorker(role, {}, sourcePlugins);
     const h: RoleHandle = { label, role, index, statBlock, worker, api: Comlink.wrap<RoleApi>(nodeEndpoint(worker)), finished: false };
     worker.on('error', (err) => this.fail(new RunError(`${label} crashed: ${err.message}`, label)));
     worker.on('exit', (code) => {
