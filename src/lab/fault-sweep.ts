@@ -15,12 +15,12 @@ export interface SweepScenario {
   points: FailurePoint[];
 }
 
-/** A tiny coIOMMU guest: 2 one-page buffers in turn, so every point is reached twice. */
-const coiommuMap = (notify: string, extra: PartialScenario = {}): PartialScenario => ({
-  policy: 'coiommu',
+/** A tiny guest: one-page buffers in turn, one in flight, no host memory limit. */
+const tinyGuest = (policy: string, notify: string, ops: number, extra: PartialScenario = {}): PartialScenario => ({
+  policy,
   notify,
   guestPages: 1024,
-  ops: 12,
+  ops,
   durationMs: 60_000,
   drainMs: 20,
   net: { queueDepth: 1, batch: 1, reuseDistance: 1, rotateMs: 0 },
@@ -28,22 +28,16 @@ const coiommuMap = (notify: string, extra: PartialScenario = {}): PartialScenari
   ...extra,
 });
 
+/** A tiny coIOMMU guest: 2 one-page buffers in turn, so every point is reached twice. */
+const coiommuMap = (notify: string, extra: PartialScenario = {}): PartialScenario => tinyGuest('coiommu', notify, 12, extra);
+
 const MAP_PATH: FailurePoint[] = ['slot-write', 'pin', 'iommu-map', 'frame-alloc'];
 
 /**
  * A tiny vIOMMU guest: 2 one-page buffers in turn, 4 DMAs. Every map submits an invalidation the
  * host shadows (and pins) the page on; strict: every unmap submits one too and unpins.
  */
-const viommuMap = (policy: string, notify: string): PartialScenario => ({
-  policy,
-  notify,
-  guestPages: 1024,
-  ops: 4,
-  durationMs: 60_000,
-  drainMs: 20,
-  net: { queueDepth: 1, batch: 1, reuseDistance: 1, rotateMs: 0 },
-  host: { memoryPages: 0 },
-});
+const viommuMap = (policy: string, notify: string): PartialScenario => tinyGuest(policy, notify, 4);
 
 const SHADOW_PATH: FailurePoint[] = ['queue-submit', 'pin', 'iommu-map', 'frame-alloc'];
 
