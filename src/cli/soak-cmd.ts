@@ -9,6 +9,7 @@ import junitDefault, { type Builder } from 'junit-report-builder';
 import { ConfigError } from '../core/errors.js';
 import { parseDuration, parseSize } from '../core/units.js';
 import { formatSoakTable } from '../lab/fault-format.js';
+import { formatTrend } from '../lab/rss-trend.js';
 import { comboFailed, soak, soakCombos, type ComboSummary, type SoakResult, type SoakSample } from '../lab/soak.js';
 import { workloadNames } from '../workloads/index.js';
 import { comparisonPairs } from '../policies/index.js';
@@ -75,7 +76,7 @@ function writeJunit(file: string, r: SoakResult, seed: number): void {
   const suite = b.testSuite().name(`${NAME} soak (seed ${seed})`);
   for (const c of r.combos) {
     const t = suite.testCase().className(`${NAME}.soak`).name(c.combo).time(c.seconds);
-    t.property('faultPlan', c.plan.join(' ')).property('injected', String(c.injected)).property('rssGrowthPct', c.rssGrowthPct.toFixed(1));
+    t.property('faultPlan', c.plan.join(' ')).property('injected', String(c.injected)).property('rssGrowthPct', c.rssGrowthPct.toFixed(1)).property('rssTrendMBPerMin', formatTrend(c.rssTrend));
     if (comboFailed(c)) t.failure(`${c.error ?? `${c.violations} violations, ${c.lostPayloads} lost payloads`}; reproduce: ${c.reproduce}`);
   }
   b.writeTo(file);

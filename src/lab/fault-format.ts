@@ -1,6 +1,7 @@
 // Text for the faults a run injected, and for the soak's summary table.
 import type { FaultTally } from '../core/faults/board.js';
 import { grid } from '../core/grid.js';
+import { formatTrend } from './rss-trend.js';
 import type { ComboSummary } from './soak.js';
 
 /** `faults  pin-fail 12 · preempt 3 (stoppedMs 90) ...` and the failure points reached. */
@@ -34,8 +35,9 @@ export function formatSoakTable(combos: ComboSummary[]): string {
     mb(c.rssWarmMB),
     mb(c.rssEndMB),
     `${c.rssGrowthPct >= 0 ? '+' : ''}${c.rssGrowthPct.toFixed(1)}%`,
+    formatTrend(c.rssTrend),
     c.error ? 'ERROR' : c.violations > 0 || c.lostPayloads > 0 ? 'FAIL' : 'ok',
   ]);
-  const header = ['combination', 's', 'DMAs', 'injected', 'survived', 'detected', 'violations', 'lost', 'RSS start MB', 'RSS warm MB', 'RSS end MB', 'growth', ''];
-  return `${grid(header, rows, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]))}\n`;
+  const header = ['combination', 's', 'DMAs', 'injected', 'survived', 'detected', 'violations', 'lost', 'RSS start MB', 'RSS warm MB', 'RSS end MB', 'growth', 'RSS MB/min [95% CI]', ''];
+  return `${grid(header, rows, new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]))}\n`;
 }

@@ -11,6 +11,7 @@ import { resolveScenario, type PartialScenario } from './config.js';
 import { randomFaultPlan } from './fault-plan-random.js';
 import { runScenario, type LiveRun } from './orchestrator.js';
 import { sumStat } from './report.js';
+import { rssTrend, type RssTrend } from './rss-trend.js';
 import type { ScenarioConfig } from './scenario.js';
 
 export interface SoakSample {
@@ -42,6 +43,8 @@ export interface ComboSummary {
   rssEndMB: number;
   /** (end - warm) / warm, in %. */
   rssGrowthPct: number;
+  /** RSS's fitted slope over the samples after warm-up, MB/min with its 95% interval (rss-trend.ts). */
+  rssTrend?: RssTrend;
   error?: string;
   /** The first try's workers did not start in time (a loaded machine): this is the second. */
   retried?: boolean;
@@ -130,6 +133,9 @@ interface RssMarks {
   at: number;
   mb: number;
   last: number;
+  /** The samples after warm-up: minutes since the run started, and MB. */
+  minutes: number[];
+  mbs: number[];
 }
 
 /** Every oracle counter a running machine keeps (the series' column and the stop condition). */
@@ -147,6 +153,10 @@ function sampler(live: LiveRun, cfg: ScenarioConfig, combo: string, stop: AbortC
     const violations = LIVE_VIOLATIONS.reduce((n, w) => n + Atomics.load(m.control, CTL[w]), 0);
     const rss = rssMB();
     if (warm.mb === 0 && now - started >= warm.at) warm.mb = rss;
+    if (warm.mb !== 0) {
+      warm.minutes.push((now - started) / 60_000);
+      warm.mbs.push(rss);
+    }
     warm.last = rss; // the run's last RSS while its workers live (after it, they are gone)
     push({ combo, opsPerSecond: ((ops - lastOps) * 1000) / Math.max(1, now - lastT), rssMB: rss, pinned: Atomics.load(m.control, CTL.PINNED_NOW), resident: Atomics.load(m.control, CTL.RESIDENT_NOW), faults: live.board.totalInjected(), violations });
     lastOps = ops;
@@ -159,7 +169,7 @@ async function runCombo(cfg: ScenarioConfig, combo: string, plan: string[], o: S
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   o.signal?.addEventListener('abort', onAbort);
-  const warm: RssMarks = { at: Math.min(60_000, cfg.durationMs / 4), mb: 0, last: 0 };
+  const warm: RssMarks = { at: Math.min(60_000, cfg.durationMs / 4), mb: 0, last: 0, minutes: [], mbs: [] };
   const rssStartMB = rssMB();
   const t0 = performance.now();
   let timer: NodeJS.Timeout | undefined;
@@ -173,10 +183,10 @@ async function runCombo(cfg: ScenarioConfig, combo: string, plan: string[], o: S
     clearInterval(timer);
     o.signal?.removeEventListener('abort', onAbort);
   }
-  return summarize(combo, plan, report, error, { rssStartMB, rssWarmMB: warm.mb, rssLastMB: warm.last, seconds: (performance.now() - t0) / 1000 });
+  return summarize(combo, plan, report, error, { rssStartMB, rssWarmMB: warm.mb, rssLastMB: warm.last, trend: rssTrend(warm.minutes, warm.mbs), seconds: (performance.now() - t0) / 1000 });
 }
 
-function summarize(combo: string, plan: string[], r: RunReport | undefined, error: string | undefined, f: { rssStartMB: number; rssWarmMB: number; rssLastMB: number; seconds: number }): ComboSummary {
+function summarize(combo: string, plan: string[], r: RunReport | undefined, error: string | undefined, f: { rssStartMB: number; rssWarmMB: number; rssLastMB: number; trend?: RssTrend; seconds: number }): ComboSummary {
   const v = r?.violations;
   const violations = v ? violationTotal(v) : 0;
   const byKind = r?.injectedFaults?.byKind ?? {};
@@ -200,6 +210,7 @@ function summarize(combo: string, plan: string[], r: RunReport | undefined, erro
     rssWarmMB: warmMB,
     rssEndMB,
     rssGrowthPct: (100 * (rssEndMB - warmMB)) / warmMB,
+    rssTrend: f.trend,
     firstViolation: v?.first ? `${v.first.kind} by ${v.first.role} at ${v.first.atMs} ms, page ${v.first.gfn}, frame ${v.first.frame}: ${v.first.detail}` : undefined,
     error: error ?? (r && r.teardownLeftovers.length > 0 ? `teardown left: ${r.teardownLeftovers.join('; ')}` : undefined),
     reproduce: '',
