@@ -62,6 +62,7 @@ function expectSane(l: Layout): void {
       'prq',
       'reliedIovas',
       'mapLedger',
+      'notifyLedger',
       'reliedPages',
       'shadow',
       'shadowRefs',

@@ -70,6 +70,11 @@ export interface NotifyConfig {
   exitDelayUs: number;
   /** How long a waiting role spins before it parks in Atomics.wait. */
   spinUs: number;
+  /**
+   * A wait that timed out on a changed word with no notify is a lost wake-up unless a notify comes
+   * within this grace (a waker descheduled between its store and its notify); 0 turns the check off.
+   */
+  wakeGraceMs: number;
 }
 
 export interface FaultInjection {
@@ -204,6 +209,12 @@ export interface RunReport {
     translation?: { readsPerPage: number; pageNs: number; modelGbps: number };
   };
   parallelism: { cores: number; threads: number; spinners: number; oversubscribed: boolean };
+  /**
+   * The lost-wake-up check (--wake-grace): waits that timed out on a changed word whose notify came
+   * late, within the grace (a waker descheduled between its store and its notify). Lost ones are
+   * `violations.lostWakeups`.
+   */
+  wakeCheck?: { graceMs: number; lateWakes: number };
   /** What teardown found still mapped, queued or raised (each is also an accounting violation). */
   teardownLeftovers: string[];
   /** Injected faults (with --fault or a fail-nth sweep): per kind, injected and what the protocol did; failure points reached. */

@@ -4,6 +4,7 @@
 // region (Float64, ns); a synchronous request completes at max(its time, the host's) + its cost.
 import { CTL, VCLOCK, vclockLine } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
+import { countedNotify } from '../machine/notify-ledger.js';
 import type { CostTable, NotifyPath } from './types.js';
 
 export const CLOCKS = ['virtual', 'wall'] as const;
@@ -164,14 +165,14 @@ export class TimerBarrier {
     v[this.host + VCLOCK.TIMER_DONE] = v[this.host + VCLOCK.TIMER_NEXT];
     v[this.host + VCLOCK.TIMER_NEXT] = nextDeadline;
     Atomics.add(this.m.control, CTL.TIMER_SEQ, 1);
-    Atomics.notify(this.m.control, CTL.TIMER_SEQ);
+    countedNotify(this.m.notifyLedger, this.m.control, CTL.TIMER_SEQ);
   }
 
   /** Host: no more barriers (the guests stopped, or the clock is the wall's). */
   open(): void {
     this.m.vclock[this.host + VCLOCK.TIMER_NEXT] = Number.POSITIVE_INFINITY;
     Atomics.add(this.m.control, CTL.TIMER_SEQ, 1);
-    Atomics.notify(this.m.control, CTL.TIMER_SEQ);
+    countedNotify(this.m.notifyLedger, this.m.control, CTL.TIMER_SEQ);
   }
 }
 

@@ -8,6 +8,7 @@ import { policyByName, policyModules, runsSidecore } from '../policies/index.js'
 import type { SetupResult } from '../roles/role.js';
 import { workloadByName, workloadModules } from '../workloads/index.js';
 import { FaultBoard } from '../core/faults/board.js';
+import { readViolations } from '../core/oracle.js';
 import { buildReport, sumStat } from './report.js';
 import { RunSession, type RoleHandle } from './run-session.js';
 import type { ScenarioConfig } from './scenario.js';
@@ -114,10 +115,23 @@ export async function runScenario(cfg: ScenarioConfig, opts: RunOptions = {}): P
     if (cfg.faults.plan?.length || cfg.faults.failNth || cfg.faults.crash || cfg.faults.hang) report.injectedFaults = board.tally();
     return report;
   } catch (err) {
-    throw s.failure ?? err;
+    throw withViolationsSoFar(s.failure ?? err, control);
   } finally {
     for (const i of intervals) clearInterval(i);
     watch?.stop();
     await s.close();
   }
+}
+
+/**
+ * A failed run keeps what the oracle saw before it failed: a lost wake-up, say, often turns into a
+ * hang the watchdog names, and the hang alone would hide its cause.
+ */
+function withViolationsSoFar(err: unknown, control: Int32Array): unknown {
+  const { first, ...counts } = readViolations(control);
+  const seen = Object.entries(counts).filter(([, n]) => n > 0);
+  if (!(err instanceof Error) || seen.length === 0) return err;
+  err.message += `; violations before it: ${seen.map(([k, n]) => `${k} ${n}`).join(', ')}`;
+  if (first) err.message += ` (first: ${first.detail}, ${first.role}, at ${first.atMs} ms)`;
+  return err;
 }

@@ -194,6 +194,7 @@ export function buildReport(cfg: ScenarioConfig, m: Machine, f: RunFacts): RunRe
     exitsPerDma: per(exits),
     modeled: modeled(cfg, m, f),
     parallelism: { cores, threads: f.threads, spinners, oversubscribed: spinners > cores },
+    wakeCheck: { graceMs: cfg.notifyPath.wakeGraceMs, lateWakes: g('LATE_WAKES') + h('LATE_WAKES') + d('LATE_WAKES') },
     teardownLeftovers: f.teardown.leftovers,
     ...policyByName(cfg.policy).report?.(m, f.deviceResult?.histograms ?? {}),
     config: cfg,

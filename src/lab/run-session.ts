@@ -9,6 +9,7 @@ import { spawnWorker } from '../core/spawn.js';
 import type { RoleName } from '../core/types.js';
 import { CTL, RunState, STAT } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
+import { countedNotify } from '../machine/notify-ledger.js';
 import { policyModules } from '../policies/index.js';
 import type { RoleApi } from '../roles/role-server.js';
 import { workloadModules } from '../workloads/index.js';
@@ -43,7 +44,7 @@ export class RunSession {
     const c = this.machine.control;
     for (const w of [CTL.HOST_DOORBELL, CTL.SIDECORE_DOORBELL, CTL.DEVICE_DOORBELL]) {
       Atomics.add(c, w, 1);
-      Atomics.notify(c, w);
+      countedNotify(this.machine.notifyLedger, c, w);
     }
   }
 

@@ -50,6 +50,8 @@ export const BASE_SECTIONS: readonly ConfigSection[] = [
   section('notifyPath', [
     { key: 'exitDelayUs', flag: '--exit-delay', kind: 'us', min: 0, max: 100_000, unit: 'µs', default: 0, help: 'modeled VM-exit delay busy-waited per trapped request, e.g. 5us' },
     { key: 'spinUs', flag: '--spin', kind: 'us', min: 0, max: 100_000, unit: 'µs', default: 50, help: 'how long a waiting role spins before it parks' },
+    // a waker descheduled between its store and its notify is late, not lost: the grace tells them apart
+    { key: 'wakeGraceMs', flag: '--wake-grace', kind: 'ms', min: 0, max: 60_000, unit: 'ms', note: '0 = no lost-wake-up check', default: 1000, help: 'a wait that timed out on a changed word is a lost wake-up unless its notify comes within this grace' },
   ]),
 ];
 

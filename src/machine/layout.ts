@@ -136,6 +136,7 @@ export const STAT = {
   PTC_MISSES_L2: 51,
   PTC_MISSES_L3: 52,
   PT_PAGES_FREED: 53, // host: IO page-table pages freed (an unmap covered their whole range)
+  LATE_WAKES: 54, // any role: a wait timed out on a changed word and its notify came only within the grace (src/machine/wake-check.ts)
   WORDS: 64, // 512 bytes: a multiple of 64
 } as const;
 export type StatName = Exclude<keyof typeof STAT, 'WORDS'>;
@@ -270,6 +271,9 @@ export const VCLOCK = { LINE: 8, NOW: 0, REQ: 1, DONE: 2, TIMER_NEXT: 1, TIMER_D
 export const vclockLine = { vcpu: (v: number) => v, hypervisor: (vcpus: number) => vcpus, sidecore: (vcpus: number) => vcpus + 1, device: (vcpus: number) => vcpus + 2 };
 export const vclockWords = (vcpus: number): number => (vcpus + 3) * VCLOCK.LINE;
 
+// ---- notify ledger: one counter per hashed word address (a collision can only hide a lost wake-up) ----
+export const NOTIFY_LEDGER_WORDS = 1024;
+
 // ---- data frames: the payload a DMA wrote into a page (a page's worth of bytes is not needed) ----
 export const DATA_WORDS = 8;
 
@@ -337,6 +341,8 @@ export interface Layout {
   reliedIovas: Region;
   /** Map-count ledger: page maps each vCPU started and finished, one line each (coIOMMU's per-round check; observed, not protocol). */
   mapLedger: Region;
+  /** Notify ledger: notifies issued per waited word, hashed by address (src/machine/notify-ledger.ts; observed, not protocol). */
+  notifyLedger: Region;
   /** coIOMMU: registers, DTT page pool, pin-info buffers (src/policies/coiommu/region.ts). */
   coiommu: Region;
   /** Virtual clocks (Float64), one line each. */
@@ -410,6 +416,7 @@ export function computeLayout(spec: MachineSpec): Layout {
     reliedPages: take('reliedPages', spec.guestPages),
     reliedIovas: take('reliedIovas', spec.iovaPages ?? 0),
     mapLedger: take('mapLedger', spec.vcpus * LINE_WORDS),
+    notifyLedger: take('notifyLedger', NOTIFY_LEDGER_WORDS),
     coiommu: take('coiommu', spec.coiommuWords ?? 0),
     vclock: take('vclock', vclockWords(spec.vcpus), 'f64'),
     descVt: take('descVt', spec.vcpus * spec.ringEntries, 'f64'),

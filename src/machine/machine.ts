@@ -31,6 +31,7 @@ export class Machine {
   readonly reliedPages: Int32Array;
   readonly reliedIovas: Int32Array;
   readonly mapLedger: Int32Array;
+  readonly notifyLedger: Int32Array;
   /** coIOMMU's guest-memory structures (empty for other policies). */
   readonly coiommu: Int32Array;
   readonly vclock: Float64Array;
@@ -73,6 +74,7 @@ export class Machine {
     this.reliedPages = i32(l.reliedPages);
     this.reliedIovas = i32(l.reliedIovas);
     this.mapLedger = i32(l.mapLedger);
+    this.notifyLedger = i32(l.notifyLedger);
     this.coiommu = i32(l.coiommu);
     const f64 = (r: Region) => new Float64Array(sab, r.byteOffset, r.length);
     this.vclock = f64(l.vclock);

@@ -4,6 +4,7 @@ import type { FaultBoard } from '../core/faults/board.js';
 import type { FaultSpec } from '../core/faults/plan.js';
 import { DETAIL, type Oracle } from '../core/oracle.js';
 import { CTL, PROBE_LOG, RING, SLOT, STAT } from '../machine/layout.js';
+import { countedNotify } from '../machine/notify-ledger.js';
 import { Balloon } from '../mem/balloon.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
@@ -18,14 +19,14 @@ export function spuriousWake(m: Machine, spec: FaultSpec, board: FaultBoard): vo
   if (spec.target !== 'guest') {
     const w = bells[spec.target];
     Atomics.add(c, w, 1);
-    wakes += Atomics.notify(c, w);
+    wakes += countedNotify(m.notifyLedger, c, w);
   } else {
     for (let v = 0; v < m.spec.vcpus; v++) {
       if (spec.index >= 0 && v !== spec.index) continue;
       // everything a vCPU sleeps on: its answer slot, its completion ring, the host timer's sequence
-      wakes += Atomics.notify(m.slots, v * SLOT.WORDS + SLOT.REQ) + Atomics.notify(m.compRing(v), RING.TAIL);
+      wakes += countedNotify(m.notifyLedger, m.slots, v * SLOT.WORDS + SLOT.REQ) + countedNotify(m.notifyLedger, m.compRing(v), RING.TAIL);
     }
-    wakes += Atomics.notify(c, CTL.TIMER_SEQ);
+    wakes += countedNotify(m.notifyLedger, c, CTL.TIMER_SEQ);
   }
   board.react('spurious-wake', 'wakes', Math.max(1, wakes));
 }

@@ -3,6 +3,8 @@
 import { CTL, RunState, STAT, STAT_BLOCK, type MachineSpec } from '../machine/layout.js';
 import { Machine } from '../machine/machine.js';
 import { freeRunning, type SharedMem } from '../machine/shared-mem.js';
+import { wakeChecking } from '../machine/wake-check.js';
+import { DETAIL } from '../core/oracle.js';
 import { Oracle, publishRunStart } from '../core/oracle.js';
 import type { BaseScenario, RoleName, SectionBag } from '../core/types.js';
 import { FaultBoard } from '../core/faults/board.js';
@@ -52,7 +54,8 @@ export { InjectedCrashError } from './fault-injector.js';
 
 export abstract class RoleBase implements Role {
   readonly m: Machine;
-  readonly mem: SharedMem = freeRunning;
+  /** Atomics, with every timed-out wait checked for a lost wake-up (unless --wake-grace 0). */
+  readonly mem: SharedMem;
   readonly cfg: BaseScenario & SectionBag;
   readonly stats: Float64Array;
   oracle: Oracle;
@@ -64,6 +67,7 @@ export abstract class RoleBase implements Role {
   constructor(readonly init: RoleInit) {
     this.m = new Machine(init.sab, init.spec);
     this.cfg = init.cfg;
+    this.mem = this.checkedMem(init.cfg.notifyPath.wakeGraceMs);
     const block =
       init.role === 'guest' ? STAT_BLOCK.guest0 + init.index : STAT_BLOCK[init.role as Exclude<RoleName, 'guest'>];
     this.stats = this.m.statsBlock(block);
@@ -71,6 +75,14 @@ export abstract class RoleBase implements Role {
     const label = init.role === 'guest' ? `guest vCPU ${init.index}` : init.role;
     const injector = new FaultInjector(new FaultBoard(init.faultBoard), init.cfg, init.role, init.index, label, () => this.elapsedMs());
     if (injector.active) this.faults = injector;
+  }
+
+  private checkedMem(graceMs: number): SharedMem {
+    if (!(graceMs > 0)) return freeRunning;
+    return wakeChecking(this.m.notifyLedger, graceMs, {
+      late: () => this.stats[STAT.LATE_WAKES]++,
+      lost: () => this.oracle.report('lostWakeups', -1, -1, DETAIL.lostWakeup),
+    });
   }
 
   /** The run starts: fault times and violation times count from here. */
