@@ -161,6 +161,16 @@ describe('mutation score', () => {
     expect(r.score).toBeGreaterThanOrEqual(0.9);
   });
 
+  it('coiommu-map-vs-unpin: 100% under DPOR, the skipped LRU ageing killed, and DFS reaches the same verdicts', async () => {
+    const o = { preemptions: 1, budget: 400, maxSteps: 5000, extra: 0 };
+    const dpor = await mutate(scenarioByName('coiommu-map-vs-unpin'), o);
+    expect(dpor.score).toBe(1);
+    expect(dpor.all.find((m) => m.where === 'frameGen[0]' && m.operator === 'skip-store')?.outcome).toMatch(/did not age it/);
+    const dfs = await mutate(scenarioByName('coiommu-map-vs-unpin'), { ...o, strategy: 'dfs' });
+    const verdicts = (r: typeof dpor) => r.all.map((m) => `${m.thread} ${m.operator} ${m.where}: ${m.status}`);
+    expect(verdicts(dfs)).toEqual(verdicts(dpor));
+  }, 120_000);
+
   it('coiommu-force-unpin-vs-map scores at least 90%, and the JSON shape holds', async () => {
     const r = await mutate(scenarioByName('coiommu-force-unpin-vs-map'), { preemptions: 1, budget: 400, maxSteps: 5000, extra: 100 });
     expect(Object.keys(r).sort()).toEqual(['all', 'equivalent', 'killed', 'mutants', 'scenario', 'score', 'survivors']);

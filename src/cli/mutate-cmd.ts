@@ -1,6 +1,7 @@
 // `mutate`: the mutation score of a scenario's search: one concurrency mutation at one operation
-// site per mutant, the bounded DFS on each; killed / (mutants - declared equivalent).
+// site per mutant, the bounded DPOR (or DFS) on each; killed / (mutants - declared equivalent).
 import type { Command } from 'commander';
+import { ConfigError } from '../core/errors.js';
 import { fmtInt, grid } from '../lab/table.js';
 import type { MutateResult } from '../explore/mutate.js';
 import { NAME, type Opts, type SetCode } from './context.js';
@@ -22,8 +23,11 @@ async function mutateAction(o: Opts, ctx: ExploreCtx): Promise<void> {
   const budget = int('--budget', o.budget ?? '400', 1, 1_000_000);
   const maxSteps = maxStepsOf(o);
   const extra = int('--extra', o.extra ?? '100', 0, 1_000_000);
+  const strategy = o.strategy ?? 'dpor';
+  if (strategy !== 'dpor' && strategy !== 'dfs') throw new ConfigError('--strategy', String(strategy), 'dpor or dfs');
   const { mutate } = await import('../explore/mutate.js');
   const r = await mutate(scenario, {
+    strategy,
     preemptions,
     budget,
     maxSteps,
@@ -41,10 +45,11 @@ export function registerMutate(program: Command, ctx: ExploreCtx, _setCode: SetC
     .command('mutate')
     .description("mutation score of a scenario's search: plant one concurrency mutation per run, count the ones it finds")
     .option('--scenario <name>', `scenario: ${SCENARIO_NAMES()}`)
-    .option('--preemptions <b>', 'the DFS preemption bound on each mutant (default 1)')
+    .option('--strategy <name>', 'the bounded search on each SC mutant: dpor (default) or dfs; delay-store mutants (x86-TSO) always get the DFS')
+    .option('--preemptions <b>', 'the preemption bound of that search (default 1)')
     .option('--budget <n>', 'schedules per mutant at most (default 400)')
     .option('--extra <n>', 'PCT schedules (depth 3) on a mutant the DFS left alive (default 100; 0: DFS only)')
-    .option('--max-steps <n>', 'a schedule longer than this is cut off: a livelock kills the mutant (default 5000)')
+    .option('--max-steps <n>', 'a schedule longer than this is cut off: a livelock kills the mutant and ends its search (default 5000)')
     .option('--json', 'print {scenario, mutants, killed, equivalent, score, survivors[]}')
     .addHelpText(
       'after',

@@ -8,7 +8,7 @@ import { NonPreemptive, PctChooser, RandomChooser, pctBound, scheduleSeed } from
 import { DfsSearch, type DfsSnapshot } from './dfs.js';
 import { DporSearch, type DporSnapshot } from './dpor.js';
 import { scheduleDigest, type Checkpoint } from './checkpoint.js';
-import { verdictOf, type Scenario, type Verdict } from '../core/scenario.js';
+import { STEP_LIMIT, verdictOf, type Scenario, type Verdict } from '../core/scenario.js';
 import type { Chooser } from './scheduler.js';
 import { encodeChoices } from './schedule-string.js';
 import type { MemoryModel } from './sched-layout.js';
@@ -34,6 +34,8 @@ export interface SearchOptions {
   maxSteps: number;
   /** End the search at the first FORBIDDEN outcome (every slice, through the shared progress block). */
   stopOnForbidden?: boolean;
+  /** End it too at the first schedule cut off by maxSteps (a livelock: mutate counts it as a kill). */
+  stopOnStepLimit?: boolean;
   /** Shrink the first FORBIDDEN schedule before reporting it (default true). */
   shrink?: boolean;
   /** Sequentially consistent (default) or x86-TSO: plain stores wait in per-thread store buffers. */
@@ -163,7 +165,9 @@ export function explore(
   let firstChoices: number[] | undefined = cp?.resumed?.firstChoices;
   const interrupted = () => (progress ? Atomics.load(progress, PROGRESS.INTERRUPT) !== 0 : false);
   const stopped = () =>
-    interrupted() || ((o.stopOnForbidden ?? false) && (res.forbidden > 0 || (progress ? Atomics.load(progress, PROGRESS.STOP) !== 0 : false)));
+    interrupted() ||
+    ((o.stopOnForbidden ?? false) && (res.forbidden > 0 || (progress ? Atomics.load(progress, PROGRESS.STOP) !== 0 : false))) ||
+    ((o.stopOnStepLimit ?? false) && (res.histogram[STEP_LIMIT] ?? 0) > 0);
   const record = (chooser: Chooser, index: number, skip?: () => boolean) => {
     const r = session.runner.run(chooser);
     if (skip?.()) return false;

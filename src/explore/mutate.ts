@@ -84,7 +84,13 @@ export function findSites(runner: ScheduleRunner, seeds = 16): Site[] {
 }
 
 export interface MutateOptions {
-  /** The search run on each mutant: DFS with this preemption bound and budget. */
+  /**
+   * The bounded search on each mutant under SC: DPOR (default: one schedule per Mazurkiewicz trace,
+   * so the same budget covers more of the bound) or plain DFS. delay-store mutants run under TSO,
+   * where the DPOR has no flush steps: they always get the DFS.
+   */
+  strategy?: 'dpor' | 'dfs';
+  /** The search run on each mutant: this preemption bound and budget. */
   preemptions: number;
   budget: number;
   maxSteps: number;
@@ -116,7 +122,7 @@ export async function mutate(scenario: Scenario, o: MutateOptions): Promise<Muta
 }
 
 /** The search each mutant gets: the bounded DFS, stopping at the first FORBIDDEN outcome. */
-function search(session: ExploreSession, scenario: Scenario, o: MutateOptions, model: MemoryModel, strategy: 'dfs' | 'pct', budget: number) {
+function search(session: ExploreSession, scenario: Scenario, o: MutateOptions, model: MemoryModel, strategy: 'dfs' | 'dpor' | 'pct', budget: number) {
   const so: SearchOptions = {
     scenario: scenario.name,
     variant: 'none',
@@ -127,6 +133,7 @@ function search(session: ExploreSession, scenario: Scenario, o: MutateOptions, m
     preemptions: o.preemptions,
     maxSteps: o.maxSteps,
     stopOnForbidden: true,
+    stopOnStepLimit: true,
     shrink: false,
     memoryModel: model,
   };
@@ -138,9 +145,12 @@ function search(session: ExploreSession, scenario: Scenario, o: MutateOptions, m
 function control(session: ExploreSession, scenario: Scenario, o: MutateOptions, model: MemoryModel): void {
   session.runner.setMutation(undefined);
   session.runner.setMemoryModel(model);
-  const r = search(session, scenario, o, model, 'dfs', o.budget);
+  const r = search(session, scenario, o, model, boundedSearch(o, model), o.budget);
   if (r.outcome) throw new Error(`mutate: the real protocol of ${scenario.name} reaches "${r.outcome}" under ${model.toUpperCase()}: fix that before scoring mutants`);
 }
+
+/** DPOR under SC unless told otherwise; the DFS under TSO (the DPOR has no store-buffer flush steps). */
+const boundedSearch = (o: MutateOptions, model: MemoryModel): 'dfs' | 'dpor' => (model === 'tso' ? 'dfs' : (o.strategy ?? 'dpor'));
 
 function runMutant(session: ExploreSession, scenario: Scenario, s: Site, operator: MutationOp, o: MutateOptions): Mutant {
   const base = { thread: scenario.threads[s.thread], where: s.where, operator };
@@ -152,7 +162,7 @@ function runMutant(session: ExploreSession, scenario: Scenario, s: Site, operato
   runner.setMutation({ op: operator, thread: s.thread, buf: s.buf, addr: s.addr });
   runner.writers = new Map();
   try {
-    let { schedules, outcome } = search(session, scenario, o, model, 'dfs', o.budget);
+    let { schedules, outcome } = search(session, scenario, o, model, boundedSearch(o, model), o.budget);
     if (!outcome && !noEffect(runner, s, operator) && (o.extra ?? 0) > 0) {
       const more = search(session, scenario, o, model, 'pct', o.extra ?? 0);
       schedules += more.schedules;

@@ -21,6 +21,13 @@ import { SHIPPED_SCENARIOS } from './shipped-scenarios.js';
 
 const G = 1;
 const LOST_UPDATE = 'the scan unpinned a page a vCPU mapped meanwhile, and the vCPU saw it pinned (a lost DTT update)';
+const NOT_AGED = 'the scan backed off from a busy page but did not age it (its LRU generation is lost)';
+
+/** The busy-round count (LRU generation) of page g's pinned frame; -1 if g is not pinned. */
+const generationOf = (m: Machine, g: number): number => {
+  const frame = Atomics.load(m.iommu, g) - 1;
+  return frame < 0 ? -1 : Atomics.load(m.frameGen, frame);
+};
 // the coiommu region holds the registers the host reads (the park count) even with the flat table
 const SPEC = (vcpus: number) => ({ guestPages: 4, vcpus, hostFrames: 4, dataFrames: 4, ringEntries: 2, coiommuWords: coiommuRegion(4, vcpus).words });
 
@@ -71,7 +78,8 @@ const mapVsUnpin: Scenario = {
     if (bad) return bad;
     const requested = (results[0] & VCPU.REQUESTED) !== 0;
     const unpinned = results[2] > 0;
-    if (!unpinned && !requested) return 'map came first: the scan backed off, no pin request';
+    // the round found G busy and gave it a second chance: one more busy round on its frame
+    if (!unpinned && !requested) return generationOf(m, G) === 1 ? 'map came first: the scan backed off, no pin request' : NOT_AGED;
     if (unpinned && requested) return 'scan came first: the page was unpinned, the vCPU asked for it again';
     if (unpinned) return LOST_UPDATE;
     return `unpinned=${unpinned} requested=${requested}`;
@@ -80,6 +88,7 @@ const mapVsUnpin: Scenario = {
     'map came first: the scan backed off, no pin request': 'ACCEPTABLE',
     'scan came first: the page was unpinned, the vCPU asked for it again': 'INTERESTING',
     [LOST_UPDATE]: 'FORBIDDEN',
+    [NOT_AGED]: 'FORBIDDEN',
     ...SAFETY,
   },
   mustReach: ['map came first: the scan backed off, no pin request', 'scan came first: the page was unpinned, the vCPU asked for it again'],
