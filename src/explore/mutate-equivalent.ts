@@ -18,6 +18,14 @@ const DECLARED: Declared[] = [
     operator: 'split-rmw',
     reason: 'HostMemory changes its counters only with the pin-state lock held (src/mem/host-memory.ts): no other write can fall between the load and the store',
   },
+  {
+    scenario: /^coiommu-busy-slot$/,
+    thread: /^vcpu0$/,
+    where: /^coiommu\[2049\]$/,
+    operator: 'split-rmw',
+    reason:
+      "G's DTT entry: its only other writer is the pin handler's PINNED or-in, which runs only while the vCPU waits for the answer to its own request, after its count add and before its count sub (the DPOR at preemption bound 2 exhausted its space, 167 schedules, without a kill)",
+  },
   { scenario: /^litmus-sb/, where: /^scratch\[2[01]\]$/, operator: 'delay-store', reason: RESULT_WORD },
   { scenario: /^litmus-sb/, where: /^scratch\[2[01]\]$/, operator: 'skip-store', reason: RESULT_WORD },
   {
