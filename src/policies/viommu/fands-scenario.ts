@@ -12,6 +12,7 @@ import type { Machine } from '../../machine/machine.js';
 import { freeRunning } from '../../machine/shared-mem.js';
 import { HostMemory } from '../../mem/host-memory.js';
 import { IoRadixTable } from '../../mem/io-radix-table.js';
+import { auditIoRadix } from '../../mem/io-radix-audit.js';
 import { Iotlb, IotlbFlusher } from '../../mem/iotlb.js';
 import { PageWalker } from '../../mem/page-walk.js';
 import type { Scenario, ThreadCtx } from '../../core/scenario.js';
@@ -23,11 +24,14 @@ const G2 = 2; // the guest page the next map (another range) maps
 const NEIGHBOUR = 1; // IOVA in range [0, 512), mapped at the start
 const VICTIM = 5; // IOVA in the same range, never mapped
 const REUSER = PT_ENTRIES + VICTIM; // IOVA of the next range, at the victim's index
-const S = { F2: 1 } as const; // scratch: G2's frame + 1 (word 0 is the kit's)
-const DEV = { FIRST_OK: 1, SECOND_G2: 2, SECOND_OTHER: 4 } as const;
+const S = { F2: 1, DRAINED: 2 } as const; // scratch: G2's frame + 1, the host's drain returned (word 0 is the kit's)
+const DEV = { FIRST_OK: 1, SECOND_G2: 2, SECOND_OTHER: 4, STALE_AFTER_DRAIN: 8 } as const;
 
 const LEAK = 'an IOVA of the freed range translated through a stale page-table cache into the reused page (protection leak)';
 const WRONG = 'an IOVA of the freed range translated to some frame';
+const STALE = 'the unmapped neighbour still translated after the host saw its flush drained (a stale IOTLB entry)';
+const BROKEN = 'the IO page table is broken (a page leaked, freed while linked, or miscounted)';
+const WRONG_TABLE = 'the table does not hold what the host wrote (the neighbour still mapped, or the next map missing)';
 
 /** The unmap of the whole range [0, 512) with the fands invalidation, then the next map. */
 function host(ctx: ThreadCtx): number {
@@ -40,6 +44,7 @@ function host(ctx: ThreadCtx): number {
   radix.freeCovered(0, PT_ENTRIES, freed); // one unmap covers the range: its leaf page goes
   flusher.drain(flusher.post(0, PT_ENTRIES, strategy.flushFlags(freed.length > 0)));
   radix.release(freed); // only now may the page be reused
+  mem.store(scratch, S.DRAINED, 1); // the device's third access checks strict protection against it
   radix.set(REUSER, mem.load(scratch, S.F2)); // the next map takes the page for range [512, 1024)
   return freed.length;
 }
@@ -60,6 +65,9 @@ function device(ctx: ThreadCtx): number {
   let res = access(NEIGHBOUR) >= 0 ? DEV.FIRST_OK : 0;
   const f = access(VICTIM);
   if (f >= 0) res |= f + 1 === mem.load(scratch, S.F2) ? DEV.SECOND_G2 : DEV.SECOND_OTHER;
+  // strict: an access that begins after the flush drained must not translate the unmapped IOVA
+  const drained = mem.load(scratch, S.DRAINED) === 1;
+  if (access(NEIGHBOUR) >= 0 && drained) res |= DEV.STALE_AFTER_DRAIN;
   return res;
 }
 
@@ -83,10 +91,14 @@ export const ptcacheVsFree: Scenario = {
   run(ctx) {
     return ctx.thread === 0 ? host(ctx) : device(ctx);
   },
-  outcome(results) {
+  outcome(results, m, scratch) {
     const d = results[1];
     if (d & DEV.SECOND_G2) return LEAK;
     if (d & DEV.SECOND_OTHER) return WRONG;
+    if (d & DEV.STALE_AFTER_DRAIN) return STALE;
+    if (auditIoRadix(m).length > 0) return BROKEN;
+    const table = new IoRadixTable(freeRunning, m);
+    if (table.leaf(NEIGHBOUR) !== 0 || table.leaf(REUSER) !== scratch[S.F2]) return WRONG_TABLE;
     return d & DEV.FIRST_OK ? 'the walk of the neighbour came first; the victim faulted' : 'the unmap came first: both walks faulted';
   },
   outcomes: {
@@ -94,5 +106,8 @@ export const ptcacheVsFree: Scenario = {
     'the unmap came first: both walks faulted': 'ACCEPTABLE',
     [LEAK]: 'FORBIDDEN',
     [WRONG]: 'FORBIDDEN',
+    [STALE]: 'FORBIDDEN',
+    [BROKEN]: 'FORBIDDEN',
+    [WRONG_TABLE]: 'FORBIDDEN',
   },
 };
