@@ -36,6 +36,14 @@ const DEV = { FIRST_OK: 1, SAW_UNMAPPED: 2, SECOND_OK: 4, UNSAFE: 8 } as const;
 
 const LEAK = 'an access that began after the unmap completed still translated (protection leak)';
 const UNSAFE = 'the device reached a frame not pinned for its page';
+const LEFT = "the unmap's teardown left state behind (a shadow entry, a shadow reference, a host IOMMU entry or a pinned frame)";
+
+/** After the strict unmap, nothing of G's mapping may remain: I's shadow entry, G's reference and pin. */
+function leftBehind(m: Machine): boolean {
+  if (m.shadow[I] !== 0 || m.shadowRefs[G] !== 0 || m.iommu[G] !== 0) return true;
+  for (let f = 0; f < m.spec.hostFrames; f++) if (m.framePinned[f] !== 0) return true;
+  return false;
+}
 
 function vcpu(ctx: ThreadCtx): number {
   const { mem, m, scratch } = ctx;
@@ -95,10 +103,11 @@ const unmapVsDeviceAccess: Scenario = {
     if (ctx.variant === 'missing-fence-device' && ctx.thread === 2) ctx = { ...ctx, mem: withoutFences(ctx.mem) };
     return ctx.thread === 0 ? vcpu(ctx) : ctx.thread === 1 ? host(ctx) : device(ctx);
   },
-  outcome(results) {
+  outcome(results, m) {
     const d = results[2];
     if (d & DEV.UNSAFE) return UNSAFE;
     if (d & DEV.SAW_UNMAPPED && d & DEV.SECOND_OK) return LEAK;
+    if (leftBehind(m)) return LEFT;
     if (!(d & DEV.FIRST_OK)) return 'the unmap came first: both accesses faulted';
     if (d & DEV.SECOND_OK) return 'both accesses ran before the unmap completed';
     if (d & DEV.SAW_UNMAPPED) return 'the unmap completed, then the access faulted';
@@ -111,6 +120,7 @@ const unmapVsDeviceAccess: Scenario = {
     'the flush came between the accesses: the second faulted before the guest saw the unmap complete': 'INTERESTING',
     [LEAK]: 'FORBIDDEN',
     [UNSAFE]: 'FORBIDDEN',
+    [LEFT]: 'FORBIDDEN',
   },
   mustReach: ['both accesses ran before the unmap completed', 'the unmap completed, then the access faulted', 'the unmap came first: both accesses faulted'],
 };
