@@ -316,6 +316,29 @@ describe('force-unpin (memory pressure)', () => {
   });
 });
 
+describe('residency check: data frames', () => {
+  it('two frames naming one data frame (a lost bump of the pool) fail the accounting check', () => {
+    const r = makeRig();
+    expect(r.guest.map(1, 1)).toBe(1);
+    expect(r.guest.map(2, 1)).toBe(2);
+    r.device.dmaWrite(1, 1, 0x1111);
+    r.device.dmaWrite(2, 2, 0x2222);
+    expect(r.checkAccounting()).toBe(true);
+    const [f1, f2] = [1, 2].map((g) => Atomics.load(r.m.ept, g) - 1);
+    Atomics.store(r.m.frameData, f2, Atomics.load(r.m.frameData, f1)); // as if both took the same bump
+    expect(r.checkAccounting()).toBe(false);
+  });
+
+  it('a data frame beyond the pool\'s bump pointer fails it too', () => {
+    const r = makeRig();
+    expect(r.guest.map(1, 1)).toBe(1);
+    r.device.dmaWrite(1, 1, 0x1111);
+    expect(r.checkAccounting()).toBe(true);
+    Atomics.sub(r.m.control, CTL.DATA_NEXT, 1);
+    expect(r.checkAccounting()).toBe(false);
+  });
+});
+
 describe('reclaimer', () => {
   it('takes back unpinned frames; contents go to swap and come back on re-pin', () => {
     const r = makeRig();

@@ -18,6 +18,35 @@ const DECLARED: Declared[] = [
     operator: 'split-rmw',
     reason: 'HostMemory changes its counters only with the pin-state lock held (src/mem/host-memory.ts): no other write can fall between the load and the store',
   },
+  ...(['skip-store', 'delay-store'] as const).map((operator) => ({
+    scenario: /^coiommu-/,
+    thread: /^pin-handler$/,
+    where: /^slot\d+\.STATUS$/,
+    operator,
+    reason:
+      "the answer's STATUS (pages not pinned) is read by no decision: the coIOMMU driver looks each requested page up again in the DTT after the answer (requestPins in src/policies/coiommu/guest.ts)",
+  })),
+  {
+    scenario: /^coiommu-/,
+    thread: /^vcpu\d$/,
+    where: /^control\.HOST_DOORBELL$/,
+    operator: 'split-rmw',
+    reason:
+      'a lost doorbell bump wakes nobody less: each vCPU raises its REQ before it loads the doorbell, so any host load that sees the bumped value comes after both raises, and the host serves every raised slot on each wake-up (serveSlots)',
+  },
+  {
+    scenario: /^coiommu-pin-fails$/,
+    where: /^control\.DATA_NEXT$/,
+    operator: 'split-rmw',
+    reason: 'two host frames for three pages and no unpin scan: exactly one of the two maps succeeds, so only one vCPU ever DMAs and takes a data frame',
+  },
+  {
+    scenario: /^coiommu-pin-fails$/,
+    where: /^dtt\[[0-2]\]$/,
+    operator: 'split-rmw',
+    reason:
+      "each page's DTT word has two writers, its vCPU (count add before the request, sub after the answer) and the pin handler (PINNED or-in while serving that vCPU's request, which the vCPU waits for): their writes never overlap (DPOR bound 1 exhausted, plus 100 PCT schedules, without a kill)",
+  },
   {
     scenario: /^coiommu-busy-slot$/,
     thread: /^vcpu0$/,

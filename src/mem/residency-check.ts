@@ -24,6 +24,22 @@ export function residencyConsistent(mem: SharedMem, m: Machine): boolean {
   }
   if (owned + freeTop !== high) return false; // a frame neither owned nor free has leaked
   const c = m.control;
-  if (mem.load(c, CTL.RESIDENT_NOW) !== owned) return false;
+  if (mem.load(c, CTL.RESIDENT_NOW) !== owned || !dataFramesDistinct(mem, m, high)) return false;
   return mem.load(c, CTL.PINNED_PEAK) >= mem.load(c, CTL.PINNED_NOW) && mem.load(c, CTL.RESIDENT_PEAK) >= mem.load(c, CTL.RESIDENT_NOW);
+}
+
+/**
+ * A data frame, once handed out, stays with its host frame for good (src/mem/payload.ts): two
+ * frames naming one data frame, or one beyond the pool's bump pointer, lost an allocation.
+ */
+function dataFramesDistinct(mem: SharedMem, m: Machine, high: number): boolean {
+  const next = mem.load(m.control, CTL.DATA_NEXT);
+  const seen = new Set<number>();
+  for (let f = 0; f < high; f++) {
+    const d = mem.load(m.frameData, f);
+    if (d === 0) continue;
+    if (d < 0 || d > next || seen.has(d)) return false;
+    seen.add(d);
+  }
+  return true;
 }

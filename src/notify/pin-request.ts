@@ -227,6 +227,16 @@ export function serveSlots(
   return served;
 }
 
+/** A slot whose REQ is down was served: its notify word must be clear (the next request starts from 0). */
+export function notifyWordLeftBehind(m: Machine): boolean {
+  for (let v = 0; v < m.spec.vcpus; v++) {
+    const base = v * SLOT.WORDS;
+    if (Atomics.load(m.slots, base + SLOT.REQ) !== 0) continue;
+    if (Atomics.load(m.slots, base + NOTIFY_LO) !== 0 || Atomics.load(m.slots, base + NOTIFY_HI) !== 0) return true;
+  }
+  return false;
+}
+
 /** Any slot raised? (the host re-checks this after raising its parked flag) */
 export function anySlotRaised(mem: SharedMem, m: Machine): boolean {
   for (let v = 0; v < m.spec.vcpus; v++) if (mem.load(m.slots, v * SLOT.WORDS + SLOT.REQ) !== 0) return true;

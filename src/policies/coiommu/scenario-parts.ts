@@ -98,4 +98,5 @@ export function verdictWords(m: Machine, g: number, stamps: number[]): { unsafeD
 export const UNSAFE_DMA = 'DMA reached a page the host IOMMU did not map for it';
 export const BAD_ACCOUNTING = 'pin accounting broken (PINNED bits, IOMMU entries and pinned frames disagree)';
 export const MAP_FAILED = 'a map failed (the host could not pin)';
+export const STALE_NOTIFY = 'a served pin request left its notify word behind (the host clears it before REQ, as crosvm does)';
 export const LOST_PAYLOAD = 'a payload was lost (the guest read back something else, or the page lost its contents)';

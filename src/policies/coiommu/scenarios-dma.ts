@@ -9,10 +9,11 @@ import { Oracle } from '../../core/oracle.js';
 import { checkAccounting } from '../../mem/accounting.js';
 import { HostMemory } from '../../mem/host-memory.js';
 import { NO_LOCK } from '../../notify/lock.js';
+import { notifyWordLeftBehind } from '../../notify/pin-request.js';
 import { CTL } from '../../machine/layout.js';
 import { RING_FORBIDDEN, RING_NOT_DRAINED, RING_VCPU, ringDevice, ringSafety, ringVcpu, ringsDrained } from '../ring-dma-kit.js';
 import { ACCESSED, MAP_COUNT_MASK, PINNED, isPinned } from './dtt.js';
-import { BAD_ACCOUNTING, LOST_PAYLOAD, STAMP, UNSAFE_DMA, VCPU, guestParts, hostParts, servePinRequests } from './scenario-parts.js';
+import { BAD_ACCOUNTING, LOST_PAYLOAD, STALE_NOTIFY, STAMP, UNSAFE_DMA, VCPU, guestParts, hostParts, servePinRequests } from './scenario-parts.js';
 import { vcpuDone } from '../scenario-kit.js';
 import { readStamp } from '../../mem/payload.js';
 
@@ -53,6 +54,7 @@ const ringDma: Scenario = {
     if (!mapCountsZero(m)) return MAP_COUNT_LEFT;
     for (let g = 0; g < 4; g++) if (Atomics.load(m.dtt, g) !== (RING_PAGES.includes(g) ? PINNED | ACCESSED : 0)) return DTT_WORD_WRONG;
     if (!accountingOk(m)) return BAD_ACCOUNTING;
+    if (notifyWordLeftBehind(m)) return STALE_NOTIFY;
     return results[0] & RING_VCPU.KICKED ? 'the NIC was asleep: the vCPU kicked it' : 'the NIC was polling: no kick needed';
   },
   outcomes: {
@@ -62,6 +64,7 @@ const ringDma: Scenario = {
     [MAP_COUNT_LEFT]: 'FORBIDDEN',
     [DTT_WORD_WRONG]: 'FORBIDDEN',
     [BAD_ACCOUNTING]: 'FORBIDDEN',
+    [STALE_NOTIFY]: 'FORBIDDEN',
   },
   mustReach: ['the NIC was asleep: the vCPU kicked it', 'the NIC was polling: no kick needed'],
 };
@@ -109,6 +112,7 @@ const pinFails: Scenario = {
     if ([0, 1].some((t) => results[t] & VCPU.LOST)) return LOST_PAYLOAD;
     if (!mapCountsZero(m)) return MAP_COUNT_LEFT;
     if (!accountingOk(m)) return BAD_ACCOUNTING;
+    if (notifyWordLeftBehind(m)) return STALE_NOTIFY;
     const mapped = [0, 1].map((t) => (results[t] & VCPU.MAPPED) !== 0);
     if (mapped[0] && !mapped[1]) return 'vcpu0 pinned both frames first: vcpu1 failed to map (MAP_FAILED)';
     if (!mapped[0] && mapped[1]) return 'vcpu1 pinned first: vcpu0 got one frame of two and failed to map (MAP_FAILED)';
@@ -121,6 +125,7 @@ const pinFails: Scenario = {
     [LOST_PAYLOAD]: 'FORBIDDEN',
     [MAP_COUNT_LEFT]: 'FORBIDDEN',
     [BAD_ACCOUNTING]: 'FORBIDDEN',
+    [STALE_NOTIFY]: 'FORBIDDEN',
     [RELIANCE_BROKEN]: 'FORBIDDEN',
     [MAP_FAILED_NO_CAUSE]: 'FORBIDDEN',
   },

@@ -3,9 +3,10 @@
 import type { Machine } from '../../machine/machine.js';
 import { SLOT, STAT } from '../../machine/layout.js';
 import type { Scenario, ThreadCtx } from '../../core/scenario.js';
-import { DEFAULT_BDF, NOTIFY_HI, NOTIFY_LO } from '../../notify/pin-request.js';
+import { DEFAULT_BDF, NOTIFY_LO, notifyWordLeftBehind } from '../../notify/pin-request.js';
 import { hostThread } from '../scenario-kit.js';
 import { CO } from './region.js';
+import { STALE_NOTIFY } from './scenario-parts.js';
 import {
   SHIPPED_VCPU as V,
   STAMP,
@@ -31,7 +32,6 @@ const COUNT_LOST = "a vCPU's map count was lost (an unmap found it already zero)
 const BAD_ACCOUNTING = 'pin accounting broken (PINNED bits, IOMMU entries and pinned frames disagree)';
 const LOST_PAYLOAD = 'a payload was lost';
 const MAP_FAILED = 'a map failed';
-const STALE_NOTIFY = 'a served pin request left its notify word behind (the host clears it before REQ, as crosvm does)';
 
 export const SAFETY = {
   [UNSAFE_DMA]: 'FORBIDDEN',
@@ -44,16 +44,6 @@ export const SAFETY = {
   [STALE_NOTIFY]: 'FORBIDDEN',
 } as const;
 
-/** A slot whose REQ is down was served: its notify word must be clear (the next request starts from 0). */
-function staleNotifyWord(m: Machine): boolean {
-  for (let v = 0; v < m.spec.vcpus; v++) {
-    const base = v * SLOT.WORDS;
-    if (Atomics.load(m.slots, base + SLOT.REQ) !== 0) continue;
-    if (Atomics.load(m.slots, base + NOTIFY_LO) !== 0 || Atomics.load(m.slots, base + NOTIFY_HI) !== 0) return true;
-  }
-  return false;
-}
-
 /** Violations first, whatever else happened. `vcpus`: thread index and page of each mapping vCPU. */
 export function safety(m: Machine, results: number[], threads: number, vcpus: [number, number][], mustMap = true): string | undefined {
   const v = shippedVerdict(m, threads);
@@ -62,7 +52,7 @@ export function safety(m: Machine, results: number[], threads: number, vcpus: [n
   if (v.underflows > 0) return COUNT_LOST;
   if (v.treeProblems.length > 0) return TREE_BROKEN;
   if (!v.accountingOk) return BAD_ACCOUNTING;
-  if (staleNotifyWord(m)) return STALE_NOTIFY;
+  if (notifyWordLeftBehind(m)) return STALE_NOTIFY;
   for (const [t, g] of vcpus) {
     const mapped = (results[t] & V.MAPPED) !== 0;
     if (mustMap && !mapped) return MAP_FAILED;
