@@ -220,6 +220,23 @@ describe('shrinker and PARK_UNPIN', () => {
     expect(auditTree(r.m, region(r)).problems).toEqual([]);
   });
 
+  it("the audit checks the allocator: a freed page lost from the free stack, or a dirty free page, is a problem", () => {
+    const r = multilevel();
+    touch(r, 5);
+    r.host.unpinScan();
+    r.host.unpinScan();
+    expect(shrinkerOf(r).shrink()).toBe(1); // the leaf goes onto the free stack
+    const reg = region(r);
+    expect(r.m.coiommu[CO.FREE_TOP]).toBe(1);
+    expect(auditTree(r.m, reg).problems).toEqual([]);
+    const k = r.m.coiommu[reg.freeStack];
+    r.m.coiommu[reg.pool + k * LEAF_ENTRIES + 7] = 1; // the freed leaf is not all zero
+    expect(auditTree(r.m, reg).problems).toEqual([expect.stringContaining('not all zero')]);
+    r.m.coiommu[reg.pool + k * LEAF_ENTRIES + 7] = 0;
+    r.m.coiommu[CO.FREE_TOP] = 0; // as if the push's top store were lost
+    expect(auditTree(r.m, reg).problems).toEqual([expect.stringContaining('not on the free stack (leaked)')]);
+  });
+
   it('parks nest: the worker runs again only when every park is undone', () => {
     const r = multilevel();
     touch(r, 5);

@@ -1,7 +1,8 @@
 // The oracle's look at the whole multi-level table (free-running, when nothing else runs: at
 // teardown, after a schedule, in tests): every present entry points at a page in use (no freed page
 // still referenced), no page is in use without being reachable (none leaked, e.g. by an install that
-// overwrote another), the page count agrees, high words are zero, and what the leaves hold.
+// overwrote another), the page count agrees, high words are zero, what the leaves hold, and the
+// allocator's free stack (every free page on it once, all zero).
 import type { Machine } from '../../machine/machine.js';
 import { LAST_LEVEL, LEAF_ENTRIES, UPPER_ENTRIES, UPPER_ENTRY_WORDS, frameOfEntry, isPresent } from './dtt-levels.js';
 import { pageInUse } from './dtt-pool.js';
@@ -54,5 +55,35 @@ export function auditTree(m: Machine, r: CoiommuRegion): TreeAudit {
     if (pageInUse(m, r, f) && !reached.has(f)) a.problems.push(`page ${f} is in use but no entry points at it (leaked)`);
   }
   if (Atomics.load(w, CO.PAGES) !== a.leaves + a.uppers) a.problems.push(`page count ${Atomics.load(w, CO.PAGES)} but ${a.leaves + a.uppers} pages below the root`);
+  a.problems.push(...auditPool(m, r));
   return a;
+}
+
+/**
+ * The page allocator's side: each page below the bump pointer that is not in use is on the free
+ * stack exactly once, and all zero (the allocator hands pages out without clearing them). A lost
+ * push leaks a page; a lost pop hands one out twice; a dirty free page becomes a leaf with stale counts.
+ */
+export function auditPool(m: Machine, r: CoiommuRegion): string[] {
+  const w = m.coiommu;
+  const next = Atomics.load(w, CO.POOL_NEXT);
+  const top = Atomics.load(w, CO.FREE_TOP);
+  if (next < 0 || next > r.poolPages || top < 0 || top > next) return [`allocator: bump pointer ${next}, free stack top ${top}`];
+  const problems: string[] = [];
+  const onStack = new Set<number>();
+  for (let i = 0; i < top; i++) {
+    const k = Atomics.load(w, r.freeStack + i);
+    if (k < 0 || k >= next || onStack.has(k) || Atomics.load(w, r.pageState + k) !== 0) problems.push(`free stack entry ${i}: page ${k} is not a free page below the bump pointer, or is there twice`);
+    else if (!pageZero(w, wordOfFrame(frameOfPoolPage(r, k)))) problems.push(`free page ${frameOfPoolPage(r, k)} is not all zero`);
+    onStack.add(k);
+  }
+  for (let k = 0; k < next; k++) {
+    if (Atomics.load(w, r.pageState + k) === 0 && !onStack.has(k)) problems.push(`page ${frameOfPoolPage(r, k)} is free but not on the free stack (leaked)`);
+  }
+  return problems;
+}
+
+function pageZero(w: Int32Array, base: number): boolean {
+  for (let i = 0; i < LEAF_ENTRIES; i++) if (Atomics.load(w, base + i) !== 0) return false;
+  return true;
 }
