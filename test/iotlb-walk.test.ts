@@ -3,7 +3,7 @@
 // flush rules (a freed page-table page empties the caches at once; Linux's hint at the unmap's
 // virtual time; a range flush alone keeps them), and Linux's rule for freeing page-table pages.
 import { describe, expect, it } from 'vitest';
-import { FLUSH, PT_ENTRIES, STAT } from '../src/machine/layout.js';
+import { FLUSH, IOTLB_LOG, PT_ENTRIES, STAT } from '../src/machine/layout.js';
 import { Machine } from '../src/machine/machine.js';
 import { freeRunning } from '../src/machine/shared-mem.js';
 import { IoRadixTable, FlatWalkTable } from '../src/mem/io-radix-table.js';
@@ -164,5 +164,25 @@ describe('flush rules', () => {
     expect(walker.caches[1].size() + walker.caches[2].size(), 'emptied, then refilled by one walk').toBe(2);
     expect(access(6).reads).toBe(1);
     expect(walker.caches[1].lookup(0)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('a device the flush log lapped drops its IOTLB and page-table caches and counts the lap; one a flush short of it applies each entry', () => {
+    const { table, access, flusher, tlb, walker, stats } = rig();
+    table.set(0, 1);
+    table.set(1, 2);
+    access(0);
+    access(1);
+    const elsewhere = 3 * L1; // a range nothing cached lies in; no hint, no freed page: it keeps the page-table caches
+    for (let k = 0; k < IOTLB_LOG.SIZE - 1; k++) flusher.post(elsewhere, 1, 0, 0);
+    expect(access(0).reads, 'not lapped: the IOTLB entry stayed').toBe(0);
+    expect(stats[STAT.IOTLB_LAPS]).toBe(0);
+    for (let k = 0; k < IOTLB_LOG.SIZE + 1; k++) flusher.post(elsewhere, 1, 0, 0);
+    tlb.begin();
+    tlb.end();
+    expect(stats[STAT.IOTLB_LAPS], 'lapped once').toBe(1);
+    expect([tlb.cached(0), tlb.cached(1)], 'the IOTLB entries the lost entries never named went too').toEqual([false, false]);
+    expect(walker.caches[1].size() + walker.caches[2].size() + walker.caches[3].size(), 'and the page-table caches').toBe(0);
+    expect(access(1).reads, 'a full walk').toBe(4);
+    expect(stats[STAT.IOTLB_LAPS], 'caught up: no further lap').toBe(1);
   });
 });

@@ -3,6 +3,7 @@ import {
   CTL,
   INV_DESC,
   INVQ,
+  IOTLB_LOG,
   IOTLB_LOG_ENTRY,
   LINE_BYTES,
   MAX_GUEST_PAGES,
@@ -158,6 +159,16 @@ describe('layout', () => {
     expect(new Set([INV_DESC.TYPE, INV_DESC.IOVA, INV_DESC.PAGES, INV_DESC.RESERVED]).size).toBe(INVQ.DESC_WORDS);
     expect(new Set([INV_DESC.TYPE, INV_DESC.VCPU, INV_DESC.SEQ, INV_DESC.RESERVED]).size).toBe(INVQ.DESC_WORDS);
     expect(Math.max(IOTLB_LOG_ENTRY.IOVA, IOTLB_LOG_ENTRY.PAGES)).toBeLessThan(IOTLB_LOG_ENTRY.WORDS);
+  });
+
+  it('the device-IOTLB flush log: a power-of-two size, a global batch below it, entries where the explorer names them', () => {
+    expect(IOTLB_LOG.SIZE & (IOTLB_LOG.SIZE - 1)).toBe(0); // gen & (SIZE - 1) is gen % SIZE
+    expect(IOTLB_LOG.GLOBAL_BATCH).toBeLessThan(IOTLB_LOG.SIZE); // one batch never laps the log by itself
+    // generation 1's FLAGS word is iotlbLog[38] in the explorer's mutation names (mutate-equivalent.ts)
+    expect(IOTLB_LOG.ENTRIES + 1 * IOTLB_LOG_ENTRY.WORDS + IOTLB_LOG_ENTRY.FLAGS).toBe(38);
+    const l = computeLayout(spec({ iovaPages: 1024 }));
+    expect(l.iotlbLog.length).toBe(IOTLB_LOG.ENTRIES + IOTLB_LOG.SIZE * IOTLB_LOG_ENTRY.WORDS);
+    expect(l.iotlbLogVt.length).toBe(IOTLB_LOG.SIZE);
   });
 
   it('the Machine views sit exactly on the layout regions', () => {

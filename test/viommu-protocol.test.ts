@@ -368,8 +368,8 @@ describe('IOVAs that change vCPU', () => {
   });
 
   it('a large batch of torn-down ranges is one global IOTLB flush', () => {
-    const rig = makeViommuRig({ mode: 'lazy', viommu: { flushQueueEntries: IOTLB_LOG.SIZE } });
-    const iovas = Array.from({ length: IOTLB_LOG.SIZE }, (_, k) => rig.guest.map(k, 1));
+    const rig = makeViommuRig({ mode: 'lazy', viommu: { flushQueueEntries: 2 * IOTLB_LOG.GLOBAL_BATCH } });
+    const iovas = Array.from({ length: 2 * IOTLB_LOG.GLOBAL_BATCH }, (_, k) => rig.guest.map(k, 1));
     const before = rig.hostStats[STAT.IOTLB_FLUSHES];
     for (let k = 0; k < iovas.length; k++) rig.guest.unmap(iovas[k], k, 1);
     expect(rig.hostStats[STAT.IOTLB_FLUSHES] - before).toBe(1);

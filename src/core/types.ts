@@ -185,9 +185,10 @@ export interface RunReport {
   invQueueLockWaits: number;
   /**
    * Device IOTLB: hits, misses, the memory reads of the walks on misses, the page-table caches'
-   * misses by level, and M = walk reads per page of DMA (F&S, SOSP'24).
+   * misses by level, M = walk reads per page of DMA (F&S, SOSP'24), and the times the flush log
+   * lapped the device (it fell IOTLB_LOG.SIZE flushes behind and dropped everything).
    */
-  iotlb: { hits: number; misses: number; walkReads: number; ptcacheMisses?: { l1: number; l2: number; l3: number }; readsPerPage?: number };
+  iotlb: { hits: number; misses: number; walkReads: number; ptcacheMisses?: { l1: number; l2: number; l3: number }; readsPerPage?: number; laps?: number };
   /** The vIOMMU family's invalidation strategy (`linux`, `fands`); absent for other policies. */
   invalidation?: string;
   /** Protection oracle: probes of recently unmapped DMA addresses, how many got through, for how long. */

@@ -106,6 +106,7 @@ function iotlbFigures(m: Machine, vcpus: number): RunReport['iotlb'] {
     walkReads: d('IOTLB_WALK_READS'),
     ptcacheMisses: { l1: d('PTC_MISSES_L1'), l2: d('PTC_MISSES_L2'), l3: d('PTC_MISSES_L3') },
     readsPerPage: pages > 0 ? d('IOTLB_WALK_READS') / pages : 0,
+    laps: d('IOTLB_LAPS'),
   };
 }
 

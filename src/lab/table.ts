@@ -293,7 +293,7 @@ function protectionGroup(r: RunReport): Group {
       ['exits per DMA', spread(r, r.ci95?.exitsPerDma, r.exitsPerDma ?? 0, fmtNum)],
       ['submit latency', r.invSubmits ? `${pcts(r.latencyUs.invSubmit)} µs` : undefined],
       ['invalidation', r.invalidation],
-      ['IOTLB', t && t.hits + t.misses > 0 ? `${fmtInt(t.hits)} hits, ${fmtInt(t.misses)} misses, ${fmtInt(t.walkReads)} walk reads` : undefined],
+      ['IOTLB', t && t.hits + t.misses > 0 ? `${fmtInt(t.hits)} hits, ${fmtInt(t.misses)} misses, ${fmtInt(t.walkReads)} walk reads${t.laps ? `; flush log lapped ${fmtInt(t.laps)} times` : ''}` : undefined],
       [
         'page-table caches',
         t?.ptcacheMisses && t.hits + t.misses > 0

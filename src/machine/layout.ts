@@ -137,6 +137,7 @@ export const STAT = {
   PTC_MISSES_L3: 52,
   PT_PAGES_FREED: 53, // host: IO page-table pages freed (an unmap covered their whole range)
   LATE_WAKES: 54, // any role: a wait timed out on a changed word and its notify came only within the grace (src/machine/wake-check.ts)
+  IOTLB_LAPS: 55, // device: the flush log lapped it (it fell IOTLB_LOG.SIZE generations behind): it dropped everything
   WORDS: 64, // 512 bytes: a multiple of 64
 } as const;
 export type StatName = Exclude<keyof typeof STAT, 'WORDS'>;
@@ -221,7 +222,13 @@ export const IOTLB_LOG = {
   HOST_PARKED: 1, // the host sleeps in drain() until the device's access ends
   ACTIVE: LINE_WORDS,
   ENTRIES: LINE_WORDS * 2, // one IOTLB_LOG_ENTRY per generation, indexed gen % SIZE
-  SIZE: 64,
+  // Entries (a power of two). A device more than SIZE generations behind has been lapped and drops
+  // everything (STAT.IOTLB_LAPS): safe, but a global flush. 1024 keeps strict Linux invalidation
+  // with 64-page descriptors (a flush per page) from lapping it; 64 was lapped constantly.
+  SIZE: 1024,
+  // A teardown batch of more ranges than this is one global entry (a domain-selective invalidation,
+  // as for a lazy flush queue) rather than one entry per range; well below SIZE.
+  GLOBAL_BATCH: 32,
   IDLE: 0,
 } as const;
 /** One flush-log entry: the range the device must drop (PAGES < 0: everything), and FLUSH bits. */

@@ -145,7 +145,7 @@ export class Iotlb {
     const log = this.m.iotlbLog;
     const from = this.gen;
     const behind = (g - from) | 0;
-    if (behind < 0 || behind >= IOTLB_LOG.SIZE) this.dropAll(); // lapped (or a log we cannot trust)
+    if (behind < 0 || behind >= IOTLB_LOG.SIZE) this.lapped(); // (or a log we cannot trust)
     else {
       for (let k = (from + 1) | 0; k !== ((g + 1) | 0); k = (k + 1) | 0) {
         const e = logEntry(k);
@@ -153,9 +153,15 @@ export class Iotlb {
         this.flushPtCaches(mem.load(log, e + IOTLB_LOG_ENTRY.FLAGS), this.m.iotlbLogVt[k & (IOTLB_LOG.SIZE - 1)]);
       }
       // The host may have lapped the log while we read it: then an entry read may be a newer one.
-      if (((mem.load(log, IOTLB_LOG.GEN) - from) | 0) >= IOTLB_LOG.SIZE) this.dropAll();
+      if (((mem.load(log, IOTLB_LOG.GEN) - from) | 0) >= IOTLB_LOG.SIZE) this.lapped();
     }
     this.gen = g;
+  }
+
+  /** The log lapped this device: entries it had not applied are gone, so everything goes (counted). */
+  private lapped(): void {
+    this.stats[STAT.IOTLB_LAPS]++;
+    this.dropAll();
   }
 
   private dropRange(iova: number, pages: number): void {

@@ -240,9 +240,9 @@ export class ViommuHost implements InvalidationHandler, HostPolicy {
     let g = -1;
     if (flushRanges.length > 0) {
       g = 0;
-      // A big batch (a lazy flush queue) would lap the device's flush log: flush it all at once,
-      // as a domain-selective invalidation does.
-      if (flushRanges.length / 3 > IOTLB_LOG.SIZE / 2) g = this.flusher.post(0, -1, this.anyFlags(), this.reqVt);
+      // A big batch (a lazy flush queue): flush it all at once, as a domain-selective invalidation
+      // does, rather than one log entry per range.
+      if (flushRanges.length / 3 > IOTLB_LOG.GLOBAL_BATCH) g = this.flusher.post(0, -1, this.anyFlags(), this.reqVt);
       else for (let k = 0; k < flushRanges.length; k += 3) g = this.flusher.post(flushRanges[k], flushRanges[k + 1], flushRanges[k + 2], this.reqVt);
       if (!this.unpinFirst) this.flusher.drain(g);
       flushRanges.length = 0;
