@@ -1,6 +1,6 @@
 // A scenario, jcstress style: a tiny machine, a few threads running real protocol code, and a
 // table that classifies every outcome the threads can observe.
-import { CTL, type MachineSpec } from '../machine/layout.js';
+import { CTL, INVQ, type MachineSpec } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';
 import type { Variant } from './types.js';
@@ -19,8 +19,21 @@ export const RELIANCE_BROKEN = 'reliance broken: the host took back a page or IO
 export const MAP_FAILED_NO_CAUSE = 'a map failed although no host pin failed while it ran';
 export const UNDRAINED_UNPIN = 'the host unpinned a page while a device access under an older IOTLB generation was in flight';
 
+export const LOCK_HELD = 'a lock is still held (or its word is wrong) after every thread finished';
+
+/**
+ * The machine's futex-word locks (the pin-state lock, the invalidation queue's and the IOVA depot's)
+ * must all be free once every thread has finished: a lost release, a split acquire or a
+ * double unlock leaves the word non-zero. A policy checks its own locks in its outcome.
+ */
+export function machineLocksFree(m: Machine): boolean {
+  if (Atomics.load(m.control, CTL.PIN_LOCK) !== 0) return false;
+  return m.invq.length === 0 || (Atomics.load(m.invq, INVQ.LOCK) === 0 && Atomics.load(m.invq, INVQ.IOVA_LOCK) === 0);
+}
+
 /** What the oracle saw during the schedule, if anything (read after the threads are done). */
-export function oracleOutcome(control: Int32Array): string | undefined {
+export function oracleOutcome(control: Int32Array, m?: Machine): string | undefined {
+  if (m && !machineLocksFree(m)) return LOCK_HELD;
   if (Atomics.load(control, CTL.VIOL_RELY) > 0) return RELIANCE_BROKEN;
   if (Atomics.load(control, CTL.VIOL_MAPFAIL) > 0) return MAP_FAILED_NO_CAUSE;
   if (Atomics.load(control, CTL.VIOL_DRAIN) > 0) return UNDRAINED_UNPIN;

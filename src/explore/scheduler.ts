@@ -302,7 +302,7 @@ export class ScheduleRunner implements StepView {
     else if (errors.length > 0) outcome = THREAD_ERROR;
     else {
       outcome = this.scenario.outcome(results, this.m, this.scratch);
-      if (verdictOf(this.scenario, outcome) !== 'FORBIDDEN') outcome = oracleOutcome(this.m.control) ?? outcome;
+      if (verdictOf(this.scenario, outcome) !== 'FORBIDDEN') outcome = oracleOutcome(this.m.control, this.m) ?? outcome;
       // Every live thread waiting is a lost wake-up here (each scenario thread ends by itself and
       // wakes whoever waits for it); unless something worse happened, that is the outcome.
       if (p.forcedTimeouts > 0 && verdictOf(this.scenario, outcome) !== 'FORBIDDEN') outcome = LOST_WAKEUP;

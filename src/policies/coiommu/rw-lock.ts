@@ -8,6 +8,9 @@ const READERS = 0xffff;
 const WAITING = 1 << 29;
 const WRITER = 1 << 30;
 
+/** No reader and no writer inside (WAITING may stay set: a sleeper that gave up leaves it). */
+export const rwLockFree = (v: number): boolean => (v & (READERS | WRITER)) === 0;
+
 export class DttRwLock {
   constructor(
     private readonly mem: SharedMem,

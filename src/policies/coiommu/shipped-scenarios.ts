@@ -2,7 +2,8 @@
 // host's unpin walk, a busy notify slot, and two vCPUs growing the table at once.
 import type { Machine } from '../../machine/machine.js';
 import { SLOT, STAT } from '../../machine/layout.js';
-import type { Scenario, ThreadCtx } from '../../core/scenario.js';
+import { LOCK_HELD, type Scenario, type ThreadCtx } from '../../core/scenario.js';
+import { rwLockFree } from './rw-lock.js';
 import { DEFAULT_BDF, NOTIFY_LO, notifyWordLeftBehind } from '../../notify/pin-request.js';
 import { hostThread } from '../scenario-kit.js';
 import { CO } from './region.js';
@@ -42,6 +43,7 @@ export const SAFETY = {
   [LOST_PAYLOAD]: 'FORBIDDEN',
   [MAP_FAILED]: 'FORBIDDEN',
   [STALE_NOTIFY]: 'FORBIDDEN',
+  [LOCK_HELD]: 'FORBIDDEN',
 } as const;
 
 /** Violations first, whatever else happened. `vcpus`: thread index and page of each mapping vCPU. */
@@ -53,6 +55,7 @@ export function safety(m: Machine, results: number[], threads: number, vcpus: [n
   if (v.treeProblems.length > 0) return TREE_BROKEN;
   if (!v.accountingOk) return BAD_ACCOUNTING;
   if (notifyWordLeftBehind(m)) return STALE_NOTIFY;
+  if (!rwLockFree(Atomics.load(m.coiommu, CO.DTT_LOCK)) || Atomics.load(m.coiommu, CO.ALLOC_LOCK) !== 0) return LOCK_HELD;
   for (const [t, g] of vcpus) {
     const mapped = (results[t] & V.MAPPED) !== 0;
     if (mustMap && !mapped) return MAP_FAILED;
