@@ -235,6 +235,9 @@ describe('shrinker and PARK_UNPIN', () => {
     r.m.coiommu[reg.pool + k * LEAF_ENTRIES + 7] = 0;
     r.m.coiommu[CO.FREE_TOP] = 0; // as if the push's top store were lost
     expect(auditTree(r.m, reg).problems).toEqual([expect.stringContaining('not on the free stack (leaked)')]);
+    r.m.coiommu[CO.FREE_TOP] = 1;
+    r.m.coiommu[reg.pageState + r.m.coiommu[CO.POOL_NEXT]] = 1; // as if an alloc's bump store were lost
+    expect(auditTree(r.m, reg).problems).toContainEqual(expect.stringContaining('at or above the bump pointer'));
   });
 
   it('parks nest: the worker runs again only when every park is undone', () => {

@@ -186,7 +186,7 @@ export interface RunReport {
   /**
    * Device IOTLB: hits, misses, the memory reads of the walks on misses, the page-table caches'
    * misses by level, M = walk reads per page of DMA (F&S, SOSP'24), and the times the flush log
-   * lapped the device (it fell IOTLB_LOG.SIZE flushes behind and dropped everything).
+   * lapped the device (it fell IOTLB_LOG.SIZE flushes behind, or met a log it cannot trust, and dropped everything).
    */
   iotlb: { hits: number; misses: number; walkReads: number; ptcacheMisses?: { l1: number; l2: number; l3: number }; readsPerPage?: number; laps?: number };
   /** The vIOMMU family's invalidation strategy (`linux`, `fands`); absent for other policies. */

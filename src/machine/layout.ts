@@ -137,7 +137,7 @@ export const STAT = {
   PTC_MISSES_L3: 52,
   PT_PAGES_FREED: 53, // host: IO page-table pages freed (an unmap covered their whole range)
   LATE_WAKES: 54, // any role: a wait timed out on a changed word and its notify came only within the grace (src/machine/wake-check.ts)
-  IOTLB_LAPS: 55, // device: the flush log lapped it (it fell IOTLB_LOG.SIZE generations behind): it dropped everything
+  IOTLB_LAPS: 55, // device: the flush log lapped it (it fell IOTLB_LOG.SIZE generations behind, or saw a generation older than its own): it dropped everything
   WORDS: 64, // 512 bytes: a multiple of 64
 } as const;
 export type StatName = Exclude<keyof typeof STAT, 'WORDS'>;

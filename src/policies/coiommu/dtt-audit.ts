@@ -61,8 +61,9 @@ export function auditTree(m: Machine, r: CoiommuRegion): TreeAudit {
 
 /**
  * The page allocator's side: each page below the bump pointer that is not in use is on the free
- * stack exactly once, and all zero (the allocator hands pages out without clearing them). A lost
- * push leaks a page; a lost pop hands one out twice; a dirty free page becomes a leaf with stale counts.
+ * stack exactly once, and all zero (the allocator hands pages out without clearing them); none at or
+ * above the bump pointer is in use. A lost push leaks a page; a lost pop or bump hands one out twice;
+ * a dirty free page becomes a leaf with stale counts.
  */
 export function auditPool(m: Machine, r: CoiommuRegion): string[] {
   const w = m.coiommu;
@@ -80,6 +81,11 @@ export function auditPool(m: Machine, r: CoiommuRegion): string[] {
   for (let k = 0; k < next; k++) {
     if (Atomics.load(w, r.pageState + k) === 0 && !onStack.has(k)) problems.push(`page ${frameOfPoolPage(r, k)} is free but not on the free stack (leaked)`);
   }
+  // above the bump pointer nothing was ever handed out (a lost bump hands the page out twice)
+  for (let k = next; k < r.poolPages; k++) {
+    if (Atomics.load(w, r.pageState + k) !== 0) problems.push(`page ${frameOfPoolPage(r, k)} is in use at or above the bump pointer ${next}`);
+  }
+  if (next < r.poolPages && !pageZero(w, wordOfFrame(frameOfPoolPage(r, next)))) problems.push(`the next page to hand out, ${frameOfPoolPage(r, next)}, is not all zero`);
   return problems;
 }
 
