@@ -43,6 +43,19 @@ const DECLARED: Declared[] = [
       "each page's DTT word has two writers, its vCPU (count add before the request, sub after the answer) and the pin handler (PINNED or-in while serving that vCPU's request, which the vCPU waits for): their writes never overlap (DPOR bound 1 exhausted, plus 100 PCT schedules, without a kill)",
   },
   {
+    scenario: /^coiommu-probe-race$/,
+    where: /^coiommu\[35\]$/,
+    operator: 'split-rmw',
+    reason: "the DTT's page count: pages 1 and 2 share one leaf, and only the vCPU whose install wins adds it, once (a CAS loser gives its page back uncounted); no shrinker runs here",
+  },
+  {
+    scenario: /^coiommu-probe-race$/,
+    where: /^coiommu\[20(49|50)\]$/,
+    operator: 'split-rmw',
+    reason:
+      "pages 1 and 2's DTT entries: each has two writers, its vCPU (count add before its request, sub after the answer) and the pin handler (PINNED or-in while serving that request, which the vCPU waits for); no unpin scan runs here, so the writes never overlap",
+  },
+  {
     scenario: /^coiommu-busy-slot$/,
     thread: /^vcpu0$/,
     where: /^coiommu\[2049\]$/,
