@@ -3,10 +3,18 @@
 // is torn down and freed), maps G3 (the allocator hands A out again), and maps G1 once more, which
 // must not find A on its list of live mappings. The device meanwhile translates A twice through its
 // IOTLB: whatever it reaches must be pinned and belong to the page A maps at that moment, and it
-// can never see G1 again once G3 had A.
+// can never see G1 again once G3 had A. Once the vCPU's drain returned, a third access must fault;
+// at the end the pin accounting, the host's residency records and the IO page table's pool are sound.
 import type { Machine } from '../../machine/machine.js';
+import { CTL } from '../../machine/layout.js';
+import { freeRunning } from '../../machine/shared-mem.js';
 import { RELIANCE_BROKEN, oracleOutcome, type Scenario, type ThreadCtx } from '../../core/scenario.js';
+import { Oracle } from '../../core/oracle.js';
+import { checkAccounting } from '../../mem/accounting.js';
+import { HostMemory } from '../../mem/host-memory.js';
+import { auditIoRadix } from '../../mem/io-radix-audit.js';
 import { Iotlb } from '../../mem/iotlb.js';
+import { NO_LOCK } from '../../notify/lock.js';
 import { buildGuest } from '../wiring.js';
 import { vcpuDone } from '../scenario-kit.js';
 import { SCENARIO_VIOMMU, allTornDown, TORN_DOWN_WRONG, viommuCfgOf, viommuHostThread } from './scenarios-dma.js';
@@ -16,6 +24,10 @@ const [G1, G2, G3] = [0, 1, 2];
 const A = 0; // the first IOVA the allocator hands out
 /** What one device access reached: 0 fault, 1 + the guest page otherwise; UNSAFE if not pinned. */
 const UNSAFE = 7;
+/** The device's result: first access << 3 | second, and this bit for a translation after the drain. */
+const STALE_BIT = 64;
+/** scratch: the vCPU's drain returned (word 0 is the kit's done count). */
+const DRAINED = 1;
 
 function vcpu(ctx: ThreadCtx): number {
   const { mem, m } = ctx;
@@ -29,6 +41,7 @@ function vcpu(ctx: ThreadCtx): number {
   guest.unmap(d, G1, 1);
   guest.unmap(c, G3, 1);
   guest.drain?.();
+  mem.store(ctx.scratch, DRAINED, 1); // the device's third access checks strict protection against it
   vcpuDone(ctx);
   return a === A && c === A && d !== A ? 1 : 0;
 }
@@ -48,11 +61,23 @@ function device(ctx: ThreadCtx): number {
     }
   };
   const first = access();
-  return first * 8 + access();
+  const second = access();
+  // seen before the access begins: every flush of A was posted before it, so A must fault now
+  const drained = mem.load(ctx.scratch, DRAINED) === 1;
+  const stale = access() !== 0 && drained;
+  return first * 8 + second + (stale ? STALE_BIT : 0);
+}
+
+/** Pin accounting and the host's residency records agree, and the IO page table's pool is sound. */
+function bookkeepingSound(m: Machine): boolean {
+  const silent = new Oracle(new Int32Array(CTL.WORDS), 'hypervisor', 0);
+  return checkAccounting(freeRunning, m, new HostMemory(freeRunning, m), NO_LOCK, silent) && auditIoRadix(m).length === 0;
 }
 
 const NAME = ['fault', 'G1', 'G2', 'G3'];
 const NOT_PINNED = 'the device reached a frame that is not pinned';
+const STALE = "A still translated after the vCPU's drain returned (a stale IOTLB entry)";
+const UNSOUND = 'the bookkeeping is broken at the end (pin accounting, residency records or the IO page table pool)';
 const NOT_AS_ALLOCATED = 'the IOVAs were not handed out as the allocator does (A, then A again for G3, then a fresh one for G1)';
 const outcomeOf = (first: number, second: number) => `the device reached ${NAME[first]}, then ${NAME[second]}`;
 /** A's life: unmapped, G1, unmapped, G3, unmapped. Two accesses see two states in that order. */
@@ -66,7 +91,8 @@ const optimisticRemap: Scenario = {
   description:
     'viommu-optimistic (quota 1): a vCPU maps and unmaps G1 (IOVA A deferred, still live), then G2 (G1 evicted, ' +
     'A freed), maps G3 (A again) and G1 again, while the hypervisor serves the queue and the device translates A ' +
-    'twice. No IOVA may be handed out twice while live; the device never reaches G1 through A once G3 had it.',
+    'twice, then once more after the drain. No IOVA may be handed out twice while live; the device never reaches G1 ' +
+    'through A once G3 had it, nor anything through A after the drain; pin accounting and the IO page table stay sound.',
   threads: ['vcpu0', 'hypervisor', 'device'],
   variants: ['none', 'optimistic-stale-reuse'],
   spec: { guestPages: 4, vcpus: 1, hostFrames: 4, dataFrames: 4, ringEntries: 2, iovaPages: 4, invqEntries: 4 },
@@ -77,17 +103,21 @@ const optimisticRemap: Scenario = {
   outcome(results, m: Machine) {
     const seen = oracleOutcome(m.control); // an IOVA handed out twice while live is named at the map
     if (seen) return seen;
-    const first = results[2] >> 3;
+    const first = (results[2] >> 3) & 7;
     const second = results[2] & 7;
     if (first === UNSAFE || second === UNSAFE) return NOT_PINNED;
+    if (results[2] & STALE_BIT) return STALE;
     if (results[0] !== 1) return NOT_AS_ALLOCATED;
     if (!allTornDown(m)) return TORN_DOWN_WRONG;
+    if (!bookkeepingSound(m)) return UNSOUND;
     return outcomeOf(first, second);
   },
   outcomes: {
     ...Object.fromEntries(possible.map((o) => [o, o.includes('G1, then G3') || o.includes('G3, then') ? 'INTERESTING' : 'ACCEPTABLE'])),
     [outcomeOf(3, 1)]: 'FORBIDDEN',
     [NOT_PINNED]: 'FORBIDDEN',
+    [STALE]: 'FORBIDDEN',
+    [UNSOUND]: 'FORBIDDEN',
     [NOT_AS_ALLOCATED]: 'FORBIDDEN',
     [TORN_DOWN_WRONG]: 'FORBIDDEN',
     [RELIANCE_BROKEN]: 'FORBIDDEN',
