@@ -329,6 +329,19 @@ describe('residency check: data frames', () => {
     expect(r.checkAccounting()).toBe(false);
   });
 
+  it('a host IOMMU entry left behind to a freed frame fails it', () => {
+    const r = makeRig();
+    expect(r.guest.map(1, 1)).toBe(1);
+    r.guest.unmap(1, 1, 1);
+    r.host.unpinScan();
+    expect(r.host.unpinScan()).toBe(1); // page 1 unpinned: its entry is gone
+    const f = Atomics.load(r.m.ept, 1) - 1;
+    expect(r.hostMemory.reclaim(f)).toBe(true); // and its frame free
+    expect(r.checkAccounting()).toBe(true);
+    Atomics.store(r.m.iommu, 1, f + 1); // as if the unpin's entry clear were lost: a DMA hole
+    expect(r.checkAccounting()).toBe(false);
+  });
+
   it('a data frame beyond the pool\'s bump pointer fails it too', () => {
     const r = makeRig();
     expect(r.guest.map(1, 1)).toBe(1);

@@ -28,6 +28,22 @@ function checkFrame(mem: SharedMem, m: Machine, f: number, oracle: Oracle, polic
   return { pinned: p ? 1 : 0, ok };
 }
 
+/**
+ * Each host IOMMU entry names a frame pinned for its own page. The frame walk above sees only
+ * owned frames, so an entry left behind to a freed or reused frame (a DMA hole) shows only here.
+ */
+function iommuEntriesSound(mem: SharedMem, m: Machine, oracle: Oracle): boolean {
+  for (let g = 0; g < m.iommu.length; g++) {
+    const f = mem.load(m.iommu, g) - 1;
+    if (f < 0) continue;
+    if (f >= m.frameOwner.length || mem.load(m.frameOwner, f) !== g + 1 || mem.load(m.framePinned, f) === 0) {
+      oracle.report('accounting', g, f, DETAIL.pinCountMismatch);
+      return false;
+    }
+  }
+  return true;
+}
+
 /** Frames checked per lock hold; a long walk keeps the caller's heartbeat going between slices. */
 export const ACCOUNTING_SLICE = 1 << 16;
 
@@ -48,6 +64,7 @@ export function checkAccounting(mem: SharedMem, m: Machine, host: HostMemory, lo
       ok &&= r.ok;
       if ((f & (ACCOUNTING_SLICE - 1)) === 0) beat?.();
     }
+    if (!iommuEntriesSound(mem, m, oracle)) ok = false;
     if (policy.checkAccounting && !policy.checkAccounting(oracle)) ok = false;
     if (!residencyConsistent(mem, m)) {
       oracle.report('accounting', -1, -1, DETAIL.pinCountMismatch);
