@@ -11,6 +11,8 @@ interface Declared {
 }
 
 const RESULT_WORD = 'the litmus outcome reads the threads\' return values; this copy of one in scratch is read by nobody';
+const DTT_WRITERS_TAKE_TURNS =
+  "each mapped page's DTT entry has two writers, its vCPU (count add before its pin request, sub after the answer) and the pin handler (PINNED or-in while serving that request, which the vCPU waits for); no unpin scan runs in these scenarios, so the writes never overlap";
 // A delay-store mutant leaves out the fence that follows the store (before the thread's next load),
 // so its reason must argue about that fence, not about who reads the stored word.
 const DECLARED: Declared[] = [
@@ -28,7 +30,6 @@ const DECLARED: Declared[] = [
     reason:
       "the answer's STATUS (pages not pinned) is read by no decision: the coIOMMU driver looks each requested page up again in the DTT after the answer (requestPins in src/policies/coiommu/guest.ts)",
   },
-
   {
     scenario: /^coiommu-pin-fails$/,
     where: /^control\.DATA_NEXT$/,
@@ -39,8 +40,7 @@ const DECLARED: Declared[] = [
     scenario: /^coiommu-pin-fails$/,
     where: /^dtt\[[0-2]\]$/,
     operator: 'split-rmw',
-    reason:
-      "each page's DTT word has two writers, its vCPU (count add before the request, sub after the answer) and the pin handler (PINNED or-in while serving that vCPU's request, which the vCPU waits for): their writes never overlap (DPOR bound 1 exhausted, plus 100 PCT schedules, without a kill)",
+    reason: DTT_WRITERS_TAKE_TURNS,
   },
   {
     scenario: /^coiommu-probe-race$/,
@@ -52,8 +52,7 @@ const DECLARED: Declared[] = [
     scenario: /^coiommu-probe-race$/,
     where: /^coiommu\[20(49|50)\]$/,
     operator: 'split-rmw',
-    reason:
-      "pages 1 and 2's DTT entries: each has two writers, its vCPU (count add before its request, sub after the answer) and the pin handler (PINNED or-in while serving that request, which the vCPU waits for); no unpin scan runs here, so the writes never overlap",
+    reason: DTT_WRITERS_TAKE_TURNS,
   },
   {
     scenario: /^coiommu-busy-slot$/,

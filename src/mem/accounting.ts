@@ -3,10 +3,10 @@
 // all agree. Checked under the pin-state lock.
 import { CTL } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
-import type { SharedMem } from '../machine/shared-mem.js';
-import type { Lock } from '../notify/lock.js';
-import { DETAIL, type Oracle } from '../core/oracle.js';
-import type { HostMemory } from './host-memory.js';
+import { freeRunning, type SharedMem } from '../machine/shared-mem.js';
+import { NO_LOCK, type Lock } from '../notify/lock.js';
+import { DETAIL, Oracle } from '../core/oracle.js';
+import { HostMemory } from './host-memory.js';
 import { residencyConsistent } from './residency-check.js';
 
 /** A policy's share of the check: its own record of each page, and rules of its own structures. */
@@ -110,4 +110,13 @@ export class RollingAccounting {
       this.lock.unlock();
     }
   }
+}
+
+/**
+ * The whole check on a machine at rest (a finished scenario schedule, a test): no lock to take, and
+ * nothing reported to the machine's oracle (the verdict is the caller's outcome).
+ */
+export function accountingAtRest(m: Machine, policy: PolicyAccounting = {}): boolean {
+  const silent = new Oracle(new Int32Array(CTL.WORDS), 'hypervisor', 0);
+  return checkAccounting(freeRunning, m, new HostMemory(freeRunning, m), NO_LOCK, silent, policy);
 }

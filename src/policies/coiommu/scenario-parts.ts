@@ -3,11 +3,10 @@
 import { CTL, MAX_GUEST_PAGES, STAT } from '../../machine/layout.js';
 import type { Machine } from '../../machine/machine.js';
 import { freeRunning } from '../../machine/shared-mem.js';
-import { checkAccounting } from '../../mem/accounting.js';
+import { accountingAtRest } from '../../mem/accounting.js';
 import { DmaEngine } from '../../mem/dma.js';
 import { readStamp } from '../../mem/payload.js';
 import { HostMemory } from '../../mem/host-memory.js';
-import { NO_LOCK } from '../../notify/lock.js';
 import { Oracle } from '../../core/oracle.js';
 import { SCENARIO_TIMEOUT_MS, hostThread, scenarioConfig, vcpuDone } from '../scenario-kit.js';
 import { buildGuest, buildHost } from '../wiring.js';
@@ -88,8 +87,7 @@ export function pinFreeRunning(m: Machine, g: number, accessed: boolean): void {
 /** What the oracle saw, after the schedule: DMA safety, pin accounting, and page g's contents. */
 export function verdictWords(m: Machine, g: number, stamps: number[]): { unsafeDma: number; accountingOk: boolean; contentsOk: boolean } {
   const unsafeDma = Atomics.load(m.control, CTL.VIOL_DMA);
-  const silent = new Oracle(new Int32Array(CTL.WORDS), 'hypervisor', 0);
-  const accountingOk = checkAccounting(freeRunning, m, new HostMemory(freeRunning, m), NO_LOCK, silent, { pinnedFor: (g) => isPinned(Atomics.load(m.dtt, g)) });
+  const accountingOk = accountingAtRest(m, { pinnedFor: (g) => isPinned(Atomics.load(m.dtt, g)) });
   // resident or reclaimed to swap, the page still holds the last payload a DMA wrote into it
   const contentsOk = stamps.includes(readStamp(freeRunning, m, g));
   return { unsafeDma, accountingOk, contentsOk };

@@ -3,12 +3,8 @@
 // Every FORBIDDEN condition names the final state it checks: DTT words, frames, rings, payloads.
 import { coiommuRegion } from './region.js';
 import type { Machine } from '../../machine/machine.js';
-import { freeRunning } from '../../machine/shared-mem.js';
 import { MAP_FAILED_NO_CAUSE, RELIANCE_BROKEN, type Scenario, type ThreadCtx } from '../../core/scenario.js';
-import { Oracle } from '../../core/oracle.js';
-import { checkAccounting } from '../../mem/accounting.js';
-import { HostMemory } from '../../mem/host-memory.js';
-import { NO_LOCK } from '../../notify/lock.js';
+import { accountingAtRest } from '../../mem/accounting.js';
 import { notifyWordLeftBehind } from '../../notify/pin-request.js';
 import { CTL } from '../../machine/layout.js';
 import { RING_FORBIDDEN, RING_NOT_DRAINED, RING_VCPU, ringDevice, ringSafety, ringVcpu, ringsDrained } from '../ring-dma-kit.js';
@@ -22,8 +18,7 @@ export const DTT_WORD_WRONG = 'a final DTT word is not what the schedule leaves 
 
 /** Pin accounting as the hypervisor checks it: PINNED bits, host IOMMU entries and pinned frames agree. */
 function accountingOk(m: Machine): boolean {
-  const silent = new Oracle(new Int32Array(CTL.WORDS), 'hypervisor', 0);
-  return checkAccounting(freeRunning, m, new HostMemory(freeRunning, m), NO_LOCK, silent, { pinnedFor: (g) => isPinned(Atomics.load(m.dtt, g)) });
+  return accountingAtRest(m, { pinnedFor: (g) => isPinned(Atomics.load(m.dtt, g)) });
 }
 
 const mapCountsZero = (m: Machine): boolean => Array.from(m.dtt).every((w) => (w & MAP_COUNT_MASK) === 0);

@@ -4,11 +4,9 @@
 import { CTL, MAX_GUEST_PAGES, STAT, type MachineSpec } from '../../machine/layout.js';
 import type { Machine } from '../../machine/machine.js';
 import { freeRunning } from '../../machine/shared-mem.js';
-import { checkAccounting } from '../../mem/accounting.js';
+import { accountingAtRest } from '../../mem/accounting.js';
 import { DmaEngine } from '../../mem/dma.js';
-import { HostMemory } from '../../mem/host-memory.js';
 import { readStamp } from '../../mem/payload.js';
-import { NO_LOCK } from '../../notify/lock.js';
 import { Oracle } from '../../core/oracle.js';
 import type { ThreadCtx } from '../../core/scenario.js';
 import { SCENARIO_TIMEOUT_MS, scenarioConfig, vcpuDone } from '../scenario-kit.js';
@@ -113,8 +111,7 @@ export function shippedVerdict(m: Machine, threads: number): ShippedVerdict {
     table.release();
     return e >= 0 && isPinned(Atomics.load(m.coiommu, e));
   };
-  const silent = new Oracle(new Int32Array(CTL.WORDS), 'hypervisor', 0);
-  const accountingOk = checkAccounting(freeRunning, m, new HostMemory(freeRunning, m), NO_LOCK, silent, { pinnedFor });
+  const accountingOk = accountingAtRest(m, { pinnedFor });
   let underflows = 0;
   for (let t = 0; t < threads; t++) underflows += m.statsBlock(t)[STAT.MAP_COUNT_UNDERFLOW];
   return {

@@ -7,13 +7,12 @@ import type { ThreadCtx } from '../../core/scenario.js';
 import { CTL } from '../../machine/layout.js';
 import type { Machine } from '../../machine/machine.js';
 import { freeRunning } from '../../machine/shared-mem.js';
-import { checkAccounting } from '../../mem/accounting.js';
+import { accountingAtRest } from '../../mem/accounting.js';
 import { deviceWalk } from '../../mem/device-walk.js';
 import { DmaEngine } from '../../mem/dma.js';
 import { HostMemory } from '../../mem/host-memory.js';
 import { Iotlb } from '../../mem/iotlb.js';
 import { readStamp, writePayload, allocDataFrame } from '../../mem/payload.js';
-import { NO_LOCK } from '../../notify/lock.js';
 import { hostThread, scenarioConfig } from '../scenario-kit.js';
 import { buildHost } from '../wiring.js';
 import type { FaultMode } from './config.js';
@@ -87,8 +86,7 @@ export function safetyOutcome(m: Machine, g: number, lastStamp: number): string 
   let pending = 0;
   for (let grp = 0; grp < PRQ_GROUPS; grp++) if (groupStatus(m, grp) === RESP.PENDING) pending++;
   if (c.RAISED !== c.ANSWERED || pending > 0) return UNANSWERED;
-  const silent = new Oracle(new Int32Array(CTL.WORDS), 'hypervisor', 0);
-  if (!checkAccounting(freeRunning, m, new HostMemory(freeRunning, m), NO_LOCK, silent)) return BAD_ACCOUNTING;
+  if (!accountingAtRest(m)) return BAD_ACCOUNTING;
   if (readStamp(freeRunning, m, g) !== lastStamp) return LOST_PAYLOAD;
   return undefined;
 }

@@ -38,7 +38,7 @@ export const TORN_DOWN_WRONG = 'after the strict unmap something is left: an IO 
 /** After a strict unmap of everything: no IO page-table or shadow entry, no reference, nothing pinned. */
 export function allTornDown(m: Machine): boolean {
   const zero = (a: Int32Array) => Array.from(a).every((w) => w === 0);
-  return zero(m.iopt) && zero(m.shadow) && zero(m.shadowRefs) && zero(m.iommu) && Atomics.load(m.control, CTL.PINNED_NOW) === 0;
+  return zero(m.iopt) && zero(m.shadow) && zero(m.shadowRefs) && zero(m.iommu) && zero(m.framePinned) && Atomics.load(m.control, CTL.PINNED_NOW) === 0;
 }
 
 const PAGES = 2;

@@ -6,15 +6,10 @@
 // can never see G1 again once G3 had A. Once the vCPU's drain returned, a third access must fault;
 // at the end the pin accounting, the host's residency records and the IO page table's pool are sound.
 import type { Machine } from '../../machine/machine.js';
-import { CTL } from '../../machine/layout.js';
-import { freeRunning } from '../../machine/shared-mem.js';
 import { RELIANCE_BROKEN, oracleOutcome, type Scenario, type ThreadCtx } from '../../core/scenario.js';
-import { Oracle } from '../../core/oracle.js';
-import { checkAccounting } from '../../mem/accounting.js';
-import { HostMemory } from '../../mem/host-memory.js';
+import { accountingAtRest } from '../../mem/accounting.js';
 import { auditIoRadix } from '../../mem/io-radix-audit.js';
 import { Iotlb } from '../../mem/iotlb.js';
-import { NO_LOCK } from '../../notify/lock.js';
 import { buildGuest } from '../wiring.js';
 import { vcpuDone } from '../scenario-kit.js';
 import { SCENARIO_VIOMMU, allTornDown, TORN_DOWN_WRONG, viommuCfgOf, viommuHostThread } from './scenarios-dma.js';
@@ -70,8 +65,7 @@ function device(ctx: ThreadCtx): number {
 
 /** Pin accounting and the host's residency records agree, and the IO page table's pool is sound. */
 function bookkeepingSound(m: Machine): boolean {
-  const silent = new Oracle(new Int32Array(CTL.WORDS), 'hypervisor', 0);
-  return checkAccounting(freeRunning, m, new HostMemory(freeRunning, m), NO_LOCK, silent) && auditIoRadix(m).length === 0;
+  return accountingAtRest(m) && auditIoRadix(m).length === 0;
 }
 
 const NAME = ['fault', 'G1', 'G2', 'G3'];

@@ -13,6 +13,7 @@ import type { ViommuConfig } from './config.js';
 import { viommuGuest } from './guest.js';
 import { viommuHost, type ViommuHost } from './host.js';
 import { ioPte } from './io-page-table.js';
+import { TORN_DOWN_WRONG, allTornDown } from './scenarios-dma.js';
 
 const G = 1; // guest page
 const I = 2; // its IOVA page
@@ -36,14 +37,6 @@ const DEV = { FIRST_OK: 1, SAW_UNMAPPED: 2, SECOND_OK: 4, UNSAFE: 8 } as const;
 
 const LEAK = 'an access that began after the unmap completed still translated (protection leak)';
 const UNSAFE = 'the device reached a frame not pinned for its page';
-const LEFT = "the unmap's teardown left state behind (a shadow entry, a shadow reference, a host IOMMU entry or a pinned frame)";
-
-/** After the strict unmap, nothing of G's mapping may remain: I's shadow entry, G's reference and pin. */
-function leftBehind(m: Machine): boolean {
-  if (m.shadow[I] !== 0 || m.shadowRefs[G] !== 0 || m.iommu[G] !== 0) return true;
-  for (let f = 0; f < m.spec.hostFrames; f++) if (m.framePinned[f] !== 0) return true;
-  return false;
-}
 
 function vcpu(ctx: ThreadCtx): number {
   const { mem, m, scratch } = ctx;
@@ -107,7 +100,7 @@ const unmapVsDeviceAccess: Scenario = {
     const d = results[2];
     if (d & DEV.UNSAFE) return UNSAFE;
     if (d & DEV.SAW_UNMAPPED && d & DEV.SECOND_OK) return LEAK;
-    if (leftBehind(m)) return LEFT;
+    if (!allTornDown(m)) return TORN_DOWN_WRONG;
     if (!(d & DEV.FIRST_OK)) return 'the unmap came first: both accesses faulted';
     if (d & DEV.SECOND_OK) return 'both accesses ran before the unmap completed';
     if (d & DEV.SAW_UNMAPPED) return 'the unmap completed, then the access faulted';
@@ -120,7 +113,7 @@ const unmapVsDeviceAccess: Scenario = {
     'the flush came between the accesses: the second faulted before the guest saw the unmap complete': 'INTERESTING',
     [LEAK]: 'FORBIDDEN',
     [UNSAFE]: 'FORBIDDEN',
-    [LEFT]: 'FORBIDDEN',
+    [TORN_DOWN_WRONG]: 'FORBIDDEN',
   },
   mustReach: ['both accesses ran before the unmap completed', 'the unmap completed, then the access faulted', 'the unmap came first: both accesses faulted'],
 };
