@@ -8,7 +8,7 @@ import { NAME, type Opts, type SetCode } from './context.js';
 import { SCENARIO_NAMES, int, maxStepsOf, scenarioOf, type ExploreCtx } from './explore-options.js';
 
 function formatMutate(r: MutateResult): string {
-  const rows = r.all.map((m) => [m.status, m.thread, m.operator, m.where, m.status === 'equivalent' ? m.reason ?? '' : m.outcome ?? '', fmtInt(m.schedules)]);
+  const rows = r.all.map((m) => [m.status, m.thread, m.operator, m.where, m.status === 'equivalent' ? m.reason ?? '' : m.outcome ? `${m.outcome} (${m.by})` : '', fmtInt(m.schedules)]);
   return (
     `scenario: ${r.scenario}\n\n` +
     grid(['status', 'thread', 'operator', 'word', 'outcome / reason', 'schedules'], rows, new Set([5])) +
@@ -22,6 +22,7 @@ async function mutateAction(o: Opts, ctx: ExploreCtx): Promise<void> {
   const preemptions = int('--preemptions', o.preemptions ?? '1', 0, 4);
   const budget = int('--budget', o.budget ?? '400', 1, 1_000_000);
   const maxSteps = maxStepsOf(o);
+  const focus = int('--focus', o.focus ?? '300', 0, 1_000_000);
   const extra = int('--extra', o.extra ?? '100', 0, 1_000_000);
   const strategy = o.strategy ?? 'dpor';
   if (strategy !== 'dpor' && strategy !== 'dfs') throw new ConfigError('--strategy', String(strategy), 'dpor or dfs');
@@ -31,6 +32,7 @@ async function mutateAction(o: Opts, ctx: ExploreCtx): Promise<void> {
     preemptions,
     budget,
     maxSteps,
+    focus,
     extra,
     onMutant: o.json ? undefined : (m, done, total) => ctx.err(`[${done}/${total}] ${m.status} ${m.thread} ${m.operator} ${m.where}\n`),
   });
@@ -48,7 +50,8 @@ export function registerMutate(program: Command, ctx: ExploreCtx, _setCode: SetC
     .option('--strategy <name>', 'the bounded search on each SC mutant: dpor (default) or dfs; delay-store mutants (x86-TSO) always get the DFS')
     .option('--preemptions <b>', 'the preemption bound of that search (default 1)')
     .option('--budget <n>', 'schedules per mutant at most (default 400)')
-    .option('--extra <n>', 'PCT schedules (depth 3) on a mutant the DFS left alive (default 100; 0: DFS only)')
+    .option('--focus <n>', "schedules of the focused search on a mutant the bounded search left alive: thread switches within a few steps of any operation on the mutant's word, and back once the mutation fired (default 300; 0: none)")
+    .option('--extra <n>', 'PCT schedules (depth 3) on a mutant still alive after that (default 100; 0: none)')
     .option('--max-steps <n>', 'a schedule longer than this is cut off: a livelock kills the mutant and ends its search (default 5000)')
     .option('--json', 'print {scenario, mutants, killed, equivalent, score, survivors[]}')
     .addHelpText(

@@ -12,7 +12,8 @@
 import { NonPreemptive, RandomChooser, scheduleSeed } from './choosers.js';
 import { explore, type SearchOptions } from './explore.js';
 import { FLUSH_BASE, type MemoryModel, type MutationOp, type OpName } from './sched-layout.js';
-import { STEP_LIMIT, type Scenario } from '../core/scenario.js';
+import { STEP_LIMIT, verdictOf, type Scenario } from '../core/scenario.js';
+import { FocusSearch } from './focus.js';
 import type { Chooser, ScheduleRunner, StepView } from './scheduler.js';
 import { ExploreSession } from './session.js';
 import { equivalentReason } from './mutate-equivalent.js';
@@ -33,6 +34,8 @@ export interface Mutant {
   /** killed: the outcome that killed it; equivalent: why it cannot change the outcome. */
   outcome?: string;
   reason?: string;
+  /** killed: the search that found it (the bounded DFS / DPOR, the focused search, PCT). */
+  by?: 'dfs' | 'dpor' | 'focus' | 'pct';
   schedules: number;
 }
 
@@ -94,7 +97,9 @@ export interface MutateOptions {
   preemptions: number;
   budget: number;
   maxSteps: number;
-  /** Schedules of PCT (depth 3) run on a mutant the DFS left alive, before it is called a survivor. */
+  /** Schedules of the focused search (src/explore/focus.ts, on the mutant's word) run on a mutant the bounded search left alive. */
+  focus?: number;
+  /** Schedules of PCT (depth 3) run on a mutant still alive after that, before it is called a survivor. */
   extra?: number;
   onMutant?: (m: Mutant, done: number, total: number) => void;
 }
@@ -146,11 +151,15 @@ function control(session: ExploreSession, scenario: Scenario, o: MutateOptions, 
   session.runner.setMutation(undefined);
   session.runner.setMemoryModel(model);
   const r = search(session, scenario, o, model, boundedSearch(o, model), o.budget);
+  // the PCT schedules a surviving mutant gets are the same (seed 1) on every mutant: check them too
+  if (!r.outcome && (o.extra ?? 0) > 0) r.outcome = search(session, scenario, o, model, 'pct', o.extra ?? 0).outcome;
   if (r.outcome) throw new Error(`mutate: the real protocol of ${scenario.name} reaches "${r.outcome}" under ${model.toUpperCase()}: fix that before scoring mutants`);
 }
 
 /** DPOR under SC unless told otherwise; the DFS under TSO (the DPOR has no store-buffer flush steps). */
 const boundedSearch = (o: MutateOptions, model: MemoryModel): 'dfs' | 'dpor' => (model === 'tso' ? 'dfs' : (o.strategy ?? 'dpor'));
+
+type Mutation = NonNullable<Parameters<ScheduleRunner['setMutation']>[0]>;
 
 function runMutant(session: ExploreSession, scenario: Scenario, s: Site, operator: MutationOp, o: MutateOptions): Mutant {
   const base = { thread: scenario.threads[s.thread], where: s.where, operator };
@@ -159,22 +168,52 @@ function runMutant(session: ExploreSession, scenario: Scenario, s: Site, operato
   const model: MemoryModel = operator === 'delay-store' ? 'tso' : 'sc';
   const { runner } = session;
   runner.setMemoryModel(model);
-  runner.setMutation({ op: operator, thread: s.thread, buf: s.buf, addr: s.addr });
+  const mutation: Mutation = { op: operator, thread: s.thread, buf: s.buf, addr: s.addr };
+  runner.setMutation(mutation);
   runner.writers = new Map();
   try {
-    let { schedules, outcome } = search(session, scenario, o, model, boundedSearch(o, model), o.budget);
-    if (!outcome && !noEffect(runner, s, operator) && (o.extra ?? 0) > 0) {
-      const more = search(session, scenario, o, model, 'pct', o.extra ?? 0);
-      schedules += more.schedules;
-      outcome = more.outcome;
+    const bounded = boundedSearch(o, model);
+    let { schedules, outcome } = search(session, scenario, o, model, bounded, o.budget);
+    let by: Mutant['by'] = bounded;
+    const later: [NonNullable<Mutant['by']>, () => { schedules: number; outcome?: string }][] = [
+      ['focus', () => focused(session, scenario, s, mutation, o.focus ?? 0)],
+      ['pct', () => search(session, scenario, o, model, 'pct', o.extra ?? 0)],
+    ];
+    for (const [name, more] of later) {
+      if (outcome || noEffect(runner, s, operator)) break;
+      const r = more();
+      schedules += r.schedules;
+      ({ outcome } = r);
+      by = name;
     }
-    if (outcome) return { ...base, status: 'killed', outcome, schedules };
+    if (outcome) return { ...base, status: 'killed', outcome, by, schedules };
     const why = noEffect(runner, s, operator, schedules);
     return why ? { ...base, status: 'equivalent', reason: why, schedules } : { ...base, status: 'survived', schedules };
   } finally {
     runner.setMutation(undefined);
     runner.writers = undefined;
   }
+}
+
+/**
+ * The focused search on the mutant's word: killed at the first FORBIDDEN outcome or livelock. The
+ * control run checked the real protocol only under the bounded search, so the killing schedule is
+ * run once more without the mutation: if the real protocol fails there too, that is a finding.
+ */
+function focused(session: ExploreSession, scenario: Scenario, s: Site, mutation: Mutation, budget: number): { schedules: number; outcome?: string } {
+  const { runner } = session;
+  const f = new FocusSearch({ buf: s.buf, addr: s.addr, backOn: mutation.op === 'split-rmw' ? 'touch' : 'fire' }, scenario.threads.length);
+  const bad = (outcome: string) => outcome === STEP_LIMIT || verdictOf(scenario, outcome) === 'FORBIDDEN';
+  for (let i = 0; i < budget; i++) {
+    const { outcome } = runner.run(f.next());
+    if (!bad(outcome)) continue;
+    runner.setMutation(undefined);
+    const real = runner.run(f.again()).outcome;
+    runner.setMutation(mutation);
+    if (bad(real)) throw new Error(`mutate: the real protocol of ${scenario.name} reaches "${real}" under a focused schedule (word ${s.where}): fix that before scoring mutants`);
+    return { schedules: i + 1, outcome };
+  }
+  return { schedules: budget };
 }
 
 /** Why the surviving mutant could not have changed anything in the schedules searched, if it could not. */

@@ -22,6 +22,8 @@ export interface Access {
 /** What a chooser may look at besides the enabled set: the operation each thread is about to do. */
 export interface StepView {
   access(t: number): Access;
+  /** The times the mutant's mutation changed what its thread did so far (mutation testing). */
+  mutationFired?(): number;
 }
 
 export interface Chooser {

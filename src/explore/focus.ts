@@ -1,0 +1,161 @@
+// A focused search: schedules whose preemptions fall right after the operations on one word.
+//
+// The bounded DFS backtracks from the end of a schedule, so on a scenario of a few thousand steps
+// its budget is spent on preemptions near the end; a race early in the schedule is met only after
+// thousands of schedules. Someone who changed one protocol step knows the word it touches (and
+// mutation testing knows its site), and the races a change there can cause need a thread switch
+// within a few steps of an operation on that word: between the load and the store of a split RMW,
+// after the load that follows a store whose fence is missing, before a waiter parks. So: run a base
+// schedule, note the steps (of any thread) that touched the word, and for each of them and each of the next
+// `window` steps, switch to every other enabled thread there (bound 1), and once more with a switch
+// back to the preempted thread as soon as the other thread has touched the word itself (bound 2:
+// load, other thread's write, stale store). Base schedules: the non-preemptive one from each thread
+// first, then PCT ones.
+import { FLUSH_BASE } from './sched-layout.js';
+import { NonPreemptive, PctChooser, scheduleSeed } from './choosers.js';
+import type { Chooser, StepView } from './scheduler.js';
+
+/** The word to focus on (machine buffer 0 or scenario scratch 1). */
+export interface Focus {
+  buf: number;
+  addr: number;
+  /**
+   * When a bound-2 schedule switches back: right after the other thread's step on the word
+   * (default: a split RMW's store lands on the other's write), or right after the first step that
+   * follows a firing of the mutation (a missing fence, a skipped store or notify).
+   */
+  backOn?: 'touch' | 'fire';
+}
+
+/** Step t (a thread's operation or a store-buffer flush) touches the word. */
+function touches(view: StepView | undefined, t: number, f: Focus): boolean {
+  if (!view) return false;
+  const a = view.access(t);
+  return a.buf === f.buf && a.addr === f.addr;
+}
+
+/** Runs `inner` and records the choices, the enabled threads and the steps that touched the word. */
+class BaseRecorder implements Chooser {
+  readonly choices: number[] = [];
+  readonly enabled: number[][] = [];
+  readonly hits: number[] = [];
+  constructor(private readonly inner: Chooser, private readonly focus: Focus) {}
+  choose(enabled: readonly number[], step: number, last: number, view?: StepView): number {
+    const t = this.inner.choose(enabled, step, last, view);
+    this.choices.push(t);
+    this.enabled.push([...enabled]);
+    if (touches(view, t, this.focus)) this.hits.push(step);
+    return t;
+  }
+}
+
+/** Non-preemptive, but thread `leader` runs first (a base where another thread gets ahead). */
+class LeaderFirst extends NonPreemptive {
+  constructor(private readonly leader: number) {
+    super();
+  }
+  override choose(enabled: readonly number[], step: number, last: number): number {
+    return step === 0 && enabled.includes(this.leader) ? this.leader : super.choose(enabled, step, last);
+  }
+}
+
+interface Switch {
+  prefix: number[];
+  to: number;
+  /** Return to this thread once `to` has touched the word (undefined: run on without preemptions). */
+  back?: number;
+}
+
+/**
+ * Follows the prefix, switches, and (with `back`) switches back when `focus.backOn` says: with
+ * 'fire', the load that passed a store whose fence is missing runs, then the back thread runs
+ * before that store drains.
+ */
+class SwitchChooser implements Chooser {
+  private readonly rest = new NonPreemptive();
+  /** The step at which to switch back (none yet). */
+  private backAt = Infinity;
+  private backDone = false;
+  private fired = 0;
+  constructor(private readonly s: Switch, private readonly focus: Focus) {}
+  choose(enabled: readonly number[], step: number, last: number, view?: StepView): number {
+    const { prefix, to, back } = this.s;
+    const onFire = this.focus.backOn === 'fire';
+    const fired = view?.mutationFired?.() ?? 0;
+    if (onFire && step > prefix.length && fired > this.fired) this.backAt = Math.min(this.backAt, step + 1);
+    this.fired = fired;
+    let t: number;
+    if (step < prefix.length && enabled.includes(prefix[step])) t = prefix[step];
+    else if (step === prefix.length && enabled.includes(to)) t = to;
+    else if (back !== undefined && !this.backDone && step >= this.backAt && enabled.includes(back)) {
+      t = back;
+      this.backDone = true;
+    } else t = this.rest.choose(enabled, step, last);
+    if (!onFire && step >= prefix.length && t === to && this.backAt === Infinity && touches(view, t, this.focus)) this.backAt = step + 1;
+    return t;
+  }
+}
+
+/** The switches one base schedule offers: nearest the touching steps first, over all of them. */
+function switchesOf(base: BaseRecorder, window: number): Switch[] {
+  const out: Switch[] = [];
+  const seen = new Set<string>();
+  for (let d = 1; d <= window; d++)
+    for (const k of base.hits) {
+      const j = k + d;
+      if (j >= base.choices.length) continue;
+      const ran = base.choices[j];
+      for (const u of base.enabled[j]) {
+        if (u === ran || u >= FLUSH_BASE || seen.has(`${j}|${u}`)) continue;
+        seen.add(`${j}|${u}`);
+        const prefix = base.choices.slice(0, j);
+        out.push({ prefix, to: u }, { prefix, to: u, back: ran < FLUSH_BASE ? ran : undefined });
+      }
+    }
+  return out;
+}
+
+/**
+ * The schedules of a focused search, one at a time: `next()` gives the chooser of the next one
+ * (a base schedule, whose run is recorded, or a switch off the last base). Never exhausted: after
+ * the non-preemptive bases (one led by each thread) come PCT bases of depth 2 (seeded by `seed`).
+ */
+export class FocusSearch {
+  private base?: BaseRecorder;
+  private queue: Switch[] = [];
+  private bases = 0;
+  /** The length of the last base schedule (PCT places its change point within it). */
+  private steps = 1;
+  private last?: () => Chooser;
+  constructor(
+    private readonly focus: Focus,
+    private readonly threads: number,
+    private readonly window = 12,
+    private readonly seed = 1,
+  ) {}
+
+  next(): Chooser {
+    if (this.base && this.queue.length === 0) {
+      this.steps = Math.max(1, this.base.choices.length);
+      this.queue = switchesOf(this.base, this.window);
+      this.base = undefined;
+    }
+    const s = this.queue.shift();
+    if (s) {
+      this.last = () => new SwitchChooser(s, this.focus);
+      return this.last();
+    }
+    const k = this.bases++;
+    const steps = this.steps;
+    const { threads } = this;
+    this.last = () => (k < threads ? new LeaderFirst(k) : new PctChooser(scheduleSeed(this.seed, k), threads, 2, steps));
+    this.base = new BaseRecorder(this.last(), this.focus);
+    return this.base;
+  }
+
+  /** A fresh chooser of the schedule `next()` gave last (to run it again, e.g. on the real protocol). */
+  again(): Chooser {
+    if (!this.last) throw new Error('FocusSearch.again(): no schedule yet');
+    return this.last();
+  }
+}
