@@ -171,6 +171,20 @@ describe('mutation score', () => {
     expect(verdicts(dfs)).toEqual(verdicts(dpor));
   }, 120_000);
 
+  it("the focused search kills a missing fence the bounded TSO search cannot reach: busy-slot's pin handler, its notify word", async () => {
+    // The store clearing the notify word buffered past the doorbell's fence: the vCPU, between its
+    // doorbell ring and raising its parked flag, misses REQ=0 and the host misses the flag. That
+    // needs two preemptions, 90 steps in: the DFS at bound 1 exhausts its space without it.
+    const only = { thread: 'pin-handler', operator: 'delay-store', where: 'slot0.GFNS[0]' } as const;
+    const o = { preemptions: 1, budget: 400, maxSteps: 5000, extra: 0, only };
+    const bounded = await mutate(scenarioByName('coiommu-busy-slot'), { ...o, focus: 0 });
+    expect(bounded.all.map((m) => m.status)).toEqual(['survived']);
+    const focused = await mutate(scenarioByName('coiommu-busy-slot'), { ...o, focus: 300 });
+    expect(focused.all).toHaveLength(1);
+    expect(focused.all[0]).toMatchObject({ status: 'killed', by: 'focus' });
+    expect(focused.all[0].outcome).toMatch(/deadlock|lost wake-up/);
+  }, 120_000);
+
   it('coiommu-force-unpin-vs-map scores at least 90%, and the JSON shape holds', async () => {
     const r = await mutate(scenarioByName('coiommu-force-unpin-vs-map'), { preemptions: 1, budget: 400, maxSteps: 5000, extra: 100 });
     expect(Object.keys(r).sort()).toEqual(['all', 'equivalent', 'killed', 'mutants', 'scenario', 'score', 'survivors']);

@@ -3,7 +3,8 @@
 import type { Command } from 'commander';
 import { ConfigError } from '../core/errors.js';
 import { fmtInt, grid } from '../lab/table.js';
-import type { MutateResult } from '../explore/mutate.js';
+import type { MutateOptions, MutateResult } from '../explore/mutate.js';
+import { MUTATION_OPS, type MutationOp } from '../explore/sched-layout.js';
 import { NAME, type Opts, type SetCode } from './context.js';
 import { SCENARIO_NAMES, int, maxStepsOf, scenarioOf, type ExploreCtx } from './explore-options.js';
 
@@ -17,6 +18,16 @@ function formatMutate(r: MutateResult): string {
   );
 }
 
+/** --only THREAD:OPERATOR:WORD, any field may be empty (e.g. ':delay-store:' for every missing fence). */
+function onlyOf(v: unknown): MutateOptions['only'] {
+  if (v === undefined) return undefined;
+  const parts = String(v).split(':');
+  if (parts.length !== 3) throw new ConfigError('--only', String(v), 'THREAD:OPERATOR:WORD, fields may be empty (e.g. pin-handler:delay-store:slot0.REQ)');
+  const [thread, operator, where] = parts;
+  if (operator && !(MUTATION_OPS as readonly string[]).includes(operator)) throw new ConfigError('--only', String(v), `an operator of ${MUTATION_OPS.join(', ')}`);
+  return { thread: thread || undefined, operator: (operator || undefined) as MutationOp | undefined, where: where || undefined };
+}
+
 async function mutateAction(o: Opts, ctx: ExploreCtx): Promise<void> {
   const scenario = scenarioOf(o.scenario);
   const preemptions = int('--preemptions', o.preemptions ?? '1', 0, 4);
@@ -26,6 +37,7 @@ async function mutateAction(o: Opts, ctx: ExploreCtx): Promise<void> {
   const extra = int('--extra', o.extra ?? '100', 0, 1_000_000);
   const strategy = o.strategy ?? 'dpor';
   if (strategy !== 'dpor' && strategy !== 'dfs') throw new ConfigError('--strategy', String(strategy), 'dpor or dfs');
+  const only = onlyOf(o.only);
   const { mutate } = await import('../explore/mutate.js');
   const r = await mutate(scenario, {
     strategy,
@@ -34,6 +46,7 @@ async function mutateAction(o: Opts, ctx: ExploreCtx): Promise<void> {
     maxSteps,
     focus,
     extra,
+    only,
     onMutant: o.json ? undefined : (m, done, total) => ctx.err(`[${done}/${total}] ${m.status} ${m.thread} ${m.operator} ${m.where}\n`),
   });
   if (o.json) {
@@ -53,6 +66,7 @@ export function registerMutate(program: Command, ctx: ExploreCtx, _setCode: SetC
     .option('--focus <n>', "schedules of the focused search on a mutant the bounded search left alive: thread switches within a few steps of any operation on the mutant's word, and back once the mutation fired (default 300; 0: none)")
     .option('--extra <n>', 'PCT schedules (depth 3) on a mutant still alive after that (default 100; 0: none)')
     .option('--max-steps <n>', 'a schedule longer than this is cut off: a livelock kills the mutant and ends its search (default 5000)')
+    .option('--only <thread:operator:word>', 'only the mutants that match (fields may be empty), e.g. pin-handler:delay-store:slot0.REQ to re-run one survivor')
     .option('--json', 'print {scenario, mutants, killed, equivalent, score, survivors[]}')
     .addHelpText(
       'after',

@@ -14,6 +14,7 @@ import { explore, type SearchOptions } from './explore.js';
 import { FLUSH_BASE, type MemoryModel, type MutationOp, type OpName } from './sched-layout.js';
 import { STEP_LIMIT, verdictOf, type Scenario } from '../core/scenario.js';
 import { FocusSearch } from './focus.js';
+import { ConfigError } from '../core/errors.js';
 import type { Chooser, ScheduleRunner, StepView } from './scheduler.js';
 import { ExploreSession } from './session.js';
 import { equivalentReason } from './mutate-equivalent.js';
@@ -101,7 +102,16 @@ export interface MutateOptions {
   focus?: number;
   /** Schedules of PCT (depth 3) run on a mutant still alive after that, before it is called a survivor. */
   extra?: number;
+  /** Only the mutants whose thread, operator and word match the ones given (re-run one survivor). */
+  only?: { thread?: string; operator?: MutationOp; where?: string };
   onMutant?: (m: Mutant, done: number, total: number) => void;
+}
+
+/** The mutant at site `s` with `operator` is one `only` asks for (or there is no filter). */
+function wanted(scenario: Scenario, s: Site, operator: MutationOp, only: MutateOptions['only']): boolean {
+  if (!only) return true;
+  const { thread, where } = only;
+  return (thread ?? scenario.threads[s.thread]) === scenario.threads[s.thread] && (only.operator ?? operator) === operator && (where ?? s.where) === s.where;
 }
 
 /** Run every mutant of one scenario (real protocol, variant none). */
@@ -112,7 +122,11 @@ export async function mutate(scenario: Scenario, o: MutateOptions): Promise<Muta
     // a mutant hits every operation of its thread on its word: one per (thread, word, operator)
     const keyed = new Map<string, { s: Site; operator: MutationOp }>();
     for (const s of sites) for (const operator of OPERATORS[s.op] ?? []) keyed.set(`${s.thread}|${s.buf}|${s.addr}|${operator}`, { s, operator });
-    const plan = [...keyed.values()];
+    const plan = [...keyed.values()].filter(({ s, operator }) => wanted(scenario, s, operator, o.only));
+    if (plan.length === 0) {
+      const { thread = '', operator = '', where = '' } = o.only ?? {};
+      throw new ConfigError('--only', `${thread}:${operator}:${where}`, `THREAD:OPERATOR:WORD of a mutant of ${scenario.name} (run without --only to see them all)`);
+    }
     for (const model of ['sc', 'tso'] as const) control(session, scenario, o, model);
     const all: Mutant[] = [];
     for (const { s, operator } of plan) {
