@@ -9,8 +9,8 @@
 // schedule, note the steps (of any thread) that touched the word, and for each of them and each of the next
 // `window` steps, switch to every other enabled thread there (bound 1), and once more with a switch
 // back to the preempted thread as soon as the other thread has touched the word itself (bound 2:
-// load, other thread's write, stale store). Base schedules: the non-preemptive one from each thread
-// first, then PCT ones.
+// load, other thread's write, stale store). Base schedules: non-preemptive ones led by each thread
+// (the lowest or the highest enabled thread next), then PCT ones.
 import { FLUSH_BASE } from './sched-layout.js';
 import { NonPreemptive, PctChooser, scheduleSeed } from './choosers.js';
 import type { Chooser, StepView } from './scheduler.js';
@@ -49,13 +49,21 @@ class BaseRecorder implements Chooser {
   }
 }
 
-/** Non-preemptive, but thread `leader` runs first (a base where another thread gets ahead). */
-class LeaderFirst extends NonPreemptive {
-  constructor(private readonly leader: number) {
-    super();
-  }
-  override choose(enabled: readonly number[], step: number, last: number): number {
-    return step === 0 && enabled.includes(this.leader) ? this.leader : super.choose(enabled, step, last);
+/**
+ * Non-preemptive, but thread `leader` runs first, and when the running thread blocks the lowest
+ * (or the highest) enabled thread goes on: bases where different threads get ahead.
+ */
+class LeaderFirst implements Chooser {
+  constructor(
+    private readonly leader: number,
+    private readonly highest: boolean,
+  ) {}
+  choose(enabled: readonly number[], step: number, last: number): number {
+    if (step === 0 && enabled.includes(this.leader)) return this.leader;
+    if (enabled.includes(last)) return last;
+    if (!this.highest) return enabled[0];
+    const own = enabled.filter((t) => t < FLUSH_BASE);
+    return own.length > 0 ? own[own.length - 1] : enabled[0];
   }
 }
 
@@ -116,15 +124,18 @@ function switchesOf(base: BaseRecorder, window: number): Switch[] {
 }
 
 /**
- * The schedules of a focused search, one at a time: `next()` gives the chooser of the next one
- * (a base schedule, whose run is recorded, or a switch off the last base). Never exhausted: after
- * the non-preemptive bases (one led by each thread) come PCT bases of depth 2 (seeded by `seed`).
+ * The schedules of a focused search, one at a time: `next()` gives the chooser of the next one.
+ * First the non-preemptive bases (two led by each thread), then their switches taken in turn,
+ * one base after the other (the nearest switches of every base before the farther ones); then a
+ * PCT base of depth 2 (seeded by `seed`) and its switches, and so on: never exhausted.
  */
 export class FocusSearch {
+  /** The base run last, its switches not yet queued. */
   private base?: BaseRecorder;
-  private queue: Switch[] = [];
+  private readonly queues: Switch[][] = [];
+  private turn = 0;
   private bases = 0;
-  /** The length of the last base schedule (PCT places its change point within it). */
+  /** The length of the longest base schedule (PCT places its change point within it). */
   private steps = 1;
   private last?: () => Chooser;
   constructor(
@@ -135,22 +146,32 @@ export class FocusSearch {
   ) {}
 
   next(): Chooser {
-    if (this.base && this.queue.length === 0) {
-      this.steps = Math.max(1, this.base.choices.length);
-      this.queue = switchesOf(this.base, this.window);
+    if (this.base) {
+      this.steps = Math.max(this.steps, this.base.choices.length);
+      this.queues.push(switchesOf(this.base, this.window));
       this.base = undefined;
     }
-    const s = this.queue.shift();
+    const s = this.bases < 2 * this.threads ? undefined : this.nextSwitch();
     if (s) {
       this.last = () => new SwitchChooser(s, this.focus);
       return this.last();
     }
     const k = this.bases++;
-    const steps = this.steps;
-    const { threads } = this;
-    this.last = () => (k < threads ? new LeaderFirst(k) : new PctChooser(scheduleSeed(this.seed, k), threads, 2, steps));
+    const { threads, steps } = this;
+    this.last = () => (k < 2 * threads ? new LeaderFirst(k % threads, k >= threads) : new PctChooser(scheduleSeed(this.seed, k), threads, 2, steps));
     this.base = new BaseRecorder(this.last(), this.focus);
     return this.base;
+  }
+
+  /** The next switch, from each base's queue in turn; undefined when all are empty. */
+  private nextSwitch(): Switch | undefined {
+    for (let i = 0; i < this.queues.length; i++) {
+      const q = this.queues[(this.turn + i) % this.queues.length];
+      if (q.length === 0) continue;
+      this.turn = (this.turn + i + 1) % this.queues.length;
+      return q.shift();
+    }
+    return undefined;
   }
 
   /** A fresh chooser of the schedule `next()` gave last (to run it again, e.g. on the real protocol). */

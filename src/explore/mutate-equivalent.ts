@@ -90,6 +90,37 @@ const DECLARED: Declared[] = [
     reason: "the flush entry's FLAGS say which page-table caches to drop; this scenario's device walks the flat shadow table and has none",
   },
   {
+    scenario: /^coiommu-/,
+    thread: /^vcpu\d+$/,
+    where: /^control\.HOST_DOORBELL$/,
+    operator: 'split-rmw',
+    reason:
+      "the host's doorbell is a change hint: a vCPU raises its slot's REQ (or its done count) before it bumps, and the host reads the doorbell before it scans for pending work (Doorbell.sleep). A stale write-back can only give the doorbell a value the host read after the other vCPU's bump, so after this vCPU's REQ: its scan finds the request without a wake-up",
+  },
+  {
+    scenario: /^coiommu-two-vcpus-same-page$/,
+    thread: /^vcpu[01]$/,
+    where: /^data\[9\]$/,
+    operator: 'skip-store',
+    reason:
+      "the payload's page-number word: both vCPUs DMA into page G, so both write the same value there; a skip before the other's DMA is filled in by it, one after it is silent",
+  },
+  {
+    scenario: /^coiommu-two-vcpus-same-page$/,
+    thread: /^vcpu[01]$/,
+    where: /^frameData\[0\]$/,
+    operator: 'skip-store',
+    reason:
+      "the first DMA into the frame records its data frame; skipped, the other vCPU's DMA finds none, takes another and records that, and its whole payload is what the page holds (the skipped one's read-back is not made here: the other vCPU may write in between)",
+  },
+  {
+    scenario: /^coiommu-two-vcpus-same-page$/,
+    where: /^control\.DATA_NEXT$/,
+    operator: 'split-rmw',
+    reason:
+      "both vCPUs take a data frame only when their first DMAs into the fresh frame overlap in time; then the page may tear legitimately and its contents are not checked",
+  },
+  {
     scenario: /^viommu-iova-two-vcpus$/,
     where: /^(scratch\[0\]|control\.HOST_DOORBELL)$/,
     operator: 'split-rmw',

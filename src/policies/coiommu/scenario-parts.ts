@@ -63,7 +63,7 @@ export function mapDmaUnmap(ctx: ThreadCtx, vcpu: number, g: number, verify = tr
   const r = guest.map(g, 1);
   if (r >= 0) {
     res |= VCPU.MAPPED;
-    dma.write(r, g, STAMP + vcpu);
+    dmaWindow(scratch, () => dma.write(r, g, STAMP + vcpu));
     if (verify && readStamp(mem, m, g) !== STAMP + vcpu) res |= VCPU.LOST;
     guest.unmap(r, g, 1);
   }
@@ -71,6 +71,26 @@ export function mapDmaUnmap(ctx: ThreadCtx, vcpu: number, g: number, verify = tr
   vcpuDone(ctx);
   return res;
 }
+
+/**
+ * Scratch words of the observer (plain Atomics, not part of the schedule): DMAs in progress, and
+ * whether two DMAs into page G were ever in progress at once. Two DMAs one after the other leave
+ * the later one's whole payload; only overlapping ones may legitimately tear the page.
+ */
+const DMA_ACTIVE = 4;
+const DMA_OVERLAPPED = 5;
+
+function dmaWindow(scratch: Int32Array, write: () => void): void {
+  if (Atomics.add(scratch, DMA_ACTIVE, 1) > 0) Atomics.store(scratch, DMA_OVERLAPPED, 1);
+  try {
+    write();
+  } finally {
+    Atomics.sub(scratch, DMA_ACTIVE, 1);
+  }
+}
+
+/** Did two DMAs into the page overlap in time in this schedule (so its final contents may tear)? */
+export const dmasOverlapped = (scratch: Int32Array): boolean => Atomics.load(scratch, DMA_OVERLAPPED) !== 0;
 
 /** The hypervisor's trap service for pin requests: the real pin handler over the raised slots. */
 export function servePinRequests(ctx: ThreadCtx, vcpus: number, coiommu: CoiommuHost): number {

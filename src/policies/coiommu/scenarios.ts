@@ -4,14 +4,19 @@ import type { Machine } from '../../machine/machine.js';
 import { coiommuRegion } from './region.js';
 import type { Scenario, ThreadCtx } from '../../core/scenario.js';
 import { withoutFences } from '../../machine/shared-mem.js';
+import { notifyWordLeftBehind } from '../../notify/pin-request.js';
+import { MAP_COUNT_MASK } from './dtt.js';
+import { STAT } from '../../machine/layout.js';
 import {
   BAD_ACCOUNTING,
   LOST_PAYLOAD,
   STAMP,
   MAP_FAILED,
+  STALE_NOTIFY,
   UNSAFE_DMA,
   VCPU,
   hostParts,
+  dmasOverlapped,
   mapDmaUnmap,
   pinFreeRunning,
   servePinRequests,
@@ -21,6 +26,7 @@ import { SHIPPED_SCENARIOS } from './shipped-scenarios.js';
 
 const G = 1;
 const LOST_UPDATE = 'the scan unpinned a page a vCPU mapped meanwhile, and the vCPU saw it pinned (a lost DTT update)';
+const MAP_COUNT_LEFT = 'a DTT map count was lost: not back to 0 after every map was undone, or an unmap found it at 0 already';
 const NOT_AGED = 'the scan backed off from a busy page but did not age it (its LRU generation is lost)';
 
 /** The busy-round count (LRU generation) of page g's pinned frame; -1 if g is not pinned. */
@@ -37,6 +43,8 @@ const SAFETY = {
   [UNSAFE_DMA]: 'FORBIDDEN',
   [BAD_ACCOUNTING]: 'FORBIDDEN',
   [LOST_PAYLOAD]: 'FORBIDDEN',
+  [STALE_NOTIFY]: 'FORBIDDEN',
+  [MAP_COUNT_LEFT]: 'FORBIDDEN',
 } as const;
 
 /**
@@ -44,14 +52,28 @@ const SAFETY = {
  * the outcome. Contents are checked where one vCPU owns the page (two DMAs into one shared page
  * overwrite each other: in a real driver they would be two buffers at different offsets).
  */
-function safetyOutcome(m: Machine, results: number[], vcpuThreads: number[]): string | undefined {
+function safetyOutcome(m: Machine, scratch: Int32Array, results: number[], vcpuThreads: number[]): string | undefined {
+  // two vCPUs: each one's read-back is skipped (the other may write in between), but DMAs one
+  // after the other must leave the later one's whole payload
   const verify = vcpuThreads.length === 1;
   const { unsafeDma, accountingOk, contentsOk } = verdictWords(m, G, vcpuThreads.map((v) => STAMP + v));
   if (unsafeDma > 0) return UNSAFE_DMA;
   if (vcpuThreads.some((t) => (results[t] & VCPU.MAPPED) === 0)) return MAP_FAILED;
-  if (verify && (vcpuThreads.some((t) => (results[t] & VCPU.LOST) !== 0) || !contentsOk)) return LOST_PAYLOAD;
+  if (verify && vcpuThreads.some((t) => (results[t] & VCPU.LOST) !== 0)) return LOST_PAYLOAD;
+  if (!contentsOk && (verify || !dmasOverlapped(scratch))) return LOST_PAYLOAD;
   if (!accountingOk) return BAD_ACCOUNTING;
+  if (notifyWordLeftBehind(m)) return STALE_NOTIFY;
+  if (mapCountLeft(m, results.length)) return MAP_COUNT_LEFT;
   return undefined;
+}
+
+/**
+ * Every map was undone: each DTT entry's map count must be back to 0, and no unmap may have found
+ * it at 0 already (the driver logs that and leaves it): either way a count update was lost.
+ */
+function mapCountLeft(m: Machine, threads: number): boolean {
+  for (let t = 0; t < threads; t++) if (m.statsBlock(t)[STAT.MAP_COUNT_UNDERFLOW] > 0) return true;
+  return Array.from({ length: m.spec.guestPages }, (_, g) => Atomics.load(m.dtt, g) & MAP_COUNT_MASK).some((c) => c !== 0);
 }
 
 const mapVsUnpin: Scenario = {
@@ -73,8 +95,8 @@ const mapVsUnpin: Scenario = {
     if (ctx.thread === 1) return servePinRequests(ctx, 1, coiommu);
     return coiommu.unpinScan();
   },
-  outcome(results, m) {
-    const bad = safetyOutcome(m, results, [0]);
+  outcome(results, m, scratch) {
+    const bad = safetyOutcome(m, scratch, results, [0]);
     if (bad) return bad;
     const requested = (results[0] & VCPU.REQUESTED) !== 0;
     const unpinned = results[2] > 0;
@@ -108,8 +130,8 @@ const twoVcpusSamePage: Scenario = {
     if (ctx.thread < 2) return mapDmaUnmap(ctx, ctx.thread, G, false);
     return servePinRequests(ctx, 2, hostParts(ctx).coiommu);
   },
-  outcome(results, m) {
-    const bad = safetyOutcome(m, results, [0, 1]);
+  outcome(results, m, scratch) {
+    const bad = safetyOutcome(m, scratch, results, [0, 1]);
     if (bad) return bad;
     const asked = [0, 1].filter((t) => (results[t] & VCPU.REQUESTED) !== 0).length;
     if (asked === 2) return 'both vCPUs asked for the pin';
@@ -149,8 +171,8 @@ const forceUnpinVsMap: Scenario = {
       lock.unlock();
     }
   },
-  outcome(results, m) {
-    const bad = safetyOutcome(m, results, [0]);
+  outcome(results, m, scratch) {
+    const bad = safetyOutcome(m, scratch, results, [0]);
     if (bad) return bad;
     const requested = (results[0] & VCPU.REQUESTED) !== 0;
     const forced = results[2];
