@@ -11,7 +11,7 @@ import { Oracle } from '../../core/oracle.js';
 import { SCENARIO_TIMEOUT_MS, hostThread, scenarioConfig, vcpuDone } from '../scenario-kit.js';
 import { buildGuest, buildHost } from '../wiring.js';
 import type { CoiommuConfig } from './config.js';
-import { ACCESSED, PINNED, isPinned } from './dtt.js';
+import { ACCESSED, MAP_COUNT_MASK, PINNED, isPinned } from './dtt.js';
 
 import { coiommuGuest } from './guest.js';
 import { coiommuHost, type CoiommuHost } from './host.js';
@@ -116,5 +116,15 @@ export function verdictWords(m: Machine, g: number, stamps: number[]): { unsafeD
 export const UNSAFE_DMA = 'DMA reached a page the host IOMMU did not map for it';
 export const BAD_ACCOUNTING = 'pin accounting broken (PINNED bits, IOMMU entries and pinned frames disagree)';
 export const MAP_FAILED = 'a map failed (the host could not pin)';
+export const MAP_COUNT_LEFT = 'a DTT map count is not 0 at the end (a map or unmap lost its update)';
+
+/**
+ * At rest every map was undone: a DTT map count still up, or an unmap that found it at 0 already
+ * (the driver logs that and leaves the count alone), means a count update was lost.
+ */
+export function mapCountLost(m: Machine, threads: number): boolean {
+  for (let t = 0; t < threads; t++) if (m.statsBlock(t)[STAT.MAP_COUNT_UNDERFLOW] > 0) return true;
+  return Array.from(m.dtt).some((w) => (w & MAP_COUNT_MASK) !== 0);
+}
 export const STALE_NOTIFY = 'a served pin request left its notify word behind (the host clears it before REQ, as crosvm does)';
 export const LOST_PAYLOAD = 'a payload was lost (the guest read back something else, or the page lost its contents)';

@@ -12,9 +12,9 @@ import { readStamp } from '../../mem/payload.js';
 import { STAT } from '../../machine/layout.js';
 import type { Machine } from '../../machine/machine.js';
 import { vcpuDone } from '../scenario-kit.js';
-import { MAP_COUNT_MASK, PINNED } from './dtt.js';
+import { PINNED } from './dtt.js';
 import { BAD_ACCOUNTING, LOST_PAYLOAD, MAP_FAILED, STAMP, UNSAFE_DMA, guestParts, hostParts, pinFreeRunning, servePinRequests, verdictWords } from './scenario-parts.js';
-import { MAP_COUNT_LEFT } from './scenarios-dma.js';
+import { MAP_COUNT_LEFT, mapCountLost } from './scenario-parts.js';
 
 const G = 0; // the vCPU's page
 const H = 1; // an idle pinned page
@@ -94,7 +94,7 @@ const balloonVsMap: Scenario = {
     if (unsafeDma > 0) return UNSAFE_DMA;
     if (!(v & V.MAPPED)) return MAP_FAILED;
     if (v & V.LOST || !(v & V.READ_OK) || !contentsOk) return LOST_PAYLOAD;
-    if (Array.from(m.dtt).some((w) => (w & MAP_COUNT_MASK) !== 0)) return MAP_COUNT_LEFT;
+    if (mapCountLost(m, results.length)) return MAP_COUNT_LEFT;
     if (!accountingOk) return BAD_ACCOUNTING;
     if (!(t & B.H_TAKEN)) return H_KEPT;
     const requested = (v & V.REQUESTED) !== 0;

@@ -8,12 +8,11 @@ import { accountingAtRest } from '../../mem/accounting.js';
 import { notifyWordLeftBehind } from '../../notify/pin-request.js';
 import { CTL } from '../../machine/layout.js';
 import { RING_FORBIDDEN, RING_NOT_DRAINED, RING_VCPU, ringDevice, ringSafety, ringVcpu, ringsDrained } from '../ring-dma-kit.js';
-import { ACCESSED, MAP_COUNT_MASK, PINNED, isPinned } from './dtt.js';
-import { BAD_ACCOUNTING, LOST_PAYLOAD, STALE_NOTIFY, STAMP, UNSAFE_DMA, VCPU, guestParts, hostParts, servePinRequests } from './scenario-parts.js';
+import { ACCESSED, PINNED, isPinned } from './dtt.js';
+import { BAD_ACCOUNTING, LOST_PAYLOAD, MAP_COUNT_LEFT, mapCountLost, STALE_NOTIFY, STAMP, UNSAFE_DMA, VCPU, guestParts, hostParts, servePinRequests } from './scenario-parts.js';
 import { vcpuDone } from '../scenario-kit.js';
 import { readStamp } from '../../mem/payload.js';
 
-export const MAP_COUNT_LEFT = 'a DTT map count is not 0 at the end (a map or unmap lost its update)';
 export const DTT_WORD_WRONG = 'a final DTT word is not what the schedule leaves (PINNED | ACCESSED on each page the buffer used, 0 elsewhere)';
 
 /** Pin accounting as the hypervisor checks it: PINNED bits, host IOMMU entries and pinned frames agree. */
@@ -21,7 +20,6 @@ function accountingOk(m: Machine): boolean {
   return accountingAtRest(m, { pinnedFor: (g) => isPinned(Atomics.load(m.dtt, g)) });
 }
 
-const mapCountsZero = (m: Machine): boolean => Array.from(m.dtt).every((w) => (w & MAP_COUNT_MASK) === 0);
 
 const RING_PAGES = [1, 2];
 
@@ -46,7 +44,7 @@ const ringDma: Scenario = {
     if (bad) return bad;
     if (!(results[0] & RING_VCPU.MAPPED)) return 'the map failed';
     if (!ringsDrained(m)) return RING_NOT_DRAINED;
-    if (!mapCountsZero(m)) return MAP_COUNT_LEFT;
+    if (mapCountLost(m, results.length)) return MAP_COUNT_LEFT;
     for (let g = 0; g < 4; g++) if (Atomics.load(m.dtt, g) !== (RING_PAGES.includes(g) ? PINNED | ACCESSED : 0)) return DTT_WORD_WRONG;
     if (!accountingOk(m)) return BAD_ACCOUNTING;
     if (notifyWordLeftBehind(m)) return STALE_NOTIFY;
@@ -105,7 +103,7 @@ const pinFails: Scenario = {
   outcome(results, m) {
     if (Atomics.load(m.control, CTL.VIOL_DMA) > 0) return UNSAFE_DMA + ' (a DMA after a failed map)';
     if ([0, 1].some((t) => results[t] & VCPU.LOST)) return LOST_PAYLOAD;
-    if (!mapCountsZero(m)) return MAP_COUNT_LEFT;
+    if (mapCountLost(m, results.length)) return MAP_COUNT_LEFT;
     if (!accountingOk(m)) return BAD_ACCOUNTING;
     if (notifyWordLeftBehind(m)) return STALE_NOTIFY;
     const mapped = [0, 1].map((t) => (results[t] & VCPU.MAPPED) !== 0);

@@ -9,9 +9,9 @@ import { freeRunning } from '../../machine/shared-mem.js';
 import { DmaEngine } from '../../mem/dma.js';
 import { Reclaimer } from '../../mem/reclaimer.js';
 import { STAT } from '../../machine/layout.js';
-import { MAP_COUNT_MASK, PINNED } from './dtt.js';
+import { PINNED } from './dtt.js';
 import { BAD_ACCOUNTING, LOST_PAYLOAD, MAP_FAILED, STAMP, UNSAFE_DMA, VCPU, hostParts, mapDmaUnmap, pinFreeRunning, servePinRequests, verdictWords } from './scenario-parts.js';
-import { MAP_COUNT_LEFT } from './scenarios-dma.js';
+import { MAP_COUNT_LEFT, mapCountLost } from './scenario-parts.js';
 
 const G = 0; // the vCPU's page (host frame 0)
 const H = 1; // an idle pinned page (host frame 1)
@@ -65,7 +65,7 @@ const pressureVsMap: Scenario = {
     if (unsafeDma > 0) return UNSAFE_DMA;
     if (!(results[0] & VCPU.MAPPED)) return MAP_FAILED;
     if (results[0] & VCPU.LOST || !contentsOk) return LOST_PAYLOAD;
-    if (Array.from(m.dtt).some((w) => (w & MAP_COUNT_MASK) !== 0)) return MAP_COUNT_LEFT;
+    if (mapCountLost(m, results.length)) return MAP_COUNT_LEFT;
     if (!accountingOk) return BAD_ACCOUNTING;
     const requested = (results[0] & VCPU.REQUESTED) !== 0;
     const t = results[2];

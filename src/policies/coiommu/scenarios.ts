@@ -5,13 +5,13 @@ import { coiommuRegion } from './region.js';
 import type { Scenario, ThreadCtx } from '../../core/scenario.js';
 import { withoutFences } from '../../machine/shared-mem.js';
 import { notifyWordLeftBehind } from '../../notify/pin-request.js';
-import { MAP_COUNT_MASK } from './dtt.js';
-import { STAT } from '../../machine/layout.js';
 import {
   BAD_ACCOUNTING,
   LOST_PAYLOAD,
   STAMP,
+  MAP_COUNT_LEFT,
   MAP_FAILED,
+  mapCountLost,
   STALE_NOTIFY,
   UNSAFE_DMA,
   VCPU,
@@ -26,7 +26,6 @@ import { SHIPPED_SCENARIOS } from './shipped-scenarios.js';
 
 const G = 1;
 const LOST_UPDATE = 'the scan unpinned a page a vCPU mapped meanwhile, and the vCPU saw it pinned (a lost DTT update)';
-const MAP_COUNT_LEFT = 'a DTT map count was lost: not back to 0 after every map was undone, or an unmap found it at 0 already';
 const NOT_AGED = 'the scan backed off from a busy page but did not age it (its LRU generation is lost)';
 
 /** The busy-round count (LRU generation) of page g's pinned frame; -1 if g is not pinned. */
@@ -63,18 +62,10 @@ function safetyOutcome(m: Machine, scratch: Int32Array, results: number[], vcpuT
   if (!contentsOk && (verify || !dmasOverlapped(scratch))) return LOST_PAYLOAD;
   if (!accountingOk) return BAD_ACCOUNTING;
   if (notifyWordLeftBehind(m)) return STALE_NOTIFY;
-  if (mapCountLeft(m, results.length)) return MAP_COUNT_LEFT;
+  if (mapCountLost(m, results.length)) return MAP_COUNT_LEFT;
   return undefined;
 }
 
-/**
- * Every map was undone: each DTT entry's map count must be back to 0, and no unmap may have found
- * it at 0 already (the driver logs that and leaves it): either way a count update was lost.
- */
-function mapCountLeft(m: Machine, threads: number): boolean {
-  for (let t = 0; t < threads; t++) if (m.statsBlock(t)[STAT.MAP_COUNT_UNDERFLOW] > 0) return true;
-  return Array.from({ length: m.spec.guestPages }, (_, g) => Atomics.load(m.dtt, g) & MAP_COUNT_MASK).some((c) => c !== 0);
-}
 
 const mapVsUnpin: Scenario = {
   name: 'coiommu-map-vs-unpin',
