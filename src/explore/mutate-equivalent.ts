@@ -121,6 +121,14 @@ const DECLARED: Declared[] = [
       "both vCPUs take a data frame only when their first DMAs into the fresh frame overlap in time; then the page may tear legitimately and its contents are not checked",
   },
   {
+    scenario: /^iopf-/,
+    thread: /^fault-handler$/,
+    where: /^prq\[(289|305)\]$/,
+    operator: 'skip-store',
+    reason:
+      "a page-request group's COST_NS word: the host's modeled service time, which the device only adds to its stall statistics (IopfDevice.fault); no decision and no outcome reads it",
+  },
+  {
     scenario: /^viommu-iova-two-vcpus$/,
     where: /^(scratch\[0\]|control\.HOST_DOORBELL)$/,
     operator: 'split-rmw',

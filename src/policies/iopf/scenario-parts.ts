@@ -76,7 +76,7 @@ export function faultedInFreeRunning(m: Machine, g: number, stamp: number): void
 export const UNSAFE_DMA = 'DMA reached a frame not pinned for its page (a stale translation after the shootdown)';
 export const BAD_ACCOUNTING = 'pin accounting broken (pinned frames and host IOMMU entries disagree)';
 export const LOST_PAYLOAD = "the page lost its contents (it does not hold the device's last write)";
-export const UNANSWERED = 'a page request was left unanswered (raised != answered, or a group still pending)';
+export const UNANSWERED = 'a page request was left unanswered (raised != answered, a group still pending, or an entry never released)';
 export const GAVE_UP = 'the device gave up a DMA (the host answered INVALID or FAILURE for a guest page)';
 
 /** The safety verdict common to the iopf scenarios, or undefined when all is well. */
@@ -85,7 +85,9 @@ export function safetyOutcome(m: Machine, g: number, lastStamp: number): string 
   const c = readPrqCounts(m);
   let pending = 0;
   for (let grp = 0; grp < PRQ_GROUPS; grp++) if (groupStatus(m, grp) === RESP.PENDING) pending++;
-  if (c.RAISED !== c.ANSWERED || pending > 0) return UNANSWERED;
+  // at rest the host has also released every entry it consumed (HEAD caught up with TAIL)
+  const queued = new PageRequestQueue(freeRunning, m).queued();
+  if (c.RAISED !== c.ANSWERED || pending > 0 || queued !== 0) return UNANSWERED;
   if (!accountingAtRest(m)) return BAD_ACCOUNTING;
   if (readStamp(freeRunning, m, g) !== lastStamp) return LOST_PAYLOAD;
   return undefined;
