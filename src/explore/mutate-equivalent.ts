@@ -13,6 +13,8 @@ interface Declared {
 const RESULT_WORD = 'the litmus outcome reads the threads\' return values; this copy of one in scratch is read by nobody';
 const DTT_WRITERS_TAKE_TURNS =
   "each mapped page's DTT entry has two writers, its vCPU (count add before its pin request, sub after the answer) and the pin handler (PINNED or-in while serving that request, which the vCPU waits for); no unpin scan runs in these scenarios, so the writes never overlap";
+const NO_SHOOTDOWN =
+  "the device's ACTIVE word and the fences around it answer a host shootdown (IotlbFlusher.post + drain, the only reader of ACTIVE and the only sleeper on it); this scenario reclaims nothing, so no thread posts a flush or drains";
 // A delay-store mutant leaves out the fence that follows the store (before the thread's next load),
 // so its reason must argue about that fence, not about who reads the stored word.
 const DECLARED: Declared[] = [
@@ -119,6 +121,20 @@ const DECLARED: Declared[] = [
     operator: 'split-rmw',
     reason:
       "both vCPUs take a data frame only when their first DMAs into the fresh frame overlap in time; then the page may tear legitimately and its contents are not checked",
+  },
+  {
+    scenario: /^iopf-two-faults-same-page$/,
+    thread: /^device$/,
+    where: /^(data\[\d+\]|frameData\[\d+\]|iotlbLog\[16\])$/,
+    operator: 'delay-store',
+    reason: NO_SHOOTDOWN + ": the fence this store runs into (Iotlb.end's, or begin's after ACTIVE) orders nothing anyone reads",
+  },
+  {
+    scenario: /^iopf-two-faults-same-page$/,
+    thread: /^device$/,
+    where: /^iotlbLog\[16\]$/,
+    operator: 'skip-store',
+    reason: NO_SHOOTDOWN + ': the ACTIVE word it skips has no reader',
   },
   {
     scenario: /^iopf-/,
