@@ -57,6 +57,27 @@ const DECLARED: Declared[] = [
     reason: DTT_WRITERS_TAKE_TURNS,
   },
   {
+    scenario: /^coiommu-shrinker-vs-map$/,
+    where: /^coiommu\[2049\]$/,
+    operator: 'split-rmw',
+    reason: DTT_WRITERS_TAKE_TURNS + ' (the shrinker only frees leaf pages whose entries are all zero; it writes no entry)',
+  },
+  {
+    scenario: /^coiommu-shrinker-vs-map$/,
+    thread: /^shrinker$/,
+    where: /^coiommu\[3\]$/,
+    operator: 'skip-store',
+    reason:
+      'the park count holds the lazy-unpin worker off while the shrinker frees DTT pages; no unpin worker runs in this scenario, so nothing reads it (coiommu-shrinker-vs-unpin, where one runs, kills this mutant)',
+  },
+  {
+    scenario: /^coiommu-shrinker-vs-map$/,
+    thread: /^shrinker$/,
+    where: /^coiommu\[3\]$/,
+    operator: 'drop-notify',
+    reason: 'the unpark wakes the lazy-unpin worker parked on the park count; no unpin worker runs in this scenario (coiommu-shrinker-vs-unpin has one)',
+  },
+  {
     scenario: /^coiommu-busy-slot$/,
     thread: /^vcpu0$/,
     where: /^coiommu\[2049\]$/,
@@ -93,7 +114,7 @@ const DECLARED: Declared[] = [
   },
   {
     scenario: /^coiommu-/,
-    thread: /^vcpu\d+$/,
+    thread: /^(vcpu\d+|shrinker)$/,
     where: /^control\.HOST_DOORBELL$/,
     operator: 'split-rmw',
     reason:

@@ -259,10 +259,16 @@ export class ScheduleRunner implements StepView {
     const op = this.opOf(t);
     if (op === 'load' || op === 'wait' || op === 'wake' || op === 'notify' || op === 'fence') return;
     const { buf, addr } = this.access(t);
+    if (op === 'compareExchange' && this.wordNow(t, buf, addr) !== Atomics.load(this.sched, this.base(t) + SCHED.VALUE)) return; // fails: writes nothing
     const key = `${buf}|${addr}`;
     let set = this.writers!.get(key);
     if (!set) this.writers!.set(key, (set = new Set()));
     set.add(t);
+  }
+
+  /** The word as thread t would read it now: its own newest buffered store first (TSO), else memory. */
+  private wordNow(t: number, buf: number, addr: number): number {
+    return this.buffers[t].newest(buf, addr) ?? Atomics.load(buf === 0 ? this.all : this.scratch, addr);
   }
 
   /** The operation thread t announced (mutation testing finds its sites this way). */
