@@ -1,16 +1,15 @@
 // A focused search: schedules whose preemptions fall right after the operations on one word.
 //
-// The bounded DFS backtracks from the end of a schedule, so on a scenario of a few thousand steps
+// The bounded DFS backtracks from the end of a schedule, so on a scenario of a few hundred steps
 // its budget is spent on preemptions near the end; a race early in the schedule is met only after
 // thousands of schedules. Someone who changed one protocol step knows the word it touches (and
 // mutation testing knows its site), and the races a change there can cause need a thread switch
 // within a few steps of an operation on that word: between the load and the store of a split RMW,
-// after the load that follows a store whose fence is missing, before a waiter parks. So: run a base
-// schedule, note the steps (of any thread) that touched the word, and for each of them and each of the next
-// `window` steps, switch to every other enabled thread there (bound 1), and once more with a switch
-// back to the preempted thread as soon as the other thread has touched the word itself (bound 2:
-// load, other thread's write, stale store). Base schedules: non-preemptive ones led by each thread
-// (the lowest or the highest enabled thread next), then PCT ones.
+// after the load that follows a store whose fence is missing, before a waiter parks. So: run base
+// schedules, note the steps (of any thread) that touched the word, and at each of the next
+// `window` steps after each, switch to every other enabled thread (bound 1), and once more with a
+// switch back to the preempted thread (bound 2; when: Focus.backOn). Base schedules: non-preemptive
+// ones led by each thread (the lowest or the highest enabled thread next), then PCT ones.
 import { FLUSH_BASE } from './sched-layout.js';
 import { NonPreemptive, PctChooser, scheduleSeed } from './choosers.js';
 import type { Chooser, StepView } from './scheduler.js';

@@ -13,6 +13,10 @@ interface Declared {
 const RESULT_WORD = 'the litmus outcome reads the threads\' return values; this copy of one in scratch is read by nobody';
 const DTT_WRITERS_TAKE_TURNS =
   "each mapped page's DTT entry has two writers, its vCPU (count add before its pin request, sub after the answer) and the pin handler (PINNED or-in while serving that request, which the vCPU waits for); no unpin scan runs in these scenarios, so the writes never overlap";
+const BUSY_GUARDS_ACTIVE =
+  "under iopf the reclaimer drains only a page it found not busy, after its flush's fence, and the device raises the page's busy count (a locked add: its store buffer drains) before an access begins and lowers it after the access ends: an access the drain could wait on or miss was busy at the check, and the reclaimer skipped the page (so drain() never waits on ACTIVE here)";
+const HANDLER_LOCK_UNCONTENDED =
+  'the fault handler takes the pin-state lock only to serve a fault, and the device faults only on the page the reclaimer unmapped inside its one critical section: the handler gets the lock after the reclaimer has released it for good, so nobody contends with it or waits for its unlock';
 const NO_SHOOTDOWN =
   "the device's ACTIVE word and the fences around it answer a host shootdown (IotlbFlusher.post + drain, the only reader of ACTIVE and the only sleeper on it); this scenario reclaims nothing, so no thread posts a flush or drains";
 // A delay-store mutant leaves out the fence that follows the store (before the thread's next load),
@@ -45,13 +49,13 @@ const DECLARED: Declared[] = [
     reason: DTT_WRITERS_TAKE_TURNS,
   },
   {
-    scenario: /^coiommu-probe-race$/,
+    scenario: /^coiommu-(probe-race|two-vcpus-new-leaf)$/,
     where: /^coiommu\[35\]$/,
     operator: 'split-rmw',
     reason: "the DTT's page count: pages 1 and 2 share one leaf, and only the vCPU whose install wins adds it, once (a CAS loser gives its page back uncounted); no shrinker runs here",
   },
   {
-    scenario: /^coiommu-probe-race$/,
+    scenario: /^coiommu-(probe-race|two-vcpus-new-leaf)$/,
     where: /^coiommu\[20(49|50)\]$/,
     operator: 'split-rmw',
     reason: DTT_WRITERS_TAKE_TURNS,
@@ -142,6 +146,34 @@ const DECLARED: Declared[] = [
     operator: 'split-rmw',
     reason:
       "both vCPUs take a data frame only when their first DMAs into the fresh frame overlap in time; then the page may tear legitimately and its contents are not checked",
+  },
+  {
+    scenario: /^iopf-fault-vs-reclaim$/,
+    thread: /^device$/,
+    where: /^(data\[\d+\]|frameData\[\d+\]|iotlbLog\[16\])$/,
+    operator: 'delay-store',
+    reason: BUSY_GUARDS_ACTIVE + ": the fence this store runs into (Iotlb.end's, or begin's after ACTIVE) orders nothing the reclaimer relies on",
+  },
+  {
+    scenario: /^iopf-fault-vs-reclaim$/,
+    thread: /^device$/,
+    where: /^iotlbLog\[16\]$/,
+    operator: 'skip-store',
+    reason: BUSY_GUARDS_ACTIVE + ': an ACTIVE never published changes nothing the reclaimer decides',
+  },
+  {
+    scenario: /^iopf-fault-vs-reclaim$/,
+    thread: /^fault-handler$/,
+    where: /^control\.PIN_LOCK$/,
+    operator: 'split-rmw',
+    reason: HANDLER_LOCK_UNCONTENDED,
+  },
+  {
+    scenario: /^iopf-fault-vs-reclaim$/,
+    thread: /^fault-handler$/,
+    where: /^control\.PIN_LOCK$/,
+    operator: 'drop-notify',
+    reason: HANDLER_LOCK_UNCONTENDED,
   },
   {
     scenario: /^iopf-two-faults-same-page$/,

@@ -1,6 +1,7 @@
 // The host's residency bookkeeping, checked at quiescence beside the pin accounting: every frame
-// handed out is either owned (and the EPT entry of its page names it) or on the free list, the
-// resident count is the owned frames, and each peak is at least its current count. A lost store
+// handed out is either owned (the EPT entry of its page names it, and the page has no swap copy
+// left) or on the free list, the resident count is the owned frames, and each peak is at least its
+// current count. A lost store
 // or a lost counter update in HostMemory breaks one of these even when no DMA went wrong.
 import { CTL } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
@@ -17,6 +18,7 @@ export function residencyConsistent(mem: SharedMem, m: Machine): boolean {
     if (owner === 0) continue;
     owned++;
     if (mem.load(m.ept, owner - 1) !== f + 1) return false; // the page's residency entry must name its frame
+    if (mem.load(m.swap, owner - 1) !== 0) return false; // a fault-in drops the swap copy it restored from
   }
   for (let k = 0; k < freeTop; k++) {
     const f = mem.load(m.frameFree, k);

@@ -77,6 +77,7 @@ export const UNSAFE_DMA = 'DMA reached a frame not pinned for its page (a stale 
 export const BAD_ACCOUNTING = 'pin accounting broken (pinned frames and host IOMMU entries disagree)';
 export const LOST_PAYLOAD = "the page lost its contents (it does not hold the device's last write)";
 export const UNANSWERED = 'a page request was left unanswered (raised != answered, a group still pending, or an entry never released)';
+export const WRONG_PAGE = 'the host mapped a page no DMA faulted on (a page request named the wrong page)';
 export const GAVE_UP = 'the device gave up a DMA (the host answered INVALID or FAILURE for a guest page)';
 
 /** The safety verdict common to the iopf scenarios, or undefined when all is well. */
@@ -89,6 +90,8 @@ export function safetyOutcome(m: Machine, g: number, lastStamp: number): string 
   const queued = new PageRequestQueue(freeRunning, m).queued();
   if (c.RAISED !== c.ANSWERED || pending > 0 || queued !== 0) return UNANSWERED;
   if (!accountingAtRest(m)) return BAD_ACCOUNTING;
+  // the device DMAs only into g: a page request naming another page is one the device never wrote
+  for (let p = 0; p < m.spec.guestPages; p++) if (p !== g && Atomics.load(m.iommu, p) !== 0) return WRONG_PAGE;
   if (readStamp(freeRunning, m, g) !== lastStamp) return LOST_PAYLOAD;
   return undefined;
 }

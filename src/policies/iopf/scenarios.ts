@@ -15,6 +15,7 @@ import {
   STAMP,
   UNANSWERED,
   UNSAFE_DMA,
+  WRONG_PAGE,
   counts,
   deviceParts,
   faultHandler,
@@ -23,7 +24,14 @@ import {
   safetyOutcome,
 } from './scenario-parts.js';
 
-const SAFETY = { [UNSAFE_DMA]: 'FORBIDDEN', [BAD_ACCOUNTING]: 'FORBIDDEN', [LOST_PAYLOAD]: 'FORBIDDEN', [UNANSWERED]: 'FORBIDDEN', [GAVE_UP]: 'FORBIDDEN' } as const;
+const SAFETY = {
+  [UNSAFE_DMA]: 'FORBIDDEN',
+  [BAD_ACCOUNTING]: 'FORBIDDEN',
+  [LOST_PAYLOAD]: 'FORBIDDEN',
+  [UNANSWERED]: 'FORBIDDEN',
+  [GAVE_UP]: 'FORBIDDEN',
+  [WRONG_PAGE]: 'FORBIDDEN',
+} as const;
 
 /** The device is done: the fault handler may leave. */
 function deviceDone(ctx: ThreadCtx): void {
