@@ -177,6 +177,9 @@ export class ControlledMem implements SharedMem {
     if (this.skipFence) {
       this.skipFence = false;
       this.fired();
+      const last = this.sb.latest()!; // the buffer is not empty: checked above
+      Atomics.store(this.sched, SCHED.MUT_FENCE_BUF, last.buf);
+      Atomics.store(this.sched, SCHED.MUT_FENCE_ADDR, last.addr);
       return;
     }
     const first = this.sb.oldest()!;

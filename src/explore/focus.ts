@@ -83,6 +83,9 @@ class SwitchChooser implements Chooser {
   /** The step at which to switch back (none yet). */
   private backAt = Infinity;
   private backDone = false;
+  /** The step at which to switch forth to `to` again (fire mode), and whether it happened. */
+  private forthAt = Infinity;
+  private forthDone = false;
   private fired = 0;
   constructor(private readonly s: Switch, private readonly focus: Focus) {}
   choose(enabled: readonly number[], step: number, last: number, view?: StepView): number {
@@ -97,10 +100,26 @@ class SwitchChooser implements Chooser {
     else if (back !== undefined && !this.backDone && step >= this.backAt && enabled.includes(back)) {
       t = back;
       this.backDone = true;
+    } else if (!this.forthDone && step >= this.forthAt && enabled.includes(to)) {
+      t = to;
+      this.forthDone = true;
+    } else if (this.forthDone && !enabled.includes(to) && enabled.includes(FLUSH_BASE + to)) {
+      t = FLUSH_BASE + to; // `to` is done or blocked: its stores become visible before the stale reader goes on
     } else t = this.rest.choose(enabled, step, last);
     if (!onFire && step >= prefix.length && t === to && this.backAt === Infinity && touches(view, t, this.focus)) this.backAt = step + 1;
+    if (onFire && this.backDone && t === back && this.forthAt === Infinity && readsStale(view, t, to)) this.forthAt = step + 1;
     return t;
   }
+}
+
+/**
+ * Thread t's step reads a word `to` still holds in its store buffer: the stale read a missing fence
+ * allows. Then `to` runs again (a third switch), drains and goes on while t holds what it read.
+ */
+function readsStale(view: StepView | undefined, t: number, to: number): boolean {
+  if (!view?.buffered) return false;
+  const a = view.access(t);
+  return !a.write && view.buffered(to, a.buf, a.addr);
 }
 
 /** The switches one base schedule offers: nearest the touching steps first, over all of them. */

@@ -210,24 +210,35 @@ function runMutant(session: ExploreSession, scenario: Scenario, s: Site, operato
 }
 
 /**
- * The focused search on the mutant's word: killed at the first FORBIDDEN outcome or livelock. The
- * control run checked the real protocol only under the bounded search, so the killing schedule is
- * run once more without the mutation: if the real protocol fails there too, that is a finding.
+ * The focused search on the mutant's word (for a missing fence, also on the last store before the
+ * fence left out): killed at the first FORBIDDEN outcome or livelock. The control run checked the
+ * real protocol only under the bounded search, so the killing schedule is run once more without
+ * the mutation: if the real protocol fails there too, that is a finding.
  */
 function focused(session: ExploreSession, scenario: Scenario, s: Site, mutation: Mutation, budget: number): { schedules: number; outcome?: string } {
   const { runner } = session;
-  const f = new FocusSearch({ buf: s.buf, addr: s.addr, backOn: mutation.op === 'split-rmw' ? 'touch' : 'fire' }, scenario.threads.length);
+  const backOn = mutation.op === 'split-rmw' ? 'touch' : 'fire';
   const bad = (outcome: string) => outcome === STEP_LIMIT || verdictOf(scenario, outcome) === 'FORBIDDEN';
+  const searches = [new FocusSearch({ buf: s.buf, addr: s.addr, backOn }, scenario.threads.length)];
   for (let i = 0; i < budget; i++) {
+    const f = searches[i % searches.length];
     const { outcome } = runner.run(f.next());
+    // a missing fence: take turns with a search on the last store before the fence it left out
+    const fence = searches.length === 1 ? runner.skippedFenceWord() : undefined;
+    if (fence && (fence.buf !== s.buf || fence.addr !== s.addr)) searches.push(new FocusSearch({ ...fence, backOn }, scenario.threads.length));
     if (!bad(outcome)) continue;
-    runner.setMutation(undefined);
-    const real = runner.run(f.again()).outcome;
-    runner.setMutation(mutation);
-    if (bad(real)) throw new Error(`mutate: the real protocol of ${scenario.name} reaches "${real}" under a focused schedule (word ${s.where}): fix that before scoring mutants`);
+    confirmOnRealProtocol(runner, scenario, s, mutation, f, bad);
     return { schedules: i + 1, outcome };
   }
   return { schedules: budget };
+}
+
+/** The control run checked the real protocol only under the bounded search: run the killing schedule on it. */
+function confirmOnRealProtocol(runner: ScheduleRunner, scenario: Scenario, s: Site, mutation: Mutation, f: FocusSearch, bad: (o: string) => boolean): void {
+  runner.setMutation(undefined);
+  const real = runner.run(f.again()).outcome;
+  runner.setMutation(mutation);
+  if (bad(real)) throw new Error(`mutate: the real protocol of ${scenario.name} reaches "${real}" under a focused schedule (word ${s.where}): fix that before scoring mutants`);
 }
 
 /** Why the surviving mutant could not have changed anything in the schedules searched, if it could not. */

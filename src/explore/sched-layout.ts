@@ -13,6 +13,8 @@ export const SCHED = {
   MUT_BUF: 5, // ... to operations on this word
   MUT_ADDR: 6,
   MUT_FIRED: 7, // ... the times it changed what the thread did (a skipped store that differed, a skipped fence, a dropped wake-up)
+  MUT_FENCE_BUF: 8, // delay-store under TSO: the word of the last store before the fence left out (the focused search's second word)
+  MUT_FENCE_ADDR: 9,
   THREADS: LINE_WORDS, // first thread line
   // per-thread words
   STATE: 0,

@@ -24,6 +24,8 @@ export interface StepView {
   access(t: number): Access;
   /** The times the mutant's mutation changed what its thread did so far (mutation testing). */
   mutationFired?(): number;
+  /** Thread t's store buffer holds a store to this word not yet seen by the others (x86-TSO). */
+  buffered?(t: number, buf: number, addr: number): boolean;
 }
 
 export interface Chooser {
@@ -266,6 +268,10 @@ export class ScheduleRunner implements StepView {
     set.add(t);
   }
 
+  buffered(t: number, buf: number, addr: number): boolean {
+    return this.buffers[t]?.newest(buf, addr) !== undefined;
+  }
+
   /** The word as thread t would read it now: its own newest buffered store first (TSO), else memory. */
   private wordNow(t: number, buf: number, addr: number): number {
     return this.buffers[t].newest(buf, addr) ?? Atomics.load(buf === 0 ? this.all : this.scratch, addr);
@@ -357,6 +363,13 @@ export class ScheduleRunner implements StepView {
     Atomics.store(s, SCHED.MUT_BUF, m?.buf ?? 0);
     Atomics.store(s, SCHED.MUT_ADDR, m?.addr ?? 0);
     Atomics.store(s, SCHED.MUT_FIRED, 0);
+    Atomics.store(s, SCHED.MUT_FENCE_BUF, -1);
+  }
+
+  /** Delay-store under TSO: the word of the last store before a fence the mutation left out, if one was. */
+  skippedFenceWord(): { buf: number; addr: number } | undefined {
+    const buf = Atomics.load(this.sched, SCHED.MUT_FENCE_BUF);
+    return buf < 0 ? undefined : { buf, addr: Atomics.load(this.sched, SCHED.MUT_FENCE_ADDR) };
   }
 
   /** How often the mutation changed what its thread did, over the schedules since setMutation. */

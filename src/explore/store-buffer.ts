@@ -56,6 +56,11 @@ export class StoreBuffer {
     return undefined;
   }
 
+  /** The store appended last, if any. */
+  latest(): BufferedStore | undefined {
+    return this.size > 0 ? this.entry(this.size - 1) : undefined;
+  }
+
   oldest(): BufferedStore | undefined {
     return this.size > 0 ? this.entry(0) : undefined;
   }

@@ -223,8 +223,9 @@ export class IotlbFlusher {
     this.writeEntry(g, iova, pages, flags, vt);
     mem.store(log, IOTLB_LOG.GEN, g);
     // x86-TSO: GEN must be visible before drain() reads ACTIVE (the other half of begin()'s
-    // Dekker pair). The bounded TSO search (dfs, 1 preemption) has not shown a failure without it:
-    // the lock's RMW that follows usually drains GEN first, but the argument needs it here.
+    // Dekker pair). Without it the drain sees no access in flight while a device that began just
+    // then reads the old GEN: `viommu-lab mutate --scenario fands-unmap-vs-walk --only
+    // host:delay-store:` finds the protection leak (three switches: the focused search's).
     mem.fence();
     this.stats[STAT.IOTLB_FLUSHES]++;
     return g;
