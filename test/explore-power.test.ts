@@ -185,6 +185,18 @@ describe('mutation score', () => {
     expect(focused.all[0].outcome).toMatch(/deadlock|lost wake-up/);
   }, 120_000);
 
+  it("IotlbFlusher.post's fence is necessary: without it the focused search finds fands' protection leak, the bounded search does not", async () => {
+    // GEN still in the host's store buffer when drain() reads ACTIVE: a device access beginning
+    // then reads the old GEN and walks a freed page-table page. Three switches deep.
+    const only = { thread: 'host', operator: 'delay-store', where: 'iotlbLog[0]' } as const;
+    const o = { preemptions: 1, budget: 400, maxSteps: 5000, extra: 0, only };
+    const bounded = await mutate(scenarioByName('fands-unmap-vs-walk'), { ...o, focus: 0 });
+    expect(bounded.all.map((m) => m.status)).toEqual(['survived']);
+    const focused = await mutate(scenarioByName('fands-unmap-vs-walk'), { ...o, focus: 300 });
+    expect(focused.all[0]).toMatchObject({ status: 'killed', by: 'focus' });
+    expect(focused.all[0].outcome).toMatch(/protection leak|after the host saw its flush drained/);
+  }, 120_000);
+
   it('coiommu-force-unpin-vs-map scores at least 90%, and the JSON shape holds', async () => {
     const r = await mutate(scenarioByName('coiommu-force-unpin-vs-map'), { preemptions: 1, budget: 400, maxSteps: 5000, extra: 100 });
     expect(Object.keys(r).sort()).toEqual(['all', 'equivalent', 'killed', 'mutants', 'scenario', 'score', 'survivors']);
