@@ -34,6 +34,7 @@ async function mutateAction(o: Opts, ctx: ExploreCtx): Promise<void> {
   const budget = int('--budget', o.budget ?? '400', 1, 1_000_000);
   const maxSteps = maxStepsOf(o);
   const focus = int('--focus', o.focus ?? '300', 0, 1_000_000);
+  const focusWindow = int('--focus-window', o.focusWindow ?? '12', 1, 1000);
   const extra = int('--extra', o.extra ?? '100', 0, 1_000_000);
   const strategy = o.strategy ?? 'dpor';
   if (strategy !== 'dpor' && strategy !== 'dfs') throw new ConfigError('--strategy', String(strategy), 'dpor or dfs');
@@ -45,6 +46,7 @@ async function mutateAction(o: Opts, ctx: ExploreCtx): Promise<void> {
     budget,
     maxSteps,
     focus,
+    focusWindow,
     extra,
     only,
     onMutant: o.json ? undefined : (m, done, total) => ctx.err(`[${done}/${total}] ${m.status} ${m.thread} ${m.operator} ${m.where}\n`),
@@ -64,6 +66,7 @@ export function registerMutate(program: Command, ctx: ExploreCtx, _setCode: SetC
     .option('--preemptions <b>', 'the preemption bound of that search (default 1)')
     .option('--budget <n>', 'schedules per mutant at most (default 400)')
     .option('--focus <n>', "schedules of the focused search on a mutant the bounded search left alive: thread switches within a few steps of any operation on the mutant's word, and back once the mutation fired (default 300; 0: none)")
+    .option('--focus-window <n>', 'the focused search preempts at each of the n steps after an operation on the word (default 12)')
     .option('--extra <n>', 'PCT schedules (depth 3) on a mutant still alive after that (default 100; 0: none)')
     .option('--max-steps <n>', 'a schedule longer than this is cut off: a livelock kills the mutant and ends its search (default 5000)')
     .option('--only <thread:operator:word>', 'only the mutants that match (fields may be empty), e.g. pin-handler:delay-store:slot0.REQ to re-run one survivor')

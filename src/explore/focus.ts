@@ -69,8 +69,12 @@ class LeaderFirst implements Chooser {
 interface Switch {
   prefix: number[];
   to: number;
-  /** Return to this thread once `to` has touched the word (undefined: run on without preemptions). */
+  /** Return to this thread when Focus.backOn says (undefined: run on without preemptions). */
   back?: number;
+  /** backOn 'fire': return only when `to` is about to write after the firing (its loads all pass the buffered stores). */
+  late?: boolean;
+  /** backOn 'fire': switch forth to `to` again at the back thread's n-th stale read (default 1; 2: after a re-check). */
+  staleReads?: number;
 }
 
 /**
@@ -86,6 +90,7 @@ class SwitchChooser implements Chooser {
   /** The step at which to switch forth to `to` again (fire mode), and whether it happened. */
   private forthAt = Infinity;
   private forthDone = false;
+  private staleSeen = 0;
   private fired = 0;
   constructor(private readonly s: Switch, private readonly focus: Focus) {}
   choose(enabled: readonly number[], step: number, last: number, view?: StepView): number {
@@ -94,6 +99,8 @@ class SwitchChooser implements Chooser {
     const fired = view?.mutationFired?.() ?? 0;
     if (onFire && step > prefix.length && fired > this.fired) this.backAt = Math.min(this.backAt, step + 1);
     this.fired = fired;
+    // late: hold the switch back while `to` goes on loading
+    if (this.s.late && step >= this.backAt && !this.backDone && enabled.includes(to) && !view?.access(to).write) this.backAt = step + 1;
     let t: number;
     if (step < prefix.length && enabled.includes(prefix[step])) t = prefix[step];
     else if (step === prefix.length && enabled.includes(to)) t = to;
@@ -107,7 +114,8 @@ class SwitchChooser implements Chooser {
       t = FLUSH_BASE + to; // `to` is done or blocked: its stores become visible before the stale reader goes on
     } else t = this.rest.choose(enabled, step, last);
     if (!onFire && step >= prefix.length && t === to && this.backAt === Infinity && touches(view, t, this.focus)) this.backAt = step + 1;
-    if (onFire && this.backDone && t === back && this.forthAt === Infinity && readsStale(view, t, to)) this.forthAt = step + 1;
+    if (onFire && this.backDone && t === back && this.forthAt === Infinity && readsStale(view, t, to) && ++this.staleSeen >= (this.s.staleReads ?? 1))
+      this.forthAt = step + 1;
     return t;
   }
 }
@@ -123,8 +131,9 @@ function readsStale(view: StepView | undefined, t: number, to: number): boolean 
 }
 
 /** The switches one base schedule offers: nearest the touching steps first, over all of them. */
-function switchesOf(base: BaseRecorder, window: number): Switch[] {
+function switchesOf(base: BaseRecorder, window: number, late: boolean): Switch[] {
   const out: Switch[] = [];
+  const lateOnes: Switch[] = []; // after all the others: the order of those stays as it was
   const seen = new Set<string>();
   for (let d = 1; d <= window; d++)
     for (const k of base.hits) {
@@ -135,10 +144,13 @@ function switchesOf(base: BaseRecorder, window: number): Switch[] {
         if (u === ran || u >= FLUSH_BASE || seen.has(`${j}|${u}`)) continue;
         seen.add(`${j}|${u}`);
         const prefix = base.choices.slice(0, j);
-        out.push({ prefix, to: u }, { prefix, to: u, back: ran < FLUSH_BASE ? ran : undefined });
+        const back = ran < FLUSH_BASE ? ran : undefined;
+        out.push({ prefix, to: u }, { prefix, to: u, back });
+        if (late && back !== undefined)
+          lateOnes.push({ prefix, to: u, back, late }, { prefix, to: u, back, staleReads: 2 }, { prefix, to: u, back, late, staleReads: 2 });
       }
     }
-  return out;
+  return [...out, ...lateOnes];
 }
 
 /**
@@ -166,7 +178,7 @@ export class FocusSearch {
   next(): Chooser {
     if (this.base) {
       this.steps = Math.max(this.steps, this.base.choices.length);
-      this.queues.push(switchesOf(this.base, this.window));
+      this.queues.push(switchesOf(this.base, this.window, this.focus.backOn === 'fire'));
       this.base = undefined;
     }
     const s = this.bases < 2 * this.threads ? undefined : this.nextSwitch();

@@ -100,6 +100,8 @@ export interface MutateOptions {
   maxSteps: number;
   /** Schedules of the focused search (src/explore/focus.ts, on the mutant's word) run on a mutant the bounded search left alive. */
   focus?: number;
+  /** The steps after each operation on the word at which the focused search preempts (default 12). */
+  focusWindow?: number;
   /** Schedules of PCT (depth 3) run on a mutant still alive after that, before it is called a survivor. */
   extra?: number;
   /** Only the mutants whose thread, operator and word match the ones given (re-run one survivor). */
@@ -190,7 +192,7 @@ function runMutant(session: ExploreSession, scenario: Scenario, s: Site, operato
     let { schedules, outcome } = search(session, scenario, o, model, bounded, o.budget);
     let by: Mutant['by'] = bounded;
     const later: [NonNullable<Mutant['by']>, () => { schedules: number; outcome?: string }][] = [
-      ['focus', () => focused(session, scenario, s, mutation, o.focus ?? 0)],
+      ['focus', () => focused(session, scenario, s, mutation, o.focus ?? 0, o.focusWindow)],
       ['pct', () => search(session, scenario, o, model, 'pct', o.extra ?? 0)],
     ];
     for (const [name, more] of later) {
@@ -215,17 +217,17 @@ function runMutant(session: ExploreSession, scenario: Scenario, s: Site, operato
  * real protocol only under the bounded search, so the killing schedule is run once more without
  * the mutation: if the real protocol fails there too, that is a finding.
  */
-function focused(session: ExploreSession, scenario: Scenario, s: Site, mutation: Mutation, budget: number): { schedules: number; outcome?: string } {
+function focused(session: ExploreSession, scenario: Scenario, s: Site, mutation: Mutation, budget: number, window?: number): { schedules: number; outcome?: string } {
   const { runner } = session;
   const backOn = mutation.op === 'split-rmw' ? 'touch' : 'fire';
   const bad = (outcome: string) => outcome === STEP_LIMIT || verdictOf(scenario, outcome) === 'FORBIDDEN';
-  const searches = [new FocusSearch({ buf: s.buf, addr: s.addr, backOn }, scenario.threads.length)];
+  const searches = [new FocusSearch({ buf: s.buf, addr: s.addr, backOn }, scenario.threads.length, window)];
   for (let i = 0; i < budget; i++) {
     const f = searches[i % searches.length];
     const { outcome } = runner.run(f.next());
     // a missing fence: take turns with a search on the last store before the fence it left out
     const fence = searches.length === 1 ? runner.skippedFenceWord() : undefined;
-    if (fence && (fence.buf !== s.buf || fence.addr !== s.addr)) searches.push(new FocusSearch({ ...fence, backOn }, scenario.threads.length));
+    if (fence && (fence.buf !== s.buf || fence.addr !== s.addr)) searches.push(new FocusSearch({ ...fence, backOn }, scenario.threads.length, window));
     if (!bad(outcome)) continue;
     confirmOnRealProtocol(runner, scenario, s, mutation, f, bad);
     return { schedules: i + 1, outcome };
