@@ -32,11 +32,7 @@ export class Doorbell {
   /** Store `value` in the word (a status, a cleared request), notify if the sleeper is parked. */
   set(value: number): boolean {
     this.mem.store(this.words, this.word, value);
-    // x86-TSO: without it the load of the parked flag passes the store still in this core's
-    // store buffer; the sleeper raises its flag, re-checks the old word, and nobody wakes it
-    // (the explorer's --memory-model tso finds that lost wake-up: planted bug missing-fence-*).
-    this.mem.fence();
-    return this.wake();
+    return this.wake(); // wake() fences the store before the parked flag is read
   }
 
   /**
@@ -44,6 +40,11 @@ export class Doorbell {
    * `doorbell-without-bump` rings this way without changing it). True if it was parked.
    */
   wake(): boolean {
+    // x86-TSO: without it the load of the parked flag passes the caller's store still in this
+    // core's store buffer (set()'s word, a ring's tail); the sleeper raises its flag, re-checks
+    // the old value, and nobody wakes it (the explorer's --memory-model tso finds that lost
+    // wake-up: planted bug missing-fence-*; for a ring's publish, PCT in coiommu-ring-dma)
+    this.mem.fence();
     if (this.mem.load(this.words, this.parked) === 0) return false;
     this.mem.notify(this.words, this.word);
     return true;
@@ -51,6 +52,10 @@ export class Doorbell {
 
   /** Ring only a parked sleeper (a polling one will see the work by itself). True if it was parked. */
   kick(): boolean {
+    // x86-TSO: the caller's work (a ring's tail) must be visible before the parked flag is read,
+    // or the sleeper re-checks the old work and nobody rings it (store -> load, as in wake(); the
+    // PCT search under TSO finds that lost wake-up in coiommu-ring-dma without this fence)
+    this.mem.fence();
     if (this.mem.load(this.words, this.parked) === 0) return false;
     this.mem.add(this.words, this.word, 1);
     this.mem.notify(this.words, this.word);
@@ -87,7 +92,11 @@ export class Doorbell {
   sleep(pending: () => boolean, sliceMs: number): void {
     const { mem, words } = this;
     const s = mem.load(words, this.word);
-    mem.store(words, this.parked, 1); // no fence needed: see awaitChange()
+    mem.store(words, this.parked, 1);
+    // x86-TSO: unlike awaitChange(), pending() reads other words than the one waited on (a ring's
+    // tail), so the wait's own compare cannot cover a missed change: the flag must be visible
+    // before pending() reads, the other half of kick()'s fence
+    mem.fence();
     if (!pending()) mem.wait(words, this.word, s, sliceMs);
     mem.store(words, this.parked, 0);
   }
