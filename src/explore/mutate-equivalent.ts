@@ -43,7 +43,7 @@ const DECLARED: Declared[] = [
     reason: 'two host frames for three pages and no unpin scan: exactly one of the two maps succeeds, so only one vCPU ever DMAs and takes a data frame',
   },
   {
-    scenario: /^coiommu-pin-fails$/,
+    scenario: /^coiommu-(pin-fails|ring-dma)$/,
     where: /^dtt\[[0-2]\]$/,
     operator: 'split-rmw',
     reason: DTT_WRITERS_TAKE_TURNS,
@@ -111,10 +111,26 @@ const DECLARED: Declared[] = [
     reason: "the vCPU's DRAINED mark is the scenario's observation, not protocol: skipping it only turns the device's check after the drain off",
   },
   {
-    scenario: /^viommu-unmap-vs-dma$/,
-    where: /^iotlbLog\[38\]$/,
+    scenario: /^viommu-(unmap-vs-dma|optimistic-remap)$/,
+    where: /^iotlbLog\[(38|42|46|50)\]$/,
     operator: 'skip-store',
-    reason: "the flush entry's FLAGS say which page-table caches to drop; this scenario's device walks the flat shadow table and has none",
+    reason: "a flush entry's FLAGS (entries of generations 1-4) say which page-table caches to drop; this scenario's device walks the flat shadow table and has none",
+  },
+  {
+    scenario: /^coiommu-/,
+    thread: /^pin-handler$/,
+    where: /^control\.HOST_PARKED$/,
+    operator: 'delay-store',
+    reason:
+      "the host's Doorbell.sleep fence orders its parked flag before its pending() scan; the host's doorbell is only ever rung with ring() (a locked add on the word it waits on), so a bump its scan missed still fails the wait's compare (the futex call drains, then compares): the fence matters only for kick()'s sleepers",
+  },
+  {
+    scenario: /^coiommu-ring-dma$/,
+    thread: /^vcpu0$/,
+    where: /^compRings\[17\]$/,
+    operator: 'delay-store',
+    reason:
+      "the vCPU sleeps on the completion ring's tail itself and pending() re-reads that word: a completion its re-check missed fails the wait's compare (the futex call drains, then compares), as in awaitChange(); the sleep fence matters for the device, which waits on its doorbell while pending() reads the descriptor ring",
   },
   {
     scenario: /^coiommu-/,
@@ -196,6 +212,14 @@ const DECLARED: Declared[] = [
     operator: 'skip-store',
     reason:
       "a page-request group's COST_NS word: the host's modeled service time, which the device only adds to its stall statistics (IopfDevice.fault); no decision and no outcome reads it",
+  },
+  {
+    scenario: /^viommu-optimistic-remap$/,
+    thread: /^hypervisor$/,
+    where: /^framePinned\[1\]$/,
+    operator: 'skip-store',
+    reason:
+      "frame 1 is G2's (pages fault in on their first pin, G1, G2, G3 in the vCPU's order, and nothing reclaims), and G2's IOVA is never A, the only IOVA the device translates; both stores to the word are skipped, the pin's and the unpin's, so at rest it reads 0 as it should",
   },
   {
     scenario: /^viommu-iova-two-vcpus$/,
