@@ -2,6 +2,7 @@
 // reclaimer (budget: one resident frame) while a vCPU maps, DMAs into and unmaps page G. Two rounds
 // are what it takes for a page that was busy to look idle, so a scan that unpins a page whose map
 // count is not zero shows here, and the reliance oracle names it at the unpin itself.
+import type { Machine } from '../../machine/machine.js';
 import { coiommuRegion } from './region.js';
 import { RELIANCE_BROKEN, type Scenario, type ThreadCtx } from '../../core/scenario.js';
 import { Oracle } from '../../core/oracle.js';
@@ -39,6 +40,15 @@ const OUT = {
   forced: 'G was reclaimed, faulted back in and used by the vCPU, then force-unpinned and reclaimed again',
 } as const;
 
+const NOT_AGED = 'a round backed off from a pinned page but did not age it (its LRU generation is lost)';
+
+/**
+ * G stayed pinned throughout and H was unpinned by the second round: the first round backed off
+ * from both (each had ACCESSED set), so each frame's busy count is at least 1 (nothing re-pinned
+ * either frame, which would reset it).
+ */
+const aged = (m: Machine): boolean => Atomics.load(m.frameGen, 0) >= 1 && Atomics.load(m.frameGen, 1) >= 1;
+
 const pressureVsMap: Scenario = {
   name: 'coiommu-pressure-vs-map',
   budget: 150,
@@ -72,7 +82,7 @@ const pressureVsMap: Scenario = {
     const gUnpinned = (t & TIMER.G_UNPINNED) !== 0;
     const reclaimed = t & TIMER.H_RECLAIMED ? 'H' : 'G';
     const gPinned = (Atomics.load(m.dtt, G) & PINNED) !== 0;
-    if (!requested && !gUnpinned && reclaimed === 'H' && gPinned) return OUT.held;
+    if (!requested && !gUnpinned && reclaimed === 'H' && gPinned) return aged(m) ? OUT.held : NOT_AGED;
     if (!requested && gUnpinned && reclaimed === 'G' && !gPinned) return OUT.after;
     if (requested && gUnpinned && reclaimed === 'G' && gPinned) return OUT.before;
     if (requested && gUnpinned && reclaimed === 'H' && gPinned) return OUT.between;
@@ -81,6 +91,7 @@ const pressureVsMap: Scenario = {
   },
   outcomes: {
     [OUT.held]: 'ACCEPTABLE',
+    [NOT_AGED]: 'FORBIDDEN',
     [OUT.after]: 'ACCEPTABLE',
     [OUT.before]: 'INTERESTING',
     [OUT.between]: 'INTERESTING',
