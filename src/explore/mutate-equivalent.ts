@@ -117,15 +117,15 @@ const DECLARED: Declared[] = [
     reason: "a flush entry's FLAGS (entries of generations 1-4) say which page-table caches to drop; this scenario's device walks the flat shadow table and has none",
   },
   {
-    scenario: /^coiommu-/,
-    thread: /^pin-handler$/,
+    scenario: /^(coiommu|viommu)-/,
+    thread: /^(pin-handler|hypervisor)$/,
     where: /^control\.HOST_PARKED$/,
     operator: 'delay-store',
     reason:
-      "the host's Doorbell.sleep fence orders its parked flag before its pending() scan; the host's doorbell is only ever rung with ring() (a locked add on the word it waits on), so a bump its scan missed still fails the wait's compare (the futex call drains, then compares): the fence matters only for kick()'s sleepers",
+      "the host's Doorbell.sleep fence orders its parked flag before its pending() scan; in the coIOMMU and vIOMMU scenarios the host's doorbell is only ever rung with ring() (a trapping vCPU's exit, a vCPU done: a locked add on the word it waits on), so a bump its scan missed still fails the wait's compare (the futex call drains, then compares): the fence matters only for kick()'s sleepers",
   },
   {
-    scenario: /^coiommu-ring-dma$/,
+    scenario: /^(coiommu|viommu)-ring-dma$/,
     thread: /^vcpu0$/,
     where: /^compRings\[17\]$/,
     operator: 'delay-store',
