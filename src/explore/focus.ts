@@ -80,7 +80,8 @@ interface Switch {
 /**
  * Follows the prefix, switches, and (with `back`) switches back when `focus.backOn` says: with
  * 'fire', the load that passed a store whose fence is missing runs, then the back thread runs
- * before that store drains.
+ * before that store drains; at the back thread's stale read of that store's word it switches forth
+ * once more, and the mutated thread's stores drain when it stops.
  */
 class SwitchChooser implements Chooser {
   private readonly rest = new NonPreemptive();
