@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Checkpoint, readCheckpoint } from '../src/explore/checkpoint.js';
-import { mutate } from '../src/explore/mutate.js';
+import { mutate, type MutateOptions } from '../src/explore/mutate.js';
 import { explore, type ExploreResult, type SearchOptions } from '../src/explore/explore.js';
 import { replay } from '../src/explore/replay.js';
 import { scenarioByName } from '../src/explore/scenarios.js';
@@ -140,6 +140,14 @@ describe('checkpoint and resume', () => {
   });
 });
 
+/** One mutant scored without the focused search (bounded DFS/DPOR only), then with it (300 schedules). */
+async function boundedThenFocused(scenario: string, only: MutateOptions['only']) {
+  const o = { preemptions: 1, budget: 400, maxSteps: 5000, extra: 0, only };
+  const bounded = await mutate(scenarioByName(scenario), { ...o, focus: 0 });
+  const focused = await mutate(scenarioByName(scenario), { ...o, focus: 300 });
+  return { bounded, focused };
+}
+
 describe('mutation score', () => {
   it('litmus-mp: each mutant is killed or declared equivalent with a reason; --json has the contract keys', async () => {
     const r = await mutate(scenarioByName('litmus-mp'), { preemptions: 1, budget: 50, maxSteps: 5000 });
@@ -175,11 +183,8 @@ describe('mutation score', () => {
     // The store clearing the notify word buffered past the doorbell's fence: the vCPU, between its
     // doorbell ring and raising its parked flag, misses REQ=0 and the host misses the flag. That
     // needs two preemptions, 90 steps in: the DFS at bound 1 exhausts its space without it.
-    const only = { thread: 'pin-handler', operator: 'delay-store', where: 'slot0.GFNS[0]' } as const;
-    const o = { preemptions: 1, budget: 400, maxSteps: 5000, extra: 0, only };
-    const bounded = await mutate(scenarioByName('coiommu-busy-slot'), { ...o, focus: 0 });
+    const { bounded, focused } = await boundedThenFocused('coiommu-busy-slot', { thread: 'pin-handler', operator: 'delay-store', where: 'slot0.GFNS[0]' });
     expect(bounded.all.map((m) => m.status)).toEqual(['survived']);
-    const focused = await mutate(scenarioByName('coiommu-busy-slot'), { ...o, focus: 300 });
     expect(focused.all).toHaveLength(1);
     expect(focused.all[0]).toMatchObject({ status: 'killed', by: 'focus' });
     expect(focused.all[0].outcome).toMatch(/deadlock|lost wake-up/);
@@ -188,11 +193,8 @@ describe('mutation score', () => {
   it("IotlbFlusher.post's fence is necessary: without it the focused search finds fands' protection leak, the bounded search does not", async () => {
     // GEN still in the host's store buffer when drain() reads ACTIVE: a device access beginning
     // then reads the old GEN and walks a freed page-table page. Three switches deep.
-    const only = { thread: 'host', operator: 'delay-store', where: 'iotlbLog[0]' } as const;
-    const o = { preemptions: 1, budget: 400, maxSteps: 5000, extra: 0, only };
-    const bounded = await mutate(scenarioByName('fands-unmap-vs-walk'), { ...o, focus: 0 });
+    const { bounded, focused } = await boundedThenFocused('fands-unmap-vs-walk', { thread: 'host', operator: 'delay-store', where: 'iotlbLog[0]' });
     expect(bounded.all.map((m) => m.status)).toEqual(['survived']);
-    const focused = await mutate(scenarioByName('fands-unmap-vs-walk'), { ...o, focus: 300 });
     expect(focused.all[0]).toMatchObject({ status: 'killed', by: 'focus' });
     expect(focused.all[0].outcome).toMatch(/protection leak|after the host saw its flush drained/);
   }, 120_000);

@@ -6,17 +6,15 @@ interface Declared {
   scenario: RegExp;
   thread?: RegExp;
   where: RegExp;
-  operator: MutationOp;
+  /** One operator, or several sharing the reason. */
+  operator: MutationOp | readonly MutationOp[];
   reason: string;
 }
 
-const RESULT_WORD = 'the litmus outcome reads the threads\' return values; this copy of one in scratch is read by nobody';
 const DTT_WRITERS_TAKE_TURNS =
   "each mapped page's DTT entry has two writers, its vCPU (count add before its pin request, sub after the answer) and the pin handler (PINNED or-in while serving that request, which the vCPU waits for); no unpin scan runs in these scenarios, so the writes never overlap";
 const BUSY_GUARDS_ACTIVE =
   "under iopf the reclaimer drains only a page it found not busy, after its flush's fence, and the device raises the page's busy count (a locked add: its store buffer drains) before an access begins and lowers it after the access ends: an access the drain could wait on or miss was busy at the check, and the reclaimer skipped the page (so drain() never waits on ACTIVE here)";
-const HANDLER_LOCK_UNCONTENDED =
-  'the fault handler takes the pin-state lock only to serve a fault, and the device faults only on the page the reclaimer unmapped inside its one critical section: the handler gets the lock after the reclaimer has released it for good, so nobody contends with it or waits for its unlock';
 const NO_SHOOTDOWN =
   "the device's ACTIVE word and the fences around it answer a host shootdown (IotlbFlusher.post + drain, the only reader of ACTIVE and the only sleeper on it); this scenario reclaims nothing, so no thread posts a flush or drains";
 // A delay-store mutant leaves out the fence that follows the store (before the thread's next load),
@@ -181,15 +179,9 @@ const DECLARED: Declared[] = [
     scenario: /^iopf-fault-vs-reclaim$/,
     thread: /^fault-handler$/,
     where: /^control\.PIN_LOCK$/,
-    operator: 'split-rmw',
-    reason: HANDLER_LOCK_UNCONTENDED,
-  },
-  {
-    scenario: /^iopf-fault-vs-reclaim$/,
-    thread: /^fault-handler$/,
-    where: /^control\.PIN_LOCK$/,
-    operator: 'drop-notify',
-    reason: HANDLER_LOCK_UNCONTENDED,
+    operator: ['split-rmw', 'drop-notify'],
+    reason:
+      'the fault handler takes the pin-state lock only to serve a fault, and the device faults only on the page the reclaimer unmapped inside its one critical section: the handler gets the lock after the reclaimer has released it for good, so nobody contends with it or waits for its unlock',
   },
   {
     scenario: /^iopf-two-faults-same-page$/,
@@ -228,8 +220,12 @@ const DECLARED: Declared[] = [
     reason:
       "the done count and the host's doorbell are rung for a host thread (vcpuDone in src/policies/scenario-kit.ts); this scenario has none, so nobody reads either word: a lost count or bump changes nothing",
   },
-  { scenario: /^litmus-sb/, where: /^scratch\[2[01]\]$/, operator: 'delay-store', reason: RESULT_WORD },
-  { scenario: /^litmus-sb/, where: /^scratch\[2[01]\]$/, operator: 'skip-store', reason: RESULT_WORD },
+  {
+    scenario: /^litmus-sb/,
+    where: /^scratch\[2[01]\]$/,
+    operator: ['delay-store', 'skip-store'],
+    reason: "the litmus outcome reads the threads' return values; this copy of one in scratch is read by nobody",
+  },
   {
     scenario: /^litmus-sb$/,
     where: /^scratch\[1[01]\]$/,
@@ -252,6 +248,10 @@ const DECLARED: Declared[] = [
 
 export function equivalentReason(scenario: string, m: { thread: string; where: string; operator: MutationOp }): string | undefined {
   return DECLARED.find(
-    (d) => d.scenario.test(scenario) && d.operator === m.operator && d.where.test(m.where) && (!d.thread || d.thread.test(m.thread)),
+    (d) =>
+      d.scenario.test(scenario) &&
+      (typeof d.operator === 'string' ? d.operator === m.operator : d.operator.includes(m.operator)) &&
+      d.where.test(m.where) &&
+      (!d.thread || d.thread.test(m.thread)),
   )?.reason;
 }

@@ -213,9 +213,9 @@ function runMutant(session: ExploreSession, scenario: Scenario, s: Site, operato
 
 /**
  * The focused search on the mutant's word (for a missing fence, also on the last store before the
- * fence left out): killed at the first FORBIDDEN outcome or livelock. The control run checked the
- * real protocol only under the bounded search, so the killing schedule is run once more without
- * the mutation: if the real protocol fails there too, that is a finding.
+ * fence left out): killed at the first FORBIDDEN outcome or livelock. The control run held the real
+ * protocol to the bounded search and PCT, not to these schedules, so the killing schedule is run
+ * once more without the mutation: if the real protocol fails there too, that is a finding.
  */
 function focused(session: ExploreSession, scenario: Scenario, s: Site, mutation: Mutation, budget: number, window?: number): { schedules: number; outcome?: string } {
   const { runner } = session;
@@ -235,7 +235,7 @@ function focused(session: ExploreSession, scenario: Scenario, s: Site, mutation:
   return { schedules: budget };
 }
 
-/** The control run checked the real protocol only under the bounded search: run the killing schedule on it. */
+/** Run the focused search's killing schedule on the real protocol (the control run never ran it). */
 function confirmOnRealProtocol(runner: ScheduleRunner, scenario: Scenario, s: Site, mutation: Mutation, f: FocusSearch, bad: (o: string) => boolean): void {
   runner.setMutation(undefined);
   const real = runner.run(f.again()).outcome;

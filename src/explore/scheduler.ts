@@ -269,7 +269,7 @@ export class ScheduleRunner implements StepView {
   }
 
   buffered(t: number, buf: number, addr: number): boolean {
-    return this.buffers[t]?.newest(buf, addr) !== undefined;
+    return this.buffers[t].newest(buf, addr) !== undefined;
   }
 
   /** The word as thread t would read it now: its own newest buffered store first (TSO), else memory. */

@@ -1,8 +1,8 @@
 // The host's residency bookkeeping, checked at quiescence beside the pin accounting: every frame
 // handed out is either owned (the EPT entry of its page names it, and the page has no swap copy
 // left) or on the free list, the resident count is the owned frames, and each peak is at least its
-// current count. A lost store
-// or a lost counter update in HostMemory breaks one of these even when no DMA went wrong.
+// current count. A lost store or a lost counter update in HostMemory breaks one of these even when
+// no DMA went wrong.
 import { CTL } from '../machine/layout.js';
 import type { Machine } from '../machine/machine.js';
 import type { SharedMem } from '../machine/shared-mem.js';

@@ -13,8 +13,7 @@ import { STAT } from '../../machine/layout.js';
 import type { Machine } from '../../machine/machine.js';
 import { vcpuDone } from '../scenario-kit.js';
 import { PINNED } from './dtt.js';
-import { BAD_ACCOUNTING, LOST_PAYLOAD, MAP_FAILED, STAMP, UNSAFE_DMA, guestParts, hostParts, pinFreeRunning, servePinRequests, verdictWords } from './scenario-parts.js';
-import { MAP_COUNT_LEFT, mapCountLost } from './scenario-parts.js';
+import { BAD_ACCOUNTING, LOST_PAYLOAD, MAP_COUNT_LEFT, MAP_FAILED, STAMP, UNSAFE_DMA, guestParts, hostParts, mapCountLost, pinFreeRunning, servePinRequests, verdictWords } from './scenario-parts.js';
 
 const G = 0; // the vCPU's page
 const H = 1; // an idle pinned page

@@ -20,7 +20,6 @@ function accountingOk(m: Machine): boolean {
   return accountingAtRest(m, { pinnedFor: (g) => isPinned(Atomics.load(m.dtt, g)) });
 }
 
-
 const RING_PAGES = [1, 2];
 
 const ringDma: Scenario = {

@@ -11,8 +11,7 @@ import { DmaEngine } from '../../mem/dma.js';
 import { Reclaimer } from '../../mem/reclaimer.js';
 import { STAT } from '../../machine/layout.js';
 import { PINNED } from './dtt.js';
-import { BAD_ACCOUNTING, LOST_PAYLOAD, MAP_FAILED, STAMP, UNSAFE_DMA, VCPU, hostParts, mapDmaUnmap, pinFreeRunning, servePinRequests, verdictWords } from './scenario-parts.js';
-import { MAP_COUNT_LEFT, mapCountLost } from './scenario-parts.js';
+import { BAD_ACCOUNTING, LOST_PAYLOAD, MAP_COUNT_LEFT, MAP_FAILED, STAMP, UNSAFE_DMA, VCPU, hostParts, mapCountLost, mapDmaUnmap, pinFreeRunning, servePinRequests, verdictWords } from './scenario-parts.js';
 
 const G = 0; // the vCPU's page (host frame 0)
 const H = 1; // an idle pinned page (host frame 1)

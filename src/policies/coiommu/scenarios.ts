@@ -47,13 +47,12 @@ const SAFETY = {
 } as const;
 
 /**
- * Violations first: whatever else happened, an unsafe DMA, a lost payload or broken accounting is
- * the outcome. Contents are checked where one vCPU owns the page (two DMAs into one shared page
- * overwrite each other: in a real driver they would be two buffers at different offsets).
+ * Violations first: whatever else happened, an unsafe DMA, a lost payload, broken accounting, a
+ * notify word left behind or a lost map count is the outcome. With two vCPUs on one page each
+ * one's read-back is skipped (the other may write in between), but DMAs one after the other must
+ * leave the later one's whole payload; only overlapping ones may tear it.
  */
 function safetyOutcome(m: Machine, scratch: Int32Array, results: number[], vcpuThreads: number[]): string | undefined {
-  // two vCPUs: each one's read-back is skipped (the other may write in between), but DMAs one
-  // after the other must leave the later one's whole payload
   const verify = vcpuThreads.length === 1;
   const { unsafeDma, accountingOk, contentsOk } = verdictWords(m, G, vcpuThreads.map((v) => STAMP + v));
   if (unsafeDma > 0) return UNSAFE_DMA;
@@ -65,7 +64,6 @@ function safetyOutcome(m: Machine, scratch: Int32Array, results: number[], vcpuT
   if (mapCountLost(m, results.length)) return MAP_COUNT_LEFT;
   return undefined;
 }
-
 
 const mapVsUnpin: Scenario = {
   name: 'coiommu-map-vs-unpin',

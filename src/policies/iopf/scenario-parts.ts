@@ -84,20 +84,16 @@ export const GAVE_UP = 'the device gave up a DMA (the host answered INVALID or F
 export function safetyOutcome(m: Machine, g: number, lastStamp: number): string | undefined {
   if (Atomics.load(m.control, CTL.VIOL_DMA) > 0) return UNSAFE_DMA;
   const c = readPrqCounts(m);
+  const q = new PageRequestQueue(freeRunning, m);
   let pending = 0;
-  for (let grp = 0; grp < PRQ_GROUPS; grp++) if (groupStatus(m, grp) === RESP.PENDING) pending++;
+  for (let grp = 0; grp < PRQ_GROUPS; grp++) if (q.status(grp) === RESP.PENDING) pending++;
   // at rest the host has also released every entry it consumed (HEAD caught up with TAIL)
-  const queued = new PageRequestQueue(freeRunning, m).queued();
-  if (c.RAISED !== c.ANSWERED || pending > 0 || queued !== 0) return UNANSWERED;
+  if (c.RAISED !== c.ANSWERED || pending > 0 || q.queued() !== 0) return UNANSWERED;
   if (!accountingAtRest(m)) return BAD_ACCOUNTING;
   // the device DMAs only into g: a page request naming another page is one the device never wrote
   for (let p = 0; p < m.spec.guestPages; p++) if (p !== g && Atomics.load(m.iommu, p) !== 0) return WRONG_PAGE;
   if (readStamp(freeRunning, m, g) !== lastStamp) return LOST_PAYLOAD;
   return undefined;
-}
-
-function groupStatus(m: Machine, grp: number): number {
-  return new PageRequestQueue(freeRunning, m).status(grp);
 }
 
 export const counts = (m: Machine) => readPrqCounts(m);
