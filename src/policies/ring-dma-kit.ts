@@ -20,6 +20,14 @@ import { SCRATCH, vcpuDone } from './scenario-kit.js';
 export const RING_VCPU = { MAPPED: 1, COMPLETED: 2, PAYLOAD_OK: 4, COMP_MATCHES: 8, KICKED: 16 } as const;
 /** Scratch word: the device has completed this many descriptors (it leaves when the vCPU is done). */
 const S_DEVICE_DONE = 4;
+/**
+ * Observer words (plain Atomics, not scheduled: they record, the protocol never reads them): the
+ * buffer the vCPU posted (DMA address + 1, pages), and 1 if the device could still translate a page
+ * of it after the vCPU's unmap returned.
+ */
+const S_POSTED = 6;
+const S_POSTED_PAGES = 7;
+const S_STALE = 8;
 
 export const RING_STAMP = 0x7a11;
 
@@ -35,6 +43,8 @@ export function ringVcpu(ctx: ThreadCtx, guest: GuestDmaPolicy, gfn: number, pag
   const dma = guest.map(gfn, pages);
   if (dma >= 0 && desc.space() > 0) {
     res |= RING_VCPU.MAPPED;
+    Atomics.store(ctx.scratch, S_POSTED, dma + 1);
+    Atomics.store(ctx.scratch, S_POSTED_PAGES, pages);
     desc.put(Int32Array.of(dma, gfn, pages, RING_STAMP)); // DESC order: DMA, GFN, PAGES, STAMP
     desc.publish();
     if (deviceDoorbell(mem, m).kick()) res |= RING_VCPU.KICKED;
@@ -53,8 +63,11 @@ export function ringVcpu(ctx: ThreadCtx, guest: GuestDmaPolicy, gfn: number, pag
   return res;
 }
 
-/** The NIC: serve the rings until the vCPU is done and nothing is left. Returns descriptors completed. */
-export function ringDevice(ctx: ThreadCtx, vcpus: number, iotlb?: Iotlb): number {
+/**
+ * The NIC: serve the rings until the vCPU is done and nothing is left. Returns descriptors completed.
+ * `strict`: then probe the buffer once more, as a device retrying a stale descriptor would.
+ */
+export function ringDevice(ctx: ThreadCtx, vcpus: number, iotlb?: Iotlb, strict = false): number {
   const { mem, m, scratch } = ctx;
   const dev = new NetDevice(mem, m, DEFAULT_COST_TABLE, m.statsBlock(ctx.thread), new Oracle(m.control, 'device', 0), iotlb);
   const bell = deviceDoorbell(mem, m);
@@ -69,8 +82,31 @@ export function ringDevice(ctx: ThreadCtx, vcpus: number, iotlb?: Iotlb): number
     bell.sleep(() => dev.pending() || allDone(), 1000);
   }
   Atomics.store(scratch, S_DEVICE_DONE, done);
+  if (strict) probeAfterUnmap(scratch, dev);
   return done;
 }
+
+/**
+ * A strict unmap returned before the vCPU counted itself done: no page of its buffer may translate
+ * now. A stale IOTLB entry (a flush the device never applied, or applied to the wrong range) or a
+ * stale page-table-cache entry shows here, though no DMA of the scenario uses it.
+ */
+function probeAfterUnmap(scratch: Int32Array, dev: NetDevice): void {
+  const dma = Atomics.load(scratch, S_POSTED) - 1;
+  if (dma < 0) return;
+  for (let k = 0; k < Atomics.load(scratch, S_POSTED_PAGES); k++) if (dev.dma.probe(dma + k) >= 0) Atomics.store(scratch, S_STALE, 1);
+}
+
+/** The buffer the vCPU posted, if it mapped one: its DMA address and pages. */
+export function postedBuffer(scratch: Int32Array): { dma: number; pages: number } | undefined {
+  const dma = Atomics.load(scratch, S_POSTED) - 1;
+  return dma < 0 ? undefined : { dma, pages: Atomics.load(scratch, S_POSTED_PAGES) };
+}
+
+export const RING_STALE_AFTER_UNMAP = "the NIC could still translate the buffer after the vCPU's strict unmap returned (a stale IOTLB or page-table-cache entry)";
+
+/** Did the device's probe after the unmap get through? */
+export const staleAfterUnmap = (scratch: Int32Array): boolean => Atomics.load(scratch, S_STALE) === 1;
 
 /** What every ring scenario forbids, from the vCPU's bits and the oracle. */
 export function ringSafety(m: Machine, vcpuBits: number): string | undefined {
