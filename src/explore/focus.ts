@@ -8,8 +8,10 @@
 // after the load that follows a store whose fence is missing, before a waiter parks. So: run base
 // schedules, note the steps (of any thread) that touched the word, and at each of the next
 // `window` steps after each, switch to every other enabled thread (bound 1), and once more with a
-// switch back to the preempted thread (bound 2; when: Focus.backOn). Base schedules: non-preemptive
-// ones led by each thread (the lowest or the highest enabled thread next), then PCT ones.
+// switch back to the preempted thread (bound 2; when: Focus.backOn). For a mutation that fires (a
+// fence left out, a store or notify skipped) also right after each firing, and to the mutated
+// thread just before another thread's touch. Base schedules: non-preemptive ones led by each
+// thread (the lowest or the highest enabled thread next), then PCT ones.
 import { FLUSH_BASE } from './sched-layout.js';
 import { NonPreemptive, PctChooser, scheduleSeed } from './choosers.js';
 import type { Chooser, StepView } from './scheduler.js';
@@ -24,6 +26,8 @@ export interface Focus {
    * follows a firing of the mutation (a missing fence, a skipped store or notify).
    */
   backOn?: 'touch' | 'fire';
+  /** The mutated thread (fire mode: switches to it just before another thread's touch). */
+  thread?: number;
 }
 
 /** Step t (a thread's operation or a store-buffer flush) touches the word. */
@@ -33,17 +37,25 @@ function touches(view: StepView | undefined, t: number, f: Focus): boolean {
   return a.buf === f.buf && a.addr === f.addr;
 }
 
-/** Runs `inner` and records the choices, the enabled threads and the steps that touched the word. */
+/**
+ * Runs `inner` and records the choices, the enabled threads, the steps that touched the word and
+ * the steps before which the mutation fired (a fence left out, a store or a notify skipped).
+ */
 class BaseRecorder implements Chooser {
   readonly choices: number[] = [];
   readonly enabled: number[][] = [];
   readonly hits: number[] = [];
+  readonly fires: number[] = [];
+  private fired = 0;
   constructor(private readonly inner: Chooser, private readonly focus: Focus) {}
   choose(enabled: readonly number[], step: number, last: number, view?: StepView): number {
     const t = this.inner.choose(enabled, step, last, view);
     this.choices.push(t);
     this.enabled.push([...enabled]);
     if (touches(view, t, this.focus)) this.hits.push(step);
+    const fired = view?.mutationFired?.() ?? 0;
+    if (fired > this.fired && step > 0) this.fires.push(step); // at step 0: the last run's count
+    this.fired = fired;
     return t;
   }
 }
@@ -131,27 +143,47 @@ function readsStale(view: StepView | undefined, t: number, to: number): boolean 
   return !a.write && view.buffered(to, a.buf, a.addr);
 }
 
-/** The switches one base schedule offers: nearest the touching steps first, over all of them. */
-function switchesOf(base: BaseRecorder, window: number, late: boolean): Switch[] {
-  const out: Switch[] = [];
-  const lateOnes: Switch[] = []; // after all the others: the order of those stays as it was
+/**
+ * The switches one base schedule offers: nearest the touching steps first, over all of them. In
+ * fire mode, taking turns with those: their late variants, and two more kinds: right after each
+ * firing, while the mutated thread's store is still buffered (or its store or notify just went
+ * missing), to any other thread; and just before another thread's touch, to the mutated thread,
+ * so its store and the fence it leaves out come first (the reclaimer's missing post fence in
+ * iopf-fault-vs-reclaim needs this one: no touch precedes the switch by a window's length).
+ */
+function switchesOf(base: BaseRecorder, window: number, focus: Focus): Switch[] {
+  const fire = focus.backOn === 'fire';
+  const near: Switch[] = [];
+  const lateOnes: Switch[] = [];
+  const extra: Switch[] = [];
   const seen = new Set<string>();
-  for (let d = 1; d <= window; d++)
-    for (const k of base.hits) {
-      const j = k + d;
-      if (j >= base.choices.length) continue;
-      const ran = base.choices[j];
-      for (const u of base.enabled[j]) {
-        if (u === ran || u >= FLUSH_BASE || seen.has(`${j}|${u}`)) continue;
-        seen.add(`${j}|${u}`);
-        const prefix = base.choices.slice(0, j);
-        const back = ran < FLUSH_BASE ? ran : undefined;
-        out.push({ prefix, to: u }, { prefix, to: u, back });
-        if (late && back !== undefined)
-          lateOnes.push({ prefix, to: u, back, late }, { prefix, to: u, back, staleReads: 2 }, { prefix, to: u, back, late, staleReads: 2 });
-      }
+  const at = (j: number, out: Switch[], only?: number): void => {
+    if (j < 0 || j >= base.choices.length) return;
+    const ran = base.choices[j];
+    for (const u of base.enabled[j]) {
+      if (u === ran || u >= FLUSH_BASE || (only !== undefined && u !== only) || seen.has(`${j}|${u}`)) continue;
+      seen.add(`${j}|${u}`);
+      const prefix = base.choices.slice(0, j);
+      const back = ran < FLUSH_BASE ? ran : undefined;
+      out.push({ prefix, to: u }, { prefix, to: u, back });
+      if (fire && back !== undefined)
+        (out === near ? lateOnes : out).push({ prefix, to: u, back, late: true }, { prefix, to: u, back, staleReads: 2 }, { prefix, to: u, back, late: true, staleReads: 2 });
     }
-  return [...out, ...lateOnes];
+  };
+  for (let d = 1; d <= window; d++) for (const k of base.hits) at(k + d, near);
+  if (fire)
+    for (let d = 0; d < window; d++) {
+      for (const k of base.fires) at(k + d, extra);
+      if (focus.thread !== undefined) for (const k of base.hits) if (base.choices[k] !== focus.thread) at(k - d - 1, extra, focus.thread);
+    }
+  return takeTurns(near, lateOnes, extra);
+}
+
+/** The lists' items, one from each list in turn. */
+function takeTurns<T>(...lists: T[][]): T[] {
+  const out: T[] = [];
+  for (let i = 0; i < Math.max(...lists.map((l) => l.length)); i++) for (const l of lists) if (i < l.length) out.push(l[i]);
+  return out;
 }
 
 /**
@@ -179,7 +211,7 @@ export class FocusSearch {
   next(): Chooser {
     if (this.base) {
       this.steps = Math.max(this.steps, this.base.choices.length);
-      this.queues.push(switchesOf(this.base, this.window, this.focus.backOn === 'fire'));
+      this.queues.push(switchesOf(this.base, this.window, this.focus));
       this.base = undefined;
     }
     const s = this.bases < 2 * this.threads ? undefined : this.nextSwitch();

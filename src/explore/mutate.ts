@@ -221,13 +221,13 @@ function focused(session: ExploreSession, scenario: Scenario, s: Site, mutation:
   const { runner } = session;
   const backOn = mutation.op === 'split-rmw' ? 'touch' : 'fire';
   const bad = (outcome: string) => outcome === STEP_LIMIT || verdictOf(scenario, outcome) === 'FORBIDDEN';
-  const searches = [new FocusSearch({ buf: s.buf, addr: s.addr, backOn }, scenario.threads.length, window)];
+  const searches = [new FocusSearch({ buf: s.buf, addr: s.addr, backOn, thread: s.thread }, scenario.threads.length, window)];
   for (let i = 0; i < budget; i++) {
     const f = searches[i % searches.length];
     const { outcome } = runner.run(f.next());
     // a missing fence: take turns with a search on the last store before the fence it left out
     const fence = searches.length === 1 ? runner.skippedFenceWord() : undefined;
-    if (fence && (fence.buf !== s.buf || fence.addr !== s.addr)) searches.push(new FocusSearch({ ...fence, backOn }, scenario.threads.length, window));
+    if (fence && (fence.buf !== s.buf || fence.addr !== s.addr)) searches.push(new FocusSearch({ ...fence, backOn, thread: s.thread }, scenario.threads.length, window));
     if (!bad(outcome)) continue;
     confirmOnRealProtocol(runner, scenario, s, mutation, f, bad);
     return { schedules: i + 1, outcome };
