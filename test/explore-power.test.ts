@@ -199,6 +199,27 @@ describe('mutation score', () => {
     expect(focused.all[0].outcome).toMatch(/protection leak|after the host saw its flush drained/);
   }, 120_000);
 
+  it("the reclaimer's missing post fence: the focused search switches to the reclaimer just before the device's GEN load", async () => {
+    // GEN still buffered while the reclaimer finds G not busy and drain() finds ACTIVE idle; the
+    // device's next access reads the old GEN twice (begin()'s re-check) and keeps its cached
+    // translation of G, whose frame the reclaimer then takes. The switch comes before the device's
+    // touch of the word, and the forth switch after its second stale read.
+    const { bounded, focused } = await boundedThenFocused('iopf-fault-vs-reclaim', { thread: 'reclaimer', operator: 'delay-store', where: 'iotlbLog[0]' });
+    expect(bounded.all.map((m) => m.status)).toEqual(['survived']);
+    expect(focused.all[0]).toMatchObject({ status: 'killed', by: 'focus' });
+    expect(focused.all[0].outcome).toMatch(/stale translation after the shootdown|not pinned/);
+  }, 120_000);
+
+  it("viommu-ring-dma's checks after the strict unmap kill a skipped flush generation and a skipped IOVA bump pointer", async () => {
+    const o = { preemptions: 1, budget: 100, maxSteps: 5000, extra: 0, focus: 0 };
+    const gen = await mutate(scenarioByName('viommu-ring-dma'), { ...o, only: { thread: 'hypervisor', operator: 'skip-store', where: 'iotlbLog[0]' } });
+    expect(gen.all[0].outcome).toMatch(/could still translate the buffer after the vCPU's strict unmap returned/);
+    const bump = await mutate(scenarioByName('viommu-ring-dma'), { ...o, only: { thread: 'vcpu0', operator: 'skip-store', where: 'invq[49]' } });
+    expect(bump.all[0].outcome).toMatch(/at or above the allocator's bump pointer/);
+    const peak = await mutate(scenarioByName('viommu-ring-dma'), { ...o, only: { thread: 'hypervisor', operator: 'skip-store', where: 'control.PINNED_PEAK' } });
+    expect(peak.all[0].outcome).toMatch(/peak is below what was pinned at once/);
+  }, 120_000);
+
   it('coiommu-force-unpin-vs-map scores at least 90%, and the JSON shape holds', async () => {
     const r = await mutate(scenarioByName('coiommu-force-unpin-vs-map'), { preemptions: 1, budget: 400, maxSteps: 5000, extra: 100 });
     expect(Object.keys(r).sort()).toEqual(['all', 'equivalent', 'killed', 'mutants', 'scenario', 'score', 'survivors']);
