@@ -108,7 +108,7 @@ const DECLARED: Declared[] = [
     thread: /^vcpu0$/,
     where: /^scratch\[1\]$/,
     operator: ['skip-store', 'drop-notify', 'delay-store'],
-    reason: "the vCPU's DRAINED mark and its notify are the scenario's harness, not protocol: they only start the device's check after the drain",
+    reason: "the vCPU's phase marks (A posted, G1 evicted, drained) and their notifies are the scenario's harness, not protocol: they only start the device's gated accesses",
   },
   {
     scenario: /^viommu-(unmap-vs-dma|optimistic-remap)$/,
