@@ -161,6 +161,12 @@ describe('mutation score', () => {
     expect(r.all.find((m) => m.where === 'scratch[10]' && m.operator === 'skip-store')?.outcome).toMatch(/flag was seen before the data/);
   });
 
+  it('litmus-sb forbids nothing: every mutant is equivalent and the score is null, not 100%', async () => {
+    const r = await mutate(scenarioByName('litmus-sb'), { preemptions: 1, budget: 50, maxSteps: 5000, extra: 0 });
+    expect(r.equivalent).toBe(r.mutants);
+    expect(r.score).toBeNull();
+  });
+
   it('litmus-sb-fenced: a missing fence (delay-store under TSO) is killed on each thread', async () => {
     const r = await mutate(scenarioByName('litmus-sb-fenced'), { preemptions: 1, budget: 100, maxSteps: 5000 });
     const delays = r.all.filter((m) => m.operator === 'delay-store' && /^scratch\[1[01]\]$/.test(m.where));

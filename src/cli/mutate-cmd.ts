@@ -14,7 +14,7 @@ function formatMutate(r: MutateResult): string {
     `scenario: ${r.scenario}\n\n` +
     grid(['status', 'thread', 'operator', 'word', 'outcome / reason', 'schedules'], rows, new Set([5])) +
     `\n\nmutants ${r.mutants}, killed ${r.killed}, equivalent ${r.equivalent}, survived ${r.survivors.length}: ` +
-    `score ${r.killed}/${r.mutants - r.equivalent} = ${(100 * r.score).toFixed(1)}%\n`
+    (r.score === null ? 'score — (no mutant left to score: every one is equivalent)\n' : `score ${r.killed}/${r.mutants - r.equivalent} = ${(100 * r.score).toFixed(1)}%\n`)
   );
 }
 

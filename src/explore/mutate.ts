@@ -45,7 +45,8 @@ export interface MutateResult {
   mutants: number;
   killed: number;
   equivalent: number;
-  score: number;
+  /** killed / (mutants - equivalent); null when every mutant is equivalent (nothing to score). */
+  score: number | null;
   survivors: Mutant[];
   all: Mutant[];
 }
@@ -261,5 +262,5 @@ function summarise(scenario: string, all: Mutant[]): MutateResult {
   const killed = all.filter((m) => m.status === 'killed').length;
   const equivalent = all.filter((m) => m.status === 'equivalent').length;
   const counted = all.length - equivalent;
-  return { scenario, mutants: all.length, killed, equivalent, score: counted > 0 ? killed / counted : 1, survivors: all.filter((m) => m.status === 'survived'), all };
+  return { scenario, mutants: all.length, killed, equivalent, score: counted > 0 ? killed / counted : null, survivors: all.filter((m) => m.status === 'survived'), all };
 }
