@@ -86,7 +86,7 @@ function teardownFaults(m: Machine, scratch: Int32Array): string | undefined {
 
 const ringDma: Scenario = {
   name: 'viommu-ring-dma',
-  budget: 100,
+  budget: 1000,
   description:
     'viommu-strict: a vCPU maps a 2-page buffer (IOVA from the allocator, IO page table, invalidation + wait ' +
     'descriptor), posts it on its descriptor ring and kicks the NIC; the real NetDevice DMAs it through its IOTLB ' +
