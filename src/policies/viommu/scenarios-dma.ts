@@ -1,6 +1,7 @@
 // vIOMMU scenarios along the whole DMA path (DESIGN 1.2): a strict map (IO page table, invalidation,
 // wait descriptor), the buffer posted on the descriptor ring, the real NIC DMAing it through its
-// IOTLB over the host's shadow table, the completion, and the strict unmap that tears it all down.
+// IOTLB over the 4-level IO page table (as the viommu policy wires it), the completion, the strict
+// unmap that tears it all down, and the NIC's probe of the buffer afterwards, which must fault.
 import type { Machine } from '../../machine/machine.js';
 import { CTL, INVQ } from '../../machine/layout.js';
 import type { Scenario, ThreadCtx } from '../../core/scenario.js';
