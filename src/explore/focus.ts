@@ -37,6 +37,17 @@ function touches(view: StepView | undefined, t: number, f: Focus): boolean {
   return a.buf === f.buf && a.addr === f.addr;
 }
 
+/** Did the mutation fire since the last look? (Its count runs over all schedules: the first look only reads it.) */
+class Firings {
+  private seen?: number;
+  rose(view?: StepView): boolean {
+    const n = view?.mutationFired?.() ?? 0;
+    const up = this.seen !== undefined && n > this.seen;
+    this.seen = n;
+    return up;
+  }
+}
+
 /**
  * Runs `inner` and records the choices, the enabled threads, the steps that touched the word and
  * the steps before which the mutation fired (a fence left out, a store or a notify skipped).
@@ -46,16 +57,14 @@ class BaseRecorder implements Chooser {
   readonly enabled: number[][] = [];
   readonly hits: number[] = [];
   readonly fires: number[] = [];
-  private fired = 0;
+  private readonly firings = new Firings();
   constructor(private readonly inner: Chooser, private readonly focus: Focus) {}
   choose(enabled: readonly number[], step: number, last: number, view?: StepView): number {
     const t = this.inner.choose(enabled, step, last, view);
     this.choices.push(t);
     this.enabled.push([...enabled]);
     if (touches(view, t, this.focus)) this.hits.push(step);
-    const fired = view?.mutationFired?.() ?? 0;
-    if (fired > this.fired && step > 0) this.fires.push(step); // at step 0: the last run's count
-    this.fired = fired;
+    if (this.firings.rose(view)) this.fires.push(step);
     return t;
   }
 }
@@ -104,14 +113,12 @@ class SwitchChooser implements Chooser {
   private forthAt = Infinity;
   private forthDone = false;
   private staleSeen = 0;
-  private fired = 0;
+  private readonly firings = new Firings();
   constructor(private readonly s: Switch, private readonly focus: Focus) {}
   choose(enabled: readonly number[], step: number, last: number, view?: StepView): number {
     const { prefix, to, back } = this.s;
     const onFire = this.focus.backOn === 'fire';
-    const fired = view?.mutationFired?.() ?? 0;
-    if (onFire && step > prefix.length && fired > this.fired) this.backAt = Math.min(this.backAt, step + 1);
-    this.fired = fired;
+    if (this.firings.rose(view) && onFire && step > prefix.length) this.backAt = Math.min(this.backAt, step + 1);
     // late: hold the switch back while `to` goes on loading
     if (this.s.late && step >= this.backAt && !this.backDone && enabled.includes(to) && !view?.access(to).write) this.backAt = step + 1;
     let t: number;
